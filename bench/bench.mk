@@ -1,0 +1,2 @@
+bench: all
+.PHONY: bench

@@ -1,0 +1,141 @@
+/*
+ * hv.h: the hypervisor backend interface.
+ *
+ * Every program reaches a hypervisor through one table of operations,
+ * chosen once at start-up by hv_select().  KVM (guests run by vm-run) and
+ * Xen (libxenctrl + libxl) implement it.  All hooks return 0 or a value
+ * >= 0 on success and -1 on failure with errno set and, where it helps, a
+ * message left by hv_seterr() for hv_strerror(); no hook ever exits or
+ * prints.  A guest handle is owned by the caller from open/create until
+ * close.
+ */
+#ifndef HV_H
+#define HV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmi_format.h"
+
+struct hv_guest;			/* backend private */
+
+/* What describe() tells; also what the GUEST record carries. */
+struct hv_info {
+	uint32_t	backend;	/* VMI_BACKEND_* */
+	uint32_t	arch;		/* VMI_ARCH_* */
+	uint32_t	page_shift;
+	uint32_t	vcpus;
+	uint64_t	mem_bytes;
+	uint32_t	guest_type;	/* VMI_GT_* */
+	uint8_t		uuid[16];
+	uint32_t	cpu_features[4];
+	char		name[VMI_NAME_MAX];
+	int		paused;		/* describe() only: is it paused now */
+	long		id;		/* backend's numeric id (pid, domid) */
+};
+
+/* One piece of vCPU or platform state, as carried by VCPU/PLATFORM. */
+struct hv_state {
+	uint32_t	kind;		/* VMI_REC_VCPU or VMI_REC_PLATFORM */
+	uint32_t	id;		/* vCPU number, 0 for platform */
+	uint32_t	tag;		/* backend-defined */
+	uint32_t	len;
+	const void	*data;
+};
+
+typedef int (*hv_state_fn)(void *arg, const struct hv_state *);
+typedef int (*hv_list_fn)(void *arg, const struct hv_info *);
+
+struct hv_ops {
+	const char	*name;		/* "kvm", "xen" */
+	uint32_t	backend;	/* VMI_BACKEND_* */
+
+	/* Is this backend usable on this host?  1 yes, 0 no; no errno. */
+	int	(*probe)(void);
+
+	/* Call fn for every guest this backend runs.  Stops early, and
+	 * returns fn's value, when fn returns non-zero. */
+	int	(*list)(hv_list_fn fn, void *arg);
+
+	/* Open a running guest by name (or numeric id).  *out is owned by
+	 * the caller until close(). */
+	int	(*open)(const char *guest, struct hv_guest **out);
+
+	/* Fill *info with the guest's current description. */
+	int	(*describe)(struct hv_guest *, struct hv_info *info);
+
+	/* The opaque backend configuration that create() needs to rebuild
+	 * the guest.  *buf is malloc'd and owned by the caller. */
+	int	(*get_config)(struct hv_guest *, void **buf, size_t *len);
+
+	/* Stop all vCPUs (pause) or let them run again (resume).  suspend()
+	 * is the pause before the final copy of a save or migration: on Xen
+	 * it asks the guest to suspend cooperatively; on KVM it is pause().
+	 * resume() after suspend() undoes it (the guest carries on as if
+	 * the save had never happened). */
+	int	(*pause)(struct hv_guest *);
+	int	(*suspend)(struct hv_guest *);
+	int	(*resume)(struct hv_guest *);
+
+	/* Dirty logging.  log_dirty_start() begins tracking writes with an
+	 * empty log; dirty_fetch() copies the frames written since the last
+	 * fetch (or the start) into bitmap, one bit per frame, bit i of
+	 * word i/64, and clears the log; it returns the number of set bits.
+	 * bitmap holds mem_bytes >> page_shift bits, rounded up to words. */
+	int	(*log_dirty_start)(struct hv_guest *);
+	int	(*log_dirty_stop)(struct hv_guest *);
+	long	(*dirty_fetch)(struct hv_guest *, uint64_t *bitmap);
+
+	/* Map n frames of guest memory.  ptr[i] is set to the frame's
+	 * address, or NULL for a frame that does not exist (a hole, which
+	 * save skips).  writable for restore.  Returns an opaque handle for
+	 * unmap(), which may be NULL when nothing needs releasing.  The
+	 * mapping stays valid until unmap() or close(). */
+	int	(*map)(struct hv_guest *, const uint64_t *pfn, unsigned n,
+		    int writable, void **ptr, void **handle);
+	void	(*unmap)(struct hv_guest *, void *handle);
+
+	/* Emit every piece of vCPU and platform state needed to continue
+	 * the guest, in the order set_state() must see it.  The guest must
+	 * be paused.  Data passed to fn is valid only during the call. */
+	int	(*get_state)(struct hv_guest *, hv_state_fn fn, void *arg);
+
+	/* Restore side.  create() makes a new guest from a description and
+	 * configuration, paused, with zeroed memory, ready for map() and
+	 * set_state(); a guest so made that is closed before commit() is
+	 * destroyed, so a failed restore leaves nothing behind.  commit()
+	 * makes it an ordinary guest, still paused. */
+	int	(*create)(const struct hv_info *, const void *config,
+		    size_t len, struct hv_guest **out);
+	int	(*set_state)(struct hv_guest *, const struct hv_state *);
+	int	(*commit)(struct hv_guest *);
+
+	/* Destroy the guest now.  The handle must still be closed. */
+	int	(*destroy)(struct hv_guest *);
+
+	/* Copy the guest's console output so far, then (follow != 0) as it
+	 * comes, to fd. */
+	int	(*console)(struct hv_guest *, int fd, int follow);
+
+	/* Release the handle (and the guest, if created and not committed). */
+	void	(*close)(struct hv_guest *);
+};
+
+extern const struct hv_ops hv_kvm_ops;
+extern const struct hv_ops hv_xen_ops;
+
+/*
+ * Pick a backend: by name ("kvm", "xen"), or, for name == NULL, from
+ * $VMPIPE_BACKEND or else the first whose probe() succeeds (Xen in a dom0,
+ * then KVM).  Returns NULL with errno = ENOENT/ENODEV when none fits.
+ */
+const struct hv_ops *hv_select(const char *name);
+const struct hv_ops *hv_by_id(uint32_t backend);
+
+/* A message for the last failure of a hook in this thread, or
+ * strerror(errno) when the hook left none. */
+void		 hv_seterr(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+const char	*hv_strerror(void);
+
+#endif /* HV_H */
