@@ -1,0 +1,91 @@
+/*
+ * xfer.h: what vm-send, vm-recv and vm-migrate share about moving an
+ * image stream to another host.
+ *
+ * The receiving side talks back with one line per event, on its stdout
+ * (stdin mode) or on the connection (relocation server):
+ *
+ *	vmpipe-recv: ready NAME			preflight passed: send memory
+ *	vmpipe-recv: refused: REASON		preflight failed: nothing made
+ *	vmpipe-recv: running NAME RESUME_NS	the ack: the guest runs here
+ *	vmpipe-recv: error: MESSAGE		the restore failed: nothing left
+ *
+ * The sender forwards only the preamble (file header and records up to
+ * and including GUEST and CONFIG) before it has read `ready', so no guest
+ * memory crosses the wire before the destination has agreed to take it.
+ */
+#ifndef XFER_H
+#define XFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmi_format.h"
+
+#define XFER_PREFIX		"vmpipe-recv: "
+#define XFER_LINE_MAX		1024	/* longest back-channel line */
+#define XFER_RELOC_PORT		8002	/* as xend-relocation-port */
+#define XFER_BUFSZ		(1u << 20)	/* data copy size */
+
+/* Exit statuses shared by the three programs (see their man pages). */
+#define XFER_EX_OK		0
+#define XFER_EX_FAIL		1	/* refused, or the restore failed */
+#define XFER_EX_USAGE		100
+#define XFER_EX_SYS		111	/* transport or system error */
+
+enum xfer_kind {
+	XFER_NONE = 0,		/* not a back-channel line */
+	XFER_READY,
+	XFER_REFUSED,
+	XFER_RUNNING,
+	XFER_ERROR,
+};
+
+/*
+ * Classify one line (without its newline).  *rest points into line at
+ * what follows the keyword (the name, the reason or the message).
+ */
+enum xfer_kind	xfer_parse_line(const char *line, const char **rest);
+
+/*
+ * The preamble scanner.  Fed the stream from its first octet, it stops
+ * after the record that completes the pair GUEST + CONFIG and records
+ * the guest's name on the way.  It also stops, without error, at the
+ * first record that is neither of those nor optional, so a malformed
+ * stream is left for the restore to reject with its own message.
+ */
+struct xfer_scan {
+	int		done;		/* preamble complete */
+	int		failed;		/* err holds why */
+	char		name[VMI_NAME_MAX];	/* from GUEST, "" if none */
+	uint64_t	mem_bytes;	/* from GUEST */
+	char		err[128];
+	/* private */
+	uint64_t	off;		/* octets consumed */
+	uint64_t	rec_end;	/* end of the current record */
+	int		seen;		/* bit 0 GUEST, bit 1 CONFIG */
+	uint32_t	cur_type, cur_flags, cur_len;
+	uint8_t		hdr[32];	/* file or record header being read */
+	unsigned	hdr_len;
+	uint8_t		*body;		/* GUEST body being read */
+	uint32_t	body_len;
+};
+
+void	xfer_scan_init(struct xfer_scan *);
+/* Consume up to n octets; returns how many were part of the preamble
+ * (fewer than n only once done is set, or on failure). */
+size_t	xfer_scan(struct xfer_scan *, const void *buf, size_t n);
+void	xfer_scan_free(struct xfer_scan *);
+
+/* Is s usable as a guest name on the far side (and in a file name)? */
+int	xfer_name_ok(const char *s);
+
+/*
+ * Split "[ADDR:]PORT" or "HOST[:PORT]" (IPv6 in brackets).  *host is
+ * malloc'd (NULL when absent); *port keeps its value when absent.
+ * Returns 0 or -1 with errno = EINVAL.
+ */
+int	xfer_split_hostport(const char *s, int host_first, char **host,
+	    int *port);
+
+#endif /* XFER_H */

@@ -1,0 +1,245 @@
+/*
+ * pump.c: the delivery protocol.  Forward the preamble, wait for the
+ * destination's verdict, forward the rest while listening for an early
+ * error, then wait for the ack.  Exit 0 means exactly one thing: the
+ * destination said the guest runs there.
+ */
+#include <errno.h>
+#include <err.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "send.h"
+#include "xfer.h"
+
+struct lines {
+	char	buf[4 * XFER_LINE_MAX];
+	size_t	len;
+};
+
+struct pump {
+	struct xport		*xp;
+	const struct send_opts	*o;
+	struct lines		 lb;
+	char			 line[XFER_LINE_MAX + 1];
+	uint64_t		 bytes;
+};
+
+/*
+ * Take the next complete back-channel line, waiting up to timeout ms.
+ * Returns its kind (XFER_NONE lines are shown and skipped), 0 when none
+ * came in time, or -1 at end of the back channel or on error.
+ */
+static int
+next_line(struct pump *p, int timeout)
+{
+	struct lines *lb = &p->lb;
+
+	for (;;) {
+		char *nl = memchr(lb->buf, '\n', lb->len);
+
+		if (nl != NULL) {
+			size_t n = nl - lb->buf;
+			const char *rest;
+			enum xfer_kind k;
+
+			n = n > XFER_LINE_MAX ? XFER_LINE_MAX : n;
+			memcpy(p->line, lb->buf, n);
+			p->line[n] = '\0';
+			lb->len -= nl + 1 - lb->buf;
+			memmove(lb->buf, nl + 1, lb->len);
+			if ((k = xfer_parse_line(p->line, &rest)) != XFER_NONE)
+				return k;
+			if (!p->o->quiet)
+				fprintf(stderr, "vm-send: %s: %s\n",
+				    p->o->host, p->line);
+			continue;
+		}
+		if (lb->len == sizeof lb->buf)	/* a runaway line */
+			lb->len = 0;
+		ssize_t r = p->xp->ops->read(p->xp, lb->buf + lb->len,
+		    sizeof lb->buf - lb->len, timeout);
+
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return -1;
+		lb->len += r;
+		timeout = 0;
+	}
+}
+
+static const char *
+rest_of(const char *line)
+{
+	const char *rest;
+
+	xfer_parse_line(line, &rest);
+	return rest;
+}
+
+/* The back channel ended, or said something other than what we wait
+ * for: report it and return the exit status. */
+static int
+fail(struct pump *p, int k, const char *when)
+{
+	switch (k) {
+	case XFER_REFUSED:
+		warnx("%s refused the guest: %s", p->o->host,
+		    rest_of(p->line));
+		return XFER_EX_FAIL;
+	case XFER_ERROR:
+		warnx("%s failed %s: %s", p->o->host, when, rest_of(p->line));
+		return XFER_EX_FAIL;
+	case -1:
+		warnx("connection to %s lost %s%s%s", p->o->host, when,
+		    p->xp->err[0] ? ": " : "", p->xp->err);
+		return XFER_EX_SYS;
+	default:
+		warnx("%s: unexpected '%s' %s", p->o->host, p->line, when);
+		return XFER_EX_SYS;
+	}
+}
+
+/*
+ * Read what the input has now, up to n, blocking only for the first
+ * octets: big writes keep the cipher busy, but nothing is held back
+ * waiting for more (the last records of a live migration are urgent).
+ */
+static ssize_t
+read_some(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (got > 0 && poll(&pfd, 1, 0) <= 0)
+			break;
+		r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return got > 0 ? (ssize_t)got : -1;
+		if (r == 0)
+			break;
+		got += r;
+	}
+	return got;
+}
+
+int
+send_stream(struct xport *xp, int in, const struct send_opts *o)
+{
+	struct pump p = { .xp = xp, .o = o };
+	struct xfer_scan scan;
+	uint64_t t0 = now_ns();
+	char *buf;
+	size_t have = 0, off = 0;
+	int k, rc = XFER_EX_SYS;
+
+	if ((buf = malloc(XFER_BUFSZ)) == NULL)
+		err(XFER_EX_SYS, NULL);
+	/* A bigger pipe lets the producer run ahead of the cipher. */
+	(void)fcntl(in, F_SETPIPE_SZ, XFER_BUFSZ);
+
+	/* 1. The preamble, and not one octet more. */
+	xfer_scan_init(&scan);
+	while (!scan.done) {
+		ssize_t r = read_some(in, buf, XFER_BUFSZ);
+		size_t used;
+
+		if (r < 0) {
+			warn("can't read the image");
+			goto out;
+		}
+		if (r == 0) {
+			warnx("the image ended before its GUEST and CONFIG "
+			    "records");
+			goto out;
+		}
+		used = xfer_scan(&scan, buf, r);
+		if (scan.failed) {
+			warnx("stdin: %s", scan.err);
+			goto out;
+		}
+		if (xp->ops->write(xp, buf, used) < 0) {
+			warnx("%s: %s", o->host, xp->err);
+			goto out;
+		}
+		p.bytes += used;
+		have = r;
+		off = used;
+	}
+
+	/* 2. The destination's verdict. */
+	k = next_line(&p, -1);
+	if (k != XFER_READY) {
+		rc = fail(&p, k, "before the transfer");
+		goto out;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "vm-send: %s ready for %s\n", o->host,
+		    rest_of(p.line));
+
+	/* 3. The rest, watching for an early word from the far side. */
+	for (;;) {
+		if (off < have) {
+			if (xp->ops->write(xp, buf + off, have - off) < 0) {
+				/* Its last words say more than our error. */
+				k = next_line(&p, 2000);
+				rc = k > 0 ? fail(&p, k, "during the transfer")
+				    : (warnx("%s: %s", o->host, xp->err),
+				    XFER_EX_SYS);
+				goto out;
+			}
+			p.bytes += have - off;
+		}
+		k = next_line(&p, 0);
+		if (k != 0) {
+			rc = fail(&p, k, "during the transfer");
+			goto out;
+		}
+		ssize_t r = read_some(in, buf, XFER_BUFSZ);
+
+		if (r < 0) {
+			warn("can't read the image");
+			goto out;
+		}
+		if (r == 0)
+			break;
+		have = r;
+		off = 0;
+	}
+	if (xp->ops->shutdown(xp) < 0) {
+		warnx("%s: %s", o->host, xp->err);
+		goto out;
+	}
+
+	/* 4. The ack. */
+	k = next_line(&p, -1);
+	if (k != XFER_RUNNING) {
+		rc = fail(&p, k, "at the end of the transfer");
+		goto out;
+	}
+	printf("%s\n", p.line);
+	if (fflush(stdout) == EOF)
+		warn("stdout");
+	if (o->verbose) {
+		double s = (now_ns() - t0) / 1e9;
+
+		fprintf(stderr, "vm-send: %llu octets in %.3f s (%.1f MB/s)\n",
+		    (unsigned long long)p.bytes, s, p.bytes / s / 1e6);
+	}
+	rc = XFER_EX_OK;
+out:
+	xfer_scan_free(&scan);
+	free(buf);
+	return rc;
+}
