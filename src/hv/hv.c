@@ -1,0 +1,112 @@
+/*
+ * hv.c: choosing a backend, and the per-thread failure message that
+ * hooks leave for hv_strerror().
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv.h"
+
+/*
+ * The Xen backend lives in its own files and is left out of builds
+ * without libxen; a weak reference lets this file link either way.
+ */
+#ifndef VMPIPE_NO_XEN
+extern const struct hv_ops hv_xen_ops __attribute__((weak));
+#endif
+
+static const struct hv_ops *
+backend(unsigned i)
+{
+	switch (i) {
+	case 0:
+#ifndef VMPIPE_NO_XEN
+		return &hv_xen_ops;	/* NULL when not linked in */
+#else
+		return NULL;
+#endif
+	case 1:
+		return &hv_kvm_ops;
+	}
+	return NULL;
+}
+
+#define NBACKENDS	2
+
+static __thread char	errbuf[512];
+static __thread int	errnum;		/* errno when the message was left */
+
+void
+hv_seterr(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	errnum = e ? e : -1;
+	errno = e;
+}
+
+/*
+ * The message is trusted only while errno is still the one it was left
+ * with (or the hook set none), so that a later failure which left no
+ * message is not described by a stale one.
+ */
+const char *
+hv_strerror(void)
+{
+	if (errnum != 0 && (errnum == errno || errnum == -1 || errno == 0))
+		return errbuf;
+	return strerror(errno);
+}
+
+const struct hv_ops *
+hv_by_id(uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < NBACKENDS; i++) {
+		const struct hv_ops *o = backend(i);
+
+		if (o != NULL && o->backend == id)
+			return o;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+const struct hv_ops *
+hv_select(const char *name)
+{
+	unsigned i;
+
+	if (name == NULL || *name == '\0')
+		name = getenv("VMPIPE_BACKEND");
+	if (name != NULL && *name == '\0')
+		name = NULL;
+	for (i = 0; i < NBACKENDS; i++) {
+		const struct hv_ops *o = backend(i);
+
+		if (o == NULL)
+			continue;
+		if (name != NULL) {
+			if (strcmp(o->name, name) == 0)
+				return o;
+		} else if (o->probe()) {
+			return o;
+		}
+	}
+	if (name != NULL) {
+		hv_seterr("unknown backend '%s'", name);
+		errno = ENOENT;
+	} else {
+		hv_seterr("no usable hypervisor backend on this host");
+		errno = ENODEV;
+	}
+	return NULL;
+}

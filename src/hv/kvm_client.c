@@ -1,0 +1,149 @@
+/*
+ * kvm_client.c: connecting to a guest's vm-run and exchanging requests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kvm_client.h"
+
+const char *
+kvmc_rundir(void)
+{
+	const char *d = getenv("VMPIPE_RUNDIR");
+
+	return d != NULL && *d != '\0' ? d : "/run/vmpipe";
+}
+
+int
+kvmc_call(struct hv_guest *g, uint16_t op, const void *req, uint32_t len,
+    void **rep, uint32_t *rlen, int *fd)
+{
+	struct kvmp_hdr h;
+	void *p;
+	int e;
+
+	if (rep != NULL)
+		*rep = NULL;
+	if (kvmp_send(g->sock, op, 0, req, len, -1) == -1 ||
+	    kvmp_recv(g->sock, &h, &p, fd) == -1) {
+		e = errno;
+		hv_seterr("guest %s: %s", g->name, e == ECONNRESET ?
+		    "vm-run closed the connection" : strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (h.status < 0) {
+		hv_seterr("guest %s: %s", g->name, p ? (char *)p :
+		    strerror(-h.status));
+		free(p);
+		if (fd != NULL && *fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
+		errno = -h.status;
+		return -1;
+	}
+	if (h.op != op) {
+		free(p);
+		hv_seterr("guest %s: reply to request %u answers %u", g->name,
+		    op, h.op);
+		errno = EPROTO;
+		return -1;
+	}
+	if (rep != NULL)
+		*rep = p;
+	else
+		free(p);
+	if (rlen != NULL)
+		*rlen = h.len;
+	return 0;
+}
+
+int
+kvmc_hello(struct hv_guest *g)
+{
+	uint32_t v[2] = { KVMP_VERSION, 0 }, *r;
+	uint32_t len;
+
+	if (kvmc_call(g, KVMP_HELLO, v, sizeof(v), (void **)&r, &len,
+	    NULL) == -1)
+		return -1;
+	if (len < sizeof(v) || r[0] != KVMP_VERSION) {
+		hv_seterr("guest %s: vm-run speaks protocol %u, not %u",
+		    g->name, len >= 4 ? r[0] : 0, KVMP_VERSION);
+		free(r);
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	free(r);
+	return 0;
+}
+
+int
+kvmc_connect(const char *name, struct hv_guest **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hv_guest *g;
+	int e;
+
+	if (strlen(name) >= VMI_NAME_MAX || strchr(name, '/') != NULL ||
+	    *name == '\0' || *name == '.') {
+		hv_seterr("bad guest name '%s'", name);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock",
+	    kvmc_rundir(), name) >= sizeof(sa.sun_path)) {
+		hv_seterr("%s: run directory path too long", kvmc_rundir());
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return -1;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->sock = -1;
+	g->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (g->sock == -1)
+		goto fail;
+	if (connect(g->sock, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			hv_seterr("no KVM guest named %s (%s)", name,
+			    sa.sun_path);
+		else
+			hv_seterr("guest %s: %s: %s", name, sa.sun_path,
+			    strerror(e));
+		errno = e == ECONNREFUSED ? ENOENT : e;
+		goto fail;
+	}
+	if (kvmc_hello(g) == -1)
+		goto fail;
+	*out = g;
+	return 0;
+fail:
+	e = errno;
+	kvmc_free(g);
+	errno = e;
+	return -1;
+}
+
+void
+kvmc_free(struct hv_guest *g)
+{
+	int e = errno;
+
+	if (g == NULL)
+		return;
+	if (g->mem != NULL)
+		munmap(g->mem, g->mem_bytes);
+	if (g->sock >= 0)
+		close(g->sock);
+	free(g);
+	errno = e;
+}

@@ -1,0 +1,47 @@
+/*
+ * kvm_client.h: the KVM backend's side of the vm-run control socket
+ * (private to src/hv/kvm_*.c).
+ */
+#ifndef KVM_CLIENT_H
+#define KVM_CLIENT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv.h"
+#include "kvm_proto.h"
+
+struct hv_guest {
+	int		 sock;
+	char		 name[VMI_NAME_MAX];
+	int		 created;	/* by create(), not committed yet */
+	uint64_t	 mem_bytes;
+	unsigned	 vcpus;
+	uint8_t		*mem;		/* whole memfd, once mapped */
+	int		 mem_writable;
+};
+
+/* $VMPIPE_RUNDIR or /run/vmpipe. */
+const char *kvmc_rundir(void);
+
+/* Connect to DIR/NAME.sock and say HELLO. */
+int	kvmc_connect(const char *name, struct hv_guest **out);
+/* HELLO on an already connected socket (create() uses a socketpair). */
+int	kvmc_hello(struct hv_guest *);
+
+/*
+ * One request and its reply.  *rep (malloc'd, may be NULL) and *fd are
+ * optional.  A failure reply becomes -1, errno and an hv_seterr message
+ * naming the guest.
+ */
+int	kvmc_call(struct hv_guest *, uint16_t op, const void *req,
+	    uint32_t len, void **rep, uint32_t *rlen, int *fd);
+
+void	kvmc_free(struct hv_guest *);
+
+/* kvm_spawn.c */
+int	kvm_spawn_incoming(const struct hv_info *, const void *config,
+	    size_t len, struct hv_guest **out);
+
+#endif /* KVM_CLIENT_H */

@@ -1,0 +1,143 @@
+/*
+ * kvm_proto.c: frames on the vm-run control socket (see kvm_proto.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "kvm_proto.h"
+
+int
+kvmp_send(int sock, uint16_t op, int32_t status, const void *payload,
+    uint32_t len, int fd)
+{
+	struct kvmp_hdr h = { KVMP_MAGIC, op, 0, len, status };
+	union {
+		struct cmsghdr	c;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) },
+		{ (void *)(uintptr_t)payload, len },
+	};
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		m.msg_control = cm.buf;
+		m.msg_controllen = sizeof(cm.buf);
+		cm.c.cmsg_level = SOL_SOCKET;
+		cm.c.cmsg_type = SCM_RIGHTS;
+		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.c), &fd, sizeof(int));
+	}
+	/* Loop on short writes; the fd rides with the first octet only. */
+	while (m.msg_iovlen > 0) {
+		n = sendmsg(sock, &m, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			hv_seterr("control socket: %s", strerror(errno));
+			return -1;
+		}
+		m.msg_control = NULL;
+		m.msg_controllen = 0;
+		while (m.msg_iovlen > 0 && (size_t)n >= m.msg_iov->iov_len) {
+			n -= m.msg_iov->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
+		}
+		if (m.msg_iovlen > 0) {
+			m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + n;
+			m.msg_iov->iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+/* Read exactly len octets; the first read may carry a passed fd. */
+static int
+readall(int sock, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr	c;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		struct iovec iov = { p, len };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct cmsghdr *c;
+
+		if (fd != NULL) {
+			m.msg_control = cm.buf;
+			m.msg_controllen = sizeof(cm.buf);
+		}
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			hv_seterr("control socket: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			hv_seterr("control socket: connection closed by peer");
+			errno = ECONNRESET;
+			return -1;
+		}
+		for (c = fd ? CMSG_FIRSTHDR(&m) : NULL; c != NULL;
+		    c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)) && *fd < 0)
+				memcpy(fd, CMSG_DATA(c), sizeof(int));
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+kvmp_recv(int sock, struct kvmp_hdr *h, void **payload, int *fd)
+{
+	void *p = NULL;
+	int e;
+
+	*payload = NULL;
+	if (fd != NULL)
+		*fd = -1;
+	if (readall(sock, h, sizeof(*h), fd) == -1)
+		goto fail;
+	if (h->magic != KVMP_MAGIC || h->len > KVMP_MAX) {
+		hv_seterr("control socket: bad frame (magic 0x%08x, "
+		    "length %u)", h->magic, h->len);
+		errno = EPROTO;
+		goto fail;
+	}
+	if (h->len > 0) {
+		/* One spare octet so that text payloads can be terminated. */
+		if ((p = malloc((size_t)h->len + 1)) == NULL)
+			goto fail;
+		if (readall(sock, p, h->len, NULL) == -1)
+			goto fail;
+		((char *)p)[h->len] = '\0';
+	}
+	*payload = p;
+	return 0;
+fail:
+	e = errno;
+	free(p);
+	if (fd != NULL && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	errno = e;
+	return -1;
+}

@@ -1,0 +1,97 @@
+/*
+ * kvm_proto.h: the control protocol between vm-run and its clients (the
+ * KVM backend, vm-ctl).  man/vm-run.8 describes it in prose.
+ *
+ * A stream socket DIR/NAME.sock carries frames: a struct kvmp_hdr, then
+ * `len' octets of payload.  The client sends a request and reads exactly
+ * one reply with the same op; status 0 means success, a negative errno
+ * means failure and the payload is then a message (not NUL-terminated).
+ * The first request on a connection must be HELLO; a peer whose version
+ * differs is refused.  Integers are in host order: the socket never
+ * leaves the host.  Payload structures are multiples of 8 octets.
+ */
+#ifndef KVM_PROTO_H
+#define KVM_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVMP_MAGIC	0x706d766bu	/* "kvmp" */
+#define KVMP_VERSION	1
+#define KVMP_MAX	(64u << 20)	/* largest payload */
+
+struct kvmp_hdr {
+	uint32_t	magic;		/* KVMP_MAGIC */
+	uint16_t	op;		/* enum kvmp_op */
+	uint16_t	flags;		/* zero */
+	uint32_t	len;		/* payload octets */
+	int32_t		status;		/* replies: 0 or -errno */
+};
+
+enum kvmp_op {
+	KVMP_HELLO	= 1,	/* u32 version, u32 0 -> u32 version, u32 0 */
+	KVMP_INFO	= 2,	/* -> struct kvmp_info */
+	KVMP_CONFIG	= 3,	/* -> struct kvmp_config */
+	KVMP_MEMFD	= 4,	/* -> u64 size, and the memfd (SCM_RIGHTS) */
+	KVMP_PAUSE	= 5,
+	KVMP_RESUME	= 6,
+	KVMP_LOG_START	= 7,	/* dirty logging on, log empty */
+	KVMP_LOG_STOP	= 8,
+	KVMP_DIRTY	= 9,	/* -> u64 count, bitmap (fetch and clear) */
+	KVMP_GET_STATE	= 10,	/* -> kvmp_state items (guest paused) */
+	KVMP_SET_STATE	= 11,	/* kvmp_state items -> (incoming only) */
+	KVMP_CLAIM	= 12,	/* this connection controls an incoming guest */
+	KVMP_COMMIT	= 13,	/* incoming guest becomes ordinary, paused */
+	KVMP_DESTROY	= 14,	/* reply sent, then the guest is gone */
+	KVMP_CONSOLE	= 15,	/* -> log file path */
+};
+
+/* INFO flags. */
+#define KVMP_F_PAUSED	(1u << 0)
+#define KVMP_F_INCOMING	(1u << 1)	/* not committed yet */
+#define KVMP_F_LOGGING	(1u << 2)	/* dirty logging on */
+#define KVMP_F_HUGETLB	(1u << 3)	/* memory in hugetlb pages */
+#define KVMP_F_THP	(1u << 4)	/* shmem asked for huge pages */
+#define KVMP_F_DEAD	(1u << 5)	/* a vCPU stopped for good */
+
+struct kvmp_info {
+	char		name[64];
+	uint8_t		uuid[16];
+	uint64_t	mem_bytes;
+	uint32_t	vcpus;
+	uint32_t	flags;		/* KVMP_F_* */
+	int64_t		pid;
+	uint32_t	cpu_features[4];/* CPUID 1.ECX, 1.EDX, 7.EBX, 7.ECX */
+	uint64_t	tsc_khz;
+	char		log[256];	/* console log path */
+};
+
+/* The opaque CONFIG record of the KVM backend. */
+#define KVMP_CONFIG_VERSION	1
+struct kvmp_config {
+	uint32_t	version;	/* KVMP_CONFIG_VERSION */
+	uint32_t	reserved;
+	uint64_t	tsc_khz;	/* guest TSC rate (also in state) */
+	uint64_t	reserved2[6];
+};
+
+/* GET_STATE replies and SET_STATE requests: items, each padded to 8. */
+struct kvmp_state {
+	uint32_t	kind;		/* VMI_REC_VCPU or VMI_REC_PLATFORM */
+	uint32_t	id;
+	uint32_t	tag;		/* enum kvm_state_tag */
+	uint32_t	len;		/* data octets that follow */
+};
+
+/*
+ * Frame I/O, shared by both ends.  kvmp_send() writes a header and
+ * payload (and passes fd if fd >= 0); kvmp_recv() reads one frame into
+ * a malloc'd *payload (NULL if empty) and any passed fd into *fd (or -1).
+ * Both return 0, or -1 with errno (EPROTO for a bad frame, ECONNRESET
+ * for a peer that went away) and a message for hv_strerror().
+ */
+int	kvmp_send(int sock, uint16_t op, int32_t status, const void *payload,
+	    uint32_t len, int fd);
+int	kvmp_recv(int sock, struct kvmp_hdr *hdr, void **payload, int *fd);
+
+#endif /* KVM_PROTO_H */

@@ -1,0 +1,279 @@
+/*
+ * vm-run: run one KVM guest, or wait for one to be restored into it, and
+ * serve its control socket.  See vm-run(8).
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "opts.h"
+#include "run.h"
+
+#define DEFAULT_RUNDIR	"/run/vmpipe"
+#define DEFAULT_MEM	(256ull << 20)
+
+static struct vm the_vm;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vm-run [-DPf] [-c vcpus] [-d dir] [-l log] [-M backing] "
+	    "[-m size]\n"
+	    "              [-n name] [-o param[,param...]] [-u uuid] image\n"
+	    "       vm-run -i [-Df] [-c vcpus] [-d dir] [-l log] "
+	    "[-M backing] [-m size]\n"
+	    "              [-u uuid] -n name\n");
+	exit(2);
+}
+
+static void
+atexit_cleanup(void)
+{
+	vm_cleanup(&the_vm);
+}
+
+static void
+set_paths(struct vm *vm, const char *dir, const char *log)
+{
+	struct stat sb;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		err(1, "%s", dir);
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		errx(1, "%s: not a directory", dir);
+	if ((size_t)snprintf(vm->dir, sizeof(vm->dir), "%s", dir) >=
+	    sizeof(vm->dir) - 80)
+		errx(1, "%s: path too long", dir);
+	snprintf(vm->sock_path, sizeof(vm->sock_path), "%s/%s.sock", dir,
+	    vm->name);
+	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", dir,
+	    vm->name);
+	if (log != NULL)
+		snprintf(vm->log_path, sizeof(vm->log_path), "%s", log);
+	else
+		snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", dir,
+		    vm->name);
+}
+
+/*
+ * -D: the parent waits until the child (which must create the VM itself,
+ * as a KVM VM belongs to the process that made it) says its socket is
+ * listening, so that "vm-run -D ... && vm-ctl info NAME" just works.
+ */
+static int
+daemon_fork(void)
+{
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		return p[1];
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) == 1 && c == 'R')
+		_exit(0);
+	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+		_exit(WEXITSTATUS(st) ? WEXITSTATUS(st) : 1);
+	_exit(1);
+}
+
+static void
+daemon_ready(struct vm *vm, int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (setsid() == -1)
+		err(1, "setsid");
+	if (null == -1)
+		err(1, "/dev/null");
+	dup2(null, 0);
+	dup2(null, 1);
+	/* Later complaints go to the guest's log, where one looks. */
+	dup2(vm->logfd >= 0 ? vm->logfd : null, 2);
+	close(null);
+	if (write(fd, "R", 1) != 1)
+		_exit(1);
+	close(fd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "incoming",	no_argument,		NULL, 'i' },
+		{ "ctl-fd",	required_argument,	NULL, 'F' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vm *vm = &the_vm;
+	struct kvmg_params wl;
+	const char *dir = NULL, *log = NULL, *name = NULL, *image = NULL;
+	int ch, daemonize = 0, paused = 0, ctlfd = -1, readyfd = -1, lfd;
+	uint64_t mem = DEFAULT_MEM;
+	unsigned vcpus = 2;
+	int have_uuid = 0;
+	sigset_t set;
+
+	workload_defaults(&wl);
+	vm->backing = MEM_AUTO;
+	vm->logfd = -1;
+	vm->pidfd = -1;
+	while ((ch = getopt_long(argc, argv, "DF:M:Pc:d:fil:m:n:o:u:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'D':
+			daemonize = 1;
+			break;
+		case 'F':
+			ctlfd = atoi(optarg);
+			if (ctlfd < 3 || fcntl(ctlfd, F_SETFD, FD_CLOEXEC) == -1)
+				errx(2, "--ctl-fd: %s is not an open descriptor",
+				    optarg);
+			break;
+		case 'M':
+			if (strcmp(optarg, "auto") == 0)
+				vm->backing = MEM_AUTO;
+			else if (strcmp(optarg, "4k") == 0)
+				vm->backing = MEM_4K;
+			else if (strcmp(optarg, "thp") == 0)
+				vm->backing = MEM_THP;
+			else if (strcmp(optarg, "hugetlb") == 0)
+				vm->backing = MEM_HUGETLB;
+			else
+				errx(2, "-M: want auto, 4k, thp or hugetlb");
+			break;
+		case 'P':
+			paused = 1;
+			break;
+		case 'c':
+			vcpus = (unsigned)atoi(optarg);
+			if (vcpus < 1 || vcpus > KVMG_MAX_VCPUS)
+				errx(2, "-c: 1 to %d vCPUs", KVMG_MAX_VCPUS);
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'f':
+			vm->foreground = 1;
+			break;
+		case 'i':
+			vm->incoming = 1;
+			break;
+		case 'l':
+			log = optarg;
+			break;
+		case 'm':
+			mem = parse_size(optarg, "-m");
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'o':
+			parse_workload(optarg, &wl);
+			break;
+		case 'u':
+			if (parse_uuid(optarg, vm->uuid) == -1)
+				errx(2, "-u: bad UUID '%s'", optarg);
+			have_uuid = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (vm->incoming ? argc != 0 || name == NULL : argc != 1)
+		usage();
+	if (!vm->incoming)
+		image = argv[0];
+	if (ctlfd >= 0 && !vm->incoming)
+		errx(2, "--ctl-fd needs --incoming");
+	if (name == NULL) {
+		char *b = strdup(image), *dot;
+
+		name = basename(b);
+		if ((dot = strrchr(name, '.')) != NULL && dot != name)
+			*dot = '\0';
+	}
+	if (!valid_name(name))
+		errx(2, "bad guest name '%s' (letters, digits, '.', '_', '-'; "
+		    "at most 63)", name);
+	if (mem < KVMG_MIN_MEM || mem > KVMG_MAX_MEM || mem % (2 << 20))
+		errx(2, "-m: memory must be a multiple of 2 MiB from %llu MiB "
+		    "to %llu GiB", (unsigned long long)KVMG_MIN_MEM >> 20,
+		    (unsigned long long)KVMG_MAX_MEM >> 30);
+	if (wl.writers == ~0u)
+		wl.writers = vcpus;
+	if (wl.writers > vcpus)
+		errx(2, "writers=%u but only %u vCPUs", wl.writers, vcpus);
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	vm->mem_bytes = mem;
+	vm->nvcpus = vcpus;
+	if (!have_uuid)
+		random_uuid(vm->uuid);
+	if (dir == NULL && (dir = getenv("VMPIPE_RUNDIR")) == NULL)
+		dir = DEFAULT_RUNDIR;
+	set_paths(vm, dir, log);
+
+	if (daemonize)
+		readyfd = daemon_fork();
+
+	/* Signals are read from a signalfd; the kick is unblocked per vCPU. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	{
+		pthread_condattr_t ca;
+
+		pthread_mutex_init(&vm->lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&vm->wake, &ca);
+		pthread_cond_init(&vm->ack, NULL);
+	}
+
+	lfd = ctl_listen(vm);
+	atexit(atexit_cleanup);
+	mem_create(vm);
+	vm_create(vm);
+	if (!vm->incoming) {
+		wl.tsc_khz = vm->tsc_khz;
+		boot_image(vm, image, &wl);
+		vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC, 0640);
+		if (vm->logfd == -1)
+			err(1, "%s", vm->log_path);
+		vmlog(vm, "guest %s started: %u vCPUs, %llu MiB (%s memory), "
+		    "pid %ld", vm->name, vm->nvcpus,
+		    (unsigned long long)(vm->mem_bytes >> 20),
+		    mem_backing_name(vm->backing), (long)getpid());
+	}
+	vcpu_start_all(vm);
+	if (!vm->incoming && !paused)
+		vm_resume(vm);
+	if (readyfd >= 0)
+		daemon_ready(vm, readyfd);
+	ctl_serve(vm, lfd, ctlfd);
+	return 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * opts.c: parsing vm-run's option values (sizes, UUIDs, names and the
+ * guest's workload parameters).
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "opts.h"
+
+uint64_t
+parse_size(const char *s, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		errx(2, "%s: bad size '%s'", what, s);
+	switch (*end) {
+	case 'T': case 't': v <<= 10;	/* FALLTHROUGH */
+	case 'G': case 'g': v <<= 10;	/* FALLTHROUGH */
+	case 'M': case 'm': v <<= 10;	/* FALLTHROUGH */
+	case 'K': case 'k': v <<= 10; end++; break;
+	case '\0': break;
+	default: errx(2, "%s: bad size '%s'", what, s);
+	}
+	if (*end != '\0')
+		errx(2, "%s: bad size '%s'", what, s);
+	return v;
+}
+
+static uint64_t
+parse_num(const char *s, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end != '\0' || *s == '-')
+		errx(2, "%s: bad number '%s'", what, s);
+	return v;
+}
+
+int
+parse_uuid(const char *s, uint8_t u[16])
+{
+	unsigned i = 0;
+
+	for (; *s && i < 32; s++) {
+		int d;
+
+		if (*s == '-')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return -1;
+		if (i % 2 == 0)
+			u[i / 2] = d << 4;
+		else
+			u[i / 2] |= d;
+		i++;
+	}
+	return i == 32 && *s == '\0' ? 0 : -1;
+}
+
+void
+random_uuid(uint8_t u[16])
+{
+	if (getrandom(u, 16, 0) != 16)
+		err(1, "getrandom");
+	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 */
+	u[8] = (u[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || *s == '.' || *s == '-')
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+void
+workload_defaults(struct kvmg_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pages = 0;
+	p->rate = 1000;
+	p->pattern = KVMG_PAT_RANDOM;
+	p->fill = KVMG_FILL_RANDOM;
+	p->writers = ~0u;		/* every vCPU, once known */
+	p->hb_ms = 100;
+	p->sweep_ms = 2000;
+	p->seed = 1;
+}
+
+/* "pages=N,rate=N|max,pattern=seq|random|hot,writers=N,hb=MS,..." */
+void
+parse_workload(char *arg, struct kvmg_params *p)
+{
+	char *opt, *val;
+
+	while ((opt = strsep(&arg, ",")) != NULL) {
+		if (*opt == '\0')
+			continue;
+		if ((val = strchr(opt, '=')) == NULL)
+			errx(2, "workload parameter '%s' needs a value", opt);
+		*val++ = '\0';
+		if (strcmp(opt, "pages") == 0)
+			p->pages = parse_num(val, opt);
+		else if (strcmp(opt, "mem") == 0)
+			p->pages = parse_size(val, opt) >> 12;
+		else if (strcmp(opt, "rate") == 0)
+			p->rate = strcmp(val, "max") == 0 ? KVMG_RATE_MAX :
+			    parse_num(val, opt);
+		else if (strcmp(opt, "writers") == 0)
+			p->writers = (uint32_t)parse_num(val, opt);
+		else if (strcmp(opt, "hb") == 0)
+			p->hb_ms = (uint32_t)parse_num(val, opt);
+		else if (strcmp(opt, "sweep") == 0)
+			p->sweep_ms = (uint32_t)parse_num(val, opt);
+		else if (strcmp(opt, "seed") == 0)
+			p->seed = parse_num(val, opt);
+		else if (strcmp(opt, "pattern") == 0) {
+			if (strcmp(val, "seq") == 0)
+				p->pattern = KVMG_PAT_SEQ;
+			else if (strcmp(val, "random") == 0)
+				p->pattern = KVMG_PAT_RANDOM;
+			else if (strcmp(val, "hot") == 0)
+				p->pattern = KVMG_PAT_HOT;
+			else
+				errx(2, "pattern: want seq, random or hot, "
+				    "not '%s'", val);
+		} else if (strcmp(opt, "fill") == 0) {
+			if (strcmp(val, "random") == 0)
+				p->fill = KVMG_FILL_RANDOM;
+			else if (strcmp(val, "halfzero") == 0)
+				p->fill = KVMG_FILL_HALFZERO;
+			else
+				errx(2, "fill: want random or halfzero, "
+				    "not '%s'", val);
+		} else
+			errx(2, "unknown workload parameter '%s'", opt);
+	}
+	if (p->hb_ms == 0 || p->sweep_ms == 0)
+		errx(2, "hb and sweep must be at least 1 ms");
+}

@@ -1,0 +1,16 @@
+/* opts.h: vm-run's option parsing helpers (opts.c). */
+#ifndef OPTS_H
+#define OPTS_H
+
+#include <stdint.h>
+
+#include "kvm_guest_abi.h"
+
+uint64_t parse_size(const char *, const char *what);
+int	 parse_uuid(const char *, uint8_t uuid[16]);
+void	 random_uuid(uint8_t uuid[16]);
+int	 valid_name(const char *);
+void	 workload_defaults(struct kvmg_params *);
+void	 parse_workload(char *, struct kvmg_params *);
+
+#endif /* OPTS_H */

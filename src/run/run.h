@@ -1,0 +1,103 @@
+/*
+ * run.h: vm-run, a small KVM VMM that runs one guest per process.
+ *
+ * The main thread owns the control socket and does all VM-wide work;
+ * each vCPU has a thread that loops in KVM_RUN.  vm->lock and its two
+ * condition variables hand vCPUs between running and stopped: the
+ * controller clears vm->running, kicks every vCPU out of KVM_RUN with a
+ * signal, and waits on `ack' until all of them say they stopped.
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "kvm_guest_abi.h"
+#include "kvm_ioctl.h"
+#include "kvm_state.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm	*vm;
+	unsigned	 id;
+	int		 fd;
+	struct kvm_run	*run;
+	pthread_t	 thread;
+	int		 started;
+	int		 stopped;	/* parked outside KVM_RUN (vm->lock) */
+	int		 dead;		/* stopped for good (vm->lock) */
+	int		 pending_io;	/* last exit was I/O, not completed */
+};
+
+enum backing { MEM_AUTO, MEM_4K, MEM_THP, MEM_HUGETLB };
+
+struct vm {
+	char		 name[64];
+	uint8_t		 uuid[16];
+	uint64_t	 mem_bytes;
+	unsigned	 nvcpus;
+	int		 incoming;	/* waiting for a restore */
+	int		 committed;
+	int		 foreground;
+
+	char		 dir[PATH_MAX];
+	char		 sock_path[PATH_MAX];
+	char		 pid_path[PATH_MAX];
+	char		 log_path[PATH_MAX];
+	int		 pidfd;
+	int		 logfd;
+
+	int		 kvm;
+	int		 fd;
+	int		 runsz;
+	struct vcpu	*vcpu;
+	int		*vcpufd;
+	struct kvm_vmstate st;
+	struct kvm_cpuid2 *cpuid;
+	uint64_t	 tsc_khz;
+
+	enum backing	 backing;
+	int		 memfd;
+	uint8_t		*mem;
+	int		 logging;
+	uint64_t	*bitmap;
+
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;		/* vCPUs wait here */
+	pthread_cond_t	 ack;		/* the controller waits here */
+	int		 running;
+	int		 quit;
+};
+
+/* mem.c */
+void	 mem_create(struct vm *);
+const char *mem_backing_name(enum backing);
+
+/* vm.c */
+void	 vm_create(struct vm *);
+int	 vm_cpu_features(struct vm *, uint32_t out[4]);
+int	 vm_log_dirty(struct vm *, int on);
+long	 vm_dirty_fetch(struct vm *);
+
+/* boot.c */
+void	 boot_image(struct vm *, const char *path, struct kvmg_params *);
+
+/* vcpu.c */
+void	 vcpu_start_all(struct vm *);
+void	 vm_pause(struct vm *);
+void	 vm_resume(struct vm *);
+int	 vm_paused(struct vm *);
+int	 vm_any_dead(struct vm *);
+void	 vm_stop_all(struct vm *);
+void	 vmlog(struct vm *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ctl.c */
+int	 ctl_listen(struct vm *);
+void	 ctl_serve(struct vm *, int lfd, int ctlfd);
+void	 vm_cleanup(struct vm *);
+
+#endif /* RUN_H */
