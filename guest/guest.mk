@@ -18,3 +18,15 @@ guest/guest.elf: $(GUEST_OBJ) guest/guest.ld
 	    -Wl,-T,guest/guest.ld -o $@ $(GUEST_OBJ)
 
 .PHONY: guest
+
+# A test tool that clones a running guest through the KVM backend the way
+# vm-save | vm-restore would (tests/10-run.bats uses it).  Built with the
+# guest, into obj/ because it is never installed.
+KVM_CLONE	:= obj/tests/kvm-clone
+
+guest: $(KVM_CLONE)
+
+$(KVM_CLONE): tests/kvm-clone.c obj/libvmpipe.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/kvm-clone.c obj/libvmpipe.a \
+	    $(LIBS) $(XENLIBS)
