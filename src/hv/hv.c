@@ -37,7 +37,7 @@ backend(unsigned i)
 #define NBACKENDS	2
 
 static __thread char	errbuf[512];
-static __thread int	errnum;		/* errno when the message was left */
+static __thread int	errset;
 
 void
 hv_seterr(const char *fmt, ...)
@@ -48,21 +48,21 @@ hv_seterr(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	va_end(ap);
-	errnum = e ? e : -1;
+	errset = 1;
 	errno = e;
 }
 
-/*
- * The message is trusted only while errno is still the one it was left
- * with (or the hook set none), so that a later failure which left no
- * message is not described by a stale one.
- */
+/* Backends call this as a hook starts, so no stale message survives. */
+void
+hv_clearerr(void)
+{
+	errset = 0;
+}
+
 const char *
 hv_strerror(void)
 {
-	if (errnum != 0 && (errnum == errno || errnum == -1 || errno == 0))
-		return errbuf;
-	return strerror(errno);
+	return errset ? errbuf : strerror(errno);
 }
 
 const struct hv_ops *

@@ -28,6 +28,7 @@ kvmc_call(struct hv_guest *g, uint16_t op, const void *req, uint32_t len,
 	void *p;
 	int e;
 
+	hv_clearerr();
 	if (rep != NULL)
 		*rep = NULL;
 	if (kvmp_send(g->sock, op, 0, req, len, -1) == -1 ||
@@ -92,6 +93,7 @@ kvmc_connect(const char *name, struct hv_guest **out)
 	struct hv_guest *g;
 	int e;
 
+	hv_clearerr();
 	if (strlen(name) >= VMI_NAME_MAX || strchr(name, '/') != NULL ||
 	    *name == '\0' || *name == '.') {
 		hv_seterr("bad guest name '%s'", name);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hv.h"
+#include "kvm_ioctl.h"
 #include "kvm_proto.h"
 
 struct hv_guest {

@@ -177,6 +177,7 @@ kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
 	ssize_t n;
 	pid_t pid;
 
+	hv_clearerr();
 	if (check(in) == -1)
 		return -1;
 	if (config != NULL && len >= 4 && *(const uint32_t *)config !=

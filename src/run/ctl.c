@@ -176,6 +176,7 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 	long n;
 	int keep = 0, pending = vm->incoming && !vm->committed;
 
+	hv_clearerr();
 	if (!c->hello && h->op != KVMP_HELLO) {
 		fail(&r, EPROTO, "HELLO must come first");
 		keep = -1;

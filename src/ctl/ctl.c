@@ -1,0 +1,179 @@
+/*
+ * vm-ctl: list, inspect, pause, resume and destroy guests, and show
+ * their consoles, through any backend.  See vm-ctl(8).
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv.h"
+
+static const struct hv_ops *ops;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vm-ctl [-b backend] list\n"
+	    "       vm-ctl [-b backend] info guest\n"
+	    "       vm-ctl [-b backend] pause guest\n"
+	    "       vm-ctl [-b backend] resume guest\n"
+	    "       vm-ctl [-b backend] destroy guest\n"
+	    "       vm-ctl [-b backend] console [-f] guest\n");
+	exit(2);
+}
+
+static void
+uuid_str(const uint8_t *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static int
+list_one(void *arg, const struct hv_info *i)
+{
+	char uuid[40];
+
+	(void)arg;
+	uuid_str(i->uuid, uuid, sizeof(uuid));
+	printf("%-20s %8ld %-8s %5u %8llu %s\n", i->name, i->id,
+	    i->paused ? "paused" : "running", i->vcpus,
+	    (unsigned long long)(i->mem_bytes >> 20), uuid);
+	return 0;
+}
+
+static int
+cmd_list(int argc, char *argv[])
+{
+	(void)argv;
+	if (argc != 1)
+		usage();
+	printf("%-20s %8s %-8s %5s %8s %s\n", "NAME", "ID", "STATE", "VCPUS",
+	    "MEM-MIB", "UUID");
+	if (ops->list(list_one, NULL) != 0)
+		errx(1, "list: %s", hv_strerror());
+	return 0;
+}
+
+static struct hv_guest *
+open_guest(const char *name)
+{
+	struct hv_guest *g;
+
+	if (ops->open(name, &g) == -1)
+		errx(1, "%s", hv_strerror());
+	return g;
+}
+
+static int
+cmd_info(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	struct hv_info i;
+	char uuid[40];
+
+	if (argc != 2)
+		usage();
+	g = open_guest(argv[1]);
+	if (ops->describe(g, &i) == -1)
+		errx(1, "%s: %s", argv[1], hv_strerror());
+	uuid_str(i.uuid, uuid, sizeof(uuid));
+	printf("name: %s\n", i.name);
+	printf("uuid: %s\n", uuid);
+	printf("backend: %s\n", ops->name);
+	printf("id: %ld\n", i.id);
+	printf("state: %s\n", i.paused ? "paused" : "running");
+	printf("vcpus: %u\n", i.vcpus);
+	printf("memory: %llu\n", (unsigned long long)i.mem_bytes);
+	printf("cpu-features: %08x %08x %08x %08x\n", i.cpu_features[0],
+	    i.cpu_features[1], i.cpu_features[2], i.cpu_features[3]);
+	ops->close(g);
+	return 0;
+}
+
+static int
+cmd_simple(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	int r;
+
+	if (argc != 2)
+		usage();
+	g = open_guest(argv[1]);
+	if (strcmp(argv[0], "pause") == 0)
+		r = ops->pause(g);
+	else if (strcmp(argv[0], "resume") == 0)
+		r = ops->resume(g);
+	else
+		r = ops->destroy(g);
+	if (r == -1)
+		errx(1, "%s %s: %s", argv[0], argv[1], hv_strerror());
+	ops->close(g);
+	return 0;
+}
+
+static int
+cmd_console(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	int ch, follow = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "f")) != -1) {
+		switch (ch) {
+		case 'f':
+			follow = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	g = open_guest(argv[0]);
+	if (ops->console(g, STDOUT_FILENO, follow) == -1)
+		errx(1, "console %s: %s", argv[0], hv_strerror());
+	ops->close(g);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *backend = NULL;
+	int ch;
+
+	/* "+": options stop at the command, which has its own. */
+	while ((ch = getopt(argc, argv, "+b:")) != -1) {
+		switch (ch) {
+		case 'b':
+			backend = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if ((ops = hv_select(backend)) == NULL)
+		errx(1, "%s", hv_strerror());
+
+	if (strcmp(argv[0], "list") == 0)
+		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "info") == 0)
+		return cmd_info(argc, argv);
+	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0 ||
+	    strcmp(argv[0], "destroy") == 0)
+		return cmd_simple(argc, argv);
+	if (strcmp(argv[0], "console") == 0)
+		return cmd_console(argc, argv);
+	usage();
+}
