@@ -39,12 +39,16 @@ obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The AVX2 build of the hash is used only where the CPU has AVX2.
+obj/src/lib/hash_avx2.o: CFLAGS += -mavx2
+
 obj/libvmpipe.a: $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-bin/vm-%: $$(patsubst %.c,obj/%.o,$$(wildcard src/$$*/*.c)) obj/libvmpipe.a
+.SECONDARY:
+bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) obj/libvmpipe.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XENLIBS) $(LIBS_$*)
 

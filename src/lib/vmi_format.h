@@ -49,7 +49,7 @@ struct vmi_record_header {
 };
 
 #define VMI_REC_OPTIONAL	0x80000000u
-#define VMI_MAX_BODY		(16u << 20)	/* stored or raw, whichever */
+#define VMI_MAX_BODY		(8u << 20)	/* stored or raw, whichever */
 
 /* Record flags.  Unknown flags on a mandatory record are refused. */
 #define VMI_RF_ZSTD		(1u << 0)	/* body is one zstd frame */

@@ -1,0 +1,227 @@
+/*
+ * vm-inspect: describe a vmpipe image and check that it is whole, without
+ * restoring anything.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "vmi.h"
+
+#define EX_WHOLE	0
+#define EX_BROKEN	1
+#define EX_USAGE	2
+
+static int	verbose, quiet;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: vm-inspect [-qv] [file]\n");
+	exit(EX_USAGE);
+}
+
+struct totals {
+	uint64_t	records, optional, skipped;
+	uint64_t	pages, zero, data;
+	uint64_t	stored, raw, compressed;
+	uint64_t	vcpu, platform, rounds;
+	uint64_t	distinct;
+	uint64_t	*seen;
+};
+
+static const char *
+backend_name(uint32_t b)
+{
+	return b == VMI_BACKEND_KVM ? "kvm" : b == VMI_BACKEND_XEN ? "xen" :
+	    "?";
+}
+
+static const char *
+type_name(uint32_t t)
+{
+	static const char *n[] = { "kvm", "pv", "pvh", "hvm" };
+
+	return t < 4 ? n[t] : "?";
+}
+
+static void
+print_guest(const struct vmi_guest *g)
+{
+	printf("guest: name %s, backend %s, type %s, arch x86-64, "
+	    "%u vCPU%s, memory %llu KiB (%llu pages of %u octets)\n",
+	    g->name, backend_name(g->backend), type_name(g->guest_type),
+	    g->vcpus, g->vcpus == 1 ? "" : "s",
+	    (unsigned long long)(g->mem_bytes >> 10),
+	    (unsigned long long)(g->mem_bytes >> g->page_shift),
+	    1u << g->page_shift);
+	printf("uuid: ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x%s", g->uuid[i],
+		    i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
+	printf("\ncpu features: %08x %08x %08x %08x\n", g->cpu_features[0],
+	    g->cpu_features[1], g->cpu_features[2], g->cpu_features[3]);
+}
+
+static int
+account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
+{
+	t->records++;
+	t->stored += rec->stored;
+	t->raw += rec->len;
+	if (rec->flags & VMI_RF_ZSTD)
+		t->compressed++;
+	if (verbose)
+		printf("record %llu at %llu: %s, %u octets (%u raw%s)\n",
+		    (unsigned long long)rec->seq,
+		    (unsigned long long)rec->offset, vmi_type_name(rec->type),
+		    rec->stored, rec->len,
+		    rec->flags & VMI_RF_ZSTD ? ", zstd" : "");
+	switch (rec->type) {
+	case VMI_REC_GUEST: {
+		const struct vmi_guest *g = vmi_reader_guest(r);
+		uint64_t n = g->mem_bytes >> g->page_shift;
+
+		if (!quiet)
+			print_guest(g);
+		if ((t->seen = calloc((n + 63) / 64, 8)) == NULL)
+			err(EX_USAGE, "out of memory for %llu frames",
+			    (unsigned long long)n);
+		break;
+	}
+	case VMI_REC_PAGES: {
+		struct vmi_pages_view v;
+
+		vmi_pages_view(rec, &v);
+		for (uint32_t i = 0; i < v.count; i++) {
+			uint64_t pfn = v.pfn[i] & VMI_PFN_MASK;
+
+			if (v.pfn[i] & VMI_PFN_ZERO)
+				t->zero++;
+			else
+				t->data++;
+			if (!(t->seen[pfn / 64] & (1ull << pfn % 64))) {
+				t->seen[pfn / 64] |= 1ull << pfn % 64;
+				t->distinct++;
+			}
+		}
+		t->pages += v.count;
+		break;
+	}
+	case VMI_REC_CONFIG:
+		if (!quiet)
+			printf("config: %u octets\n", rec->len);
+		break;
+	case VMI_REC_VCPU:
+		t->vcpu++;
+		break;
+	case VMI_REC_PLATFORM:
+		t->platform++;
+		break;
+	case VMI_REC_ROUND: {
+		struct vmi_round rd;
+
+		memcpy(&rd, rec->body, sizeof(rd));
+		t->rounds++;
+		if (!quiet)
+			printf("round %u%s: %llu pages sent, %llu dirtied, "
+			    "%.1f ms\n", rd.round,
+			    rd.flags & VMI_ROUND_LAST ? " (last, paused)" : "",
+			    (unsigned long long)rd.pages,
+			    (unsigned long long)rd.dirty, rd.elapsed_ns / 1e6);
+		break;
+	}
+	case VMI_REC_NOTE:
+		if (!quiet)
+			printf("note: %.*s\n", (int)rec->len,
+			    (const char *)rec->body);
+		break;
+	default:
+		t->skipped++;
+		if (!quiet)
+			printf("record %llu: skipped %s record type %#x\n",
+			    (unsigned long long)rec->seq,
+			    vmi_type_name(rec->type), rec->type);
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct totals t;
+	struct vmi_record rec;
+	struct vmi_reader *r;
+	char ebuf[VMI_ERRLEN];
+	const char *path = "-";
+	int ch, fd, n;
+
+	while ((ch = getopt(argc, argv, "qv")) != -1) {
+		switch (ch) {
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		path = argv[0];
+	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
+		errx(EX_USAGE, "refusing to read an image from a terminal");
+	if ((fd = io_open_in(path)) == -1)
+		err(EX_USAGE, "can't open %s", path);
+
+	memset(&t, 0, sizeof(t));
+	if ((r = vmi_reader_new(fd, 1, ebuf, sizeof(ebuf))) == NULL)
+		errx(EX_BROKEN, "%s: %s", path, ebuf);
+	if (!quiet)
+		printf("image: %s, format version %u%s\n", path, VMI_VERSION,
+		    vmi_reader_flags(r) & VMI_HF_LIVE ? ", live stream" : "");
+	while ((n = vmi_next(r, &rec)) == 1)
+		account(r, &rec, &t);
+	if (n == -1) {
+		fflush(stdout);
+		errx(EX_BROKEN, "%s: %s", path, vmi_reader_error(r));
+	}
+	if (vmi_reader_trailing(r))
+		errx(EX_BROKEN, "%s: data after the END record at offset %llu",
+		    path, (unsigned long long)vmi_reader_offset(r));
+	if (!quiet) {
+		const struct vmi_guest *g = vmi_reader_guest(r);
+		uint64_t frames = g->mem_bytes >> g->page_shift;
+
+		printf("pages: %llu sent (%llu with data, %llu zero), "
+		    "%llu distinct frames of %llu (%.1f%%)\n",
+		    (unsigned long long)t.pages, (unsigned long long)t.data,
+		    (unsigned long long)t.zero, (unsigned long long)t.distinct,
+		    (unsigned long long)frames, 100.0 * t.distinct / frames);
+		printf("state: %llu vCPU records, %llu platform records, "
+		    "%llu rounds\n", (unsigned long long)t.vcpu,
+		    (unsigned long long)t.platform,
+		    (unsigned long long)t.rounds);
+		printf("records: %llu + END, %llu compressed; bodies: %llu "
+		    "octets stored, %llu raw (%.2fx); stream: %llu octets\n",
+		    (unsigned long long)t.records,
+		    (unsigned long long)t.compressed,
+		    (unsigned long long)t.stored, (unsigned long long)t.raw,
+		    t.stored ? (double)t.raw / t.stored : 1.0,
+		    (unsigned long long)vmi_reader_offset(r));
+		printf("status: whole: every checksum and the END digest "
+		    "match\n");
+	}
+	free(t.seen);
+	vmi_reader_free(r);
+	return EX_WHOLE;
+}

@@ -1,0 +1,32 @@
+/*
+ * io.h: whole reads and writes on pipes and sockets.
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Read exactly len octets.  Returns len, fewer only at end of file, or -1. */
+ssize_t	io_readall(int fd, void *buf, size_t len);
+
+/* Write everything, looping on short writes and EINTR.  0 or -1. */
+int	io_writeall(int fd, const void *buf, size_t len);
+
+/* The same for an iovec array; iov is modified. */
+int	io_writevall(int fd, struct iovec *iov, int iovcnt);
+
+/* Monotonic and wall clocks in nanoseconds. */
+uint64_t	now_ns(void);
+uint64_t	wall_ns(void);
+
+/* Open "-" as stdin/stdout, anything else as a file.  -1 on failure. */
+int	io_open_in(const char *path);
+int	io_open_out(const char *path);
+
+/* Parse a size with an optional k/m/g/t suffix (powers of 1024). */
+int	parse_size(const char *s, uint64_t *out);
+
+#endif /* IO_H */

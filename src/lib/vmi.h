@@ -1,0 +1,128 @@
+/*
+ * vmi.h: write and read vmpipe image streams (format: vmi_format.h,
+ * vm-image(5)).
+ *
+ * Both sides work strictly in order on a pipe: no seeks, nothing known
+ * in advance.  Errors are returned as -1 with a message kept in the
+ * writer or reader (vmi_writer_error(), vmi_reader_error()) that names
+ * the record, what was expected and what was found.
+ */
+#ifndef VMI_H
+#define VMI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vmi_format.h"
+
+#define VMI_ERRLEN	256
+
+const char	*vmi_type_name(uint32_t type);
+
+/* ---- writing ---- */
+
+struct vmi_writer;
+
+struct vmi_writer_opts {
+	uint32_t	flags;		/* file header flags, VMI_HF_* */
+	int		zlevel;		/* zstd level; 0 = no compression */
+	int		threads;	/* compression threads; 0 = one per CPU */
+};
+
+/*
+ * Start a stream on fd and write its file header.  Records are built by
+ * the caller's thread, checksummed (and compressed) by worker threads and
+ * written in order by an output thread, so a slow pipe does not stall
+ * the caller until the queue of records is full.
+ */
+struct vmi_writer *vmi_writer_new(int fd, const struct vmi_writer_opts *);
+
+/* One record from a list of body parts (copied; the caller keeps them). */
+int	vmi_write(struct vmi_writer *, uint32_t type, const struct iovec *,
+	    int iovcnt);
+int	vmi_write_buf(struct vmi_writer *, uint32_t type, const void *,
+	    size_t);
+
+/*
+ * Queue one page for the current PAGES record; records are cut at
+ * VMI_PAGES_MAX frames.  data == NULL, or a page found all zero, is sent
+ * as a zero page.  When stable is set the caller promises the page will
+ * not change and stay mapped until vmi_writer_sync(), and the writer
+ * sends it without a copy; otherwise (a running guest) it is copied at
+ * once, so that its checksum and the octets sent always agree.
+ */
+int	vmi_write_page(struct vmi_writer *, uint64_t pfn, const void *data,
+	    int stable);
+/* Close the current PAGES record, if any. */
+int	vmi_flush_pages(struct vmi_writer *);
+
+/* Wait until every record so far has been written (or failed). */
+int	vmi_writer_sync(struct vmi_writer *);
+
+/* Write the END record and wait for everything to be out. */
+int	vmi_write_end(struct vmi_writer *);
+
+/* Octets written so far, records so far, page counts. */
+struct vmi_wstats {
+	uint64_t	bytes;		/* octets on the wire */
+	uint64_t	raw_bytes;	/* octets before compression */
+	uint64_t	records;
+	uint64_t	pages;		/* frames, zero or not */
+	uint64_t	zero_pages;
+};
+void	vmi_writer_stats(struct vmi_writer *, struct vmi_wstats *);
+
+const char *vmi_writer_error(struct vmi_writer *);
+/* Stop the threads and free; a stream without END is left incomplete. */
+void	vmi_writer_free(struct vmi_writer *);
+
+/* ---- reading ---- */
+
+struct vmi_reader;
+
+struct vmi_record {
+	uint32_t	type;
+	uint32_t	flags;		/* as stored */
+	uint64_t	seq;
+	uint64_t	offset;		/* of the record header in the stream */
+	uint32_t	stored;		/* body octets on the wire */
+	const void	*body;		/* decompressed; valid until next */
+	uint32_t	len;
+};
+
+/*
+ * Read and check the file header.  readahead != 0 starts a thread that
+ * reads the next records from fd while the caller works on this one.
+ */
+struct vmi_reader *vmi_reader_new(int fd, int readahead, char *err,
+	    size_t errlen);
+
+/*
+ * The next record, checked (checksum, sequence, flags, lengths, and the
+ * body of every known type).  Returns 1 with *rec filled, 0 after a good
+ * END record, -1 on error.  Unknown optional records are returned too,
+ * with their type; callers skip what they do not know.
+ */
+int	vmi_next(struct vmi_reader *, struct vmi_record *rec);
+
+uint32_t	vmi_reader_flags(struct vmi_reader *);
+uint64_t	vmi_reader_offset(struct vmi_reader *);
+const struct vmi_guest *vmi_reader_guest(struct vmi_reader *);
+const char	*vmi_reader_error(struct vmi_reader *);
+/* 1 if the stream has octets after END (reads ahead to find out). */
+int	vmi_reader_trailing(struct vmi_reader *);
+void	vmi_reader_free(struct vmi_reader *);
+
+/* Views of checked bodies (lengths already validated by vmi_next). */
+struct vmi_pages_view {
+	uint32_t	count;
+	const uint64_t	*pfn;		/* count words */
+	const uint8_t	*data;		/* pages with data, in order */
+};
+void	vmi_pages_view(const struct vmi_record *, struct vmi_pages_view *);
+
+/* Guess what a stream that is not ours is, from its first octets. */
+const char *vmi_sniff(const void *p, size_t len);
+
+#endif /* VMI_H */

@@ -1,0 +1,610 @@
+/*
+ * vmi_read.c: the stream reader.
+ *
+ * Records are fetched raw (header, body, padding) into a small ring of
+ * buffers, optionally by a read-ahead thread, and then checked in the
+ * caller's thread: checksum, sequence, flags and lengths, the body of
+ * every known type, and at the end the record count and digest.  Memory
+ * is bounded by the ring: a few records of at most VMI_MAX_BODY octets.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "hash.h"
+#include "io.h"
+#include "vmi.h"
+
+#define NRING	4
+
+struct raw {
+	int			 state;		/* 0 empty, 1 full */
+	struct vmi_record_header hdr;
+	uint64_t		 offset;
+	size_t			 got;		/* octets read of hdr+body */
+	int			 eof;		/* stream ended here */
+	int			 error;		/* errno of a failed read */
+	uint8_t			*buf;		/* body and padding */
+	size_t			 cap;
+};
+
+struct vmi_reader {
+	int			 fd;
+	uint32_t		 hflags;
+	uint64_t		 offset;	/* where the next fetch reads */
+	struct raw		 ring[NRING];
+	uint64_t		 head;		/* next to fetch */
+	uint64_t		 tail;		/* next to hand out */
+	int			 held;		/* tail-1 is still in use */
+	int			 fetch_done;	/* END fetched, or eof/error */
+
+	int			 threaded;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;
+
+	uint8_t			*dbuf;		/* decompressed body */
+	ZSTD_DCtx		*z;
+	struct hash_state	 digest;
+	uint64_t		 seq;		/* expected next sequence */
+	struct vmi_guest	 guest;
+	int			 have_guest;
+	int			 have_config;
+	int			 ended;
+	int64_t			 last_round;
+	int			 last_round_final;
+	char			 err[VMI_ERRLEN];
+};
+
+static int
+rerr(struct vmi_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Read one raw record: never more than its header says, never past END. */
+static void
+fetch(struct vmi_reader *r, struct raw *x)
+{
+	ssize_t n;
+	size_t body;
+
+	x->offset = r->offset;
+	x->got = 0;
+	x->eof = x->error = 0;
+	n = io_readall(r->fd, &x->hdr, sizeof(x->hdr));
+	if (n < 0)
+		goto ioerr;
+	x->got = n;
+	r->offset += n;
+	if ((size_t)n < sizeof(x->hdr)) {
+		x->eof = 1;
+		return;
+	}
+	/* A length beyond the limit is reported by the checker unread. */
+	if (x->hdr.length > VMI_MAX_BODY)
+		return;
+	body = (x->hdr.length + 7) & ~(size_t)7;
+	if (body > x->cap) {
+		uint8_t *b = realloc(x->buf, body);
+
+		if (b == NULL) {
+			x->error = ENOMEM;
+			return;
+		}
+		x->buf = b;
+		x->cap = body;
+	}
+	n = io_readall(r->fd, x->buf, body);
+	if (n < 0)
+		goto ioerr;
+	x->got += n;
+	r->offset += n;
+	if ((size_t)n < body)
+		x->eof = 1;
+	return;
+ioerr:
+	x->error = errno;
+}
+
+static int
+fetch_final(const struct raw *x)
+{
+	return x->eof || x->error || x->hdr.length > VMI_MAX_BODY ||
+	    x->hdr.type == VMI_REC_END;
+}
+
+static void *
+readahead_main(void *arg)
+{
+	struct vmi_reader *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop && !r->fetch_done) {
+		struct raw *x = &r->ring[r->head % NRING];
+
+		while (!r->stop && x->state != 0)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		fetch(r, x);
+		pthread_mutex_lock(&r->mu);
+		x->state = 1;
+		r->head++;
+		if (fetch_final(x))
+			r->fetch_done = 1;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Hand out the next raw record, releasing the one handed out before. */
+static struct raw *
+next_raw(struct vmi_reader *r)
+{
+	struct raw *x;
+
+	if (!r->threaded) {
+		x = &r->ring[0];
+		if (r->fetch_done)
+			return NULL;
+		fetch(r, x);
+		if (fetch_final(x))
+			r->fetch_done = 1;
+		return x;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (r->held) {
+		r->ring[(r->tail - 1) % NRING].state = 0;
+		r->held = 0;
+		pthread_cond_broadcast(&r->cv);
+	}
+	x = &r->ring[r->tail % NRING];
+	while (x->state == 0 && !(r->fetch_done && r->tail == r->head))
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (x->state == 0)
+		x = NULL;
+	else {
+		r->tail++;
+		r->held = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return x;
+}
+
+static int
+check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
+{
+	struct vmi_file_header fh;
+	ssize_t n = io_readall(fd, &fh, sizeof(fh));
+	const char *what;
+
+	if (n < 0)
+		return snprintf(err, errlen, "read: %s", strerror(errno)), -1;
+	r->offset = n;
+	if (n < (ssize_t)sizeof(fh) || memcmp(fh.magic, VMI_MAGIC, 8) != 0) {
+		if (n >= 8 && memcmp(fh.magic, VMI_MAGIC, 8) == 0)
+			return snprintf(err, errlen, "truncated file header: "
+			    "expected %zu octets, found %zd", sizeof(fh), n), -1;
+		what = vmi_sniff(&fh, n);
+		snprintf(err, errlen, "not a vmpipe image: expected magic "
+		    "89 56 4d 50 49 50 45 0a (\"\\x89VMPIPE\\n\"), found %s",
+		    what ? what : "unknown data");
+		return -1;
+	}
+	if (fh.version != VMI_VERSION)
+		return snprintf(err, errlen, "file header: expected version "
+		    "%u, found %u (%s)", VMI_VERSION, fh.version,
+		    fh.version > VMI_VERSION ? "written by a newer vmpipe" :
+		    "damaged"), -1;
+	uint32_t check = (uint32_t)hash64(&fh,
+	    offsetof(struct vmi_file_header, check));
+	if (fh.check != check)
+		return snprintf(err, errlen, "file header: checksum mismatch: "
+		    "expected %08x, found %08x", check, fh.check), -1;
+	if (fh.flags & ~VMI_HF_KNOWN)
+		return snprintf(err, errlen, "file header: unknown flags %#x "
+		    "(known: %#x)", fh.flags & ~VMI_HF_KNOWN, VMI_HF_KNOWN), -1;
+	if (fh.reserved != 0)
+		return snprintf(err, errlen, "file header: reserved field: "
+		    "expected 0, found %#x", fh.reserved), -1;
+	r->hflags = fh.flags;
+	hash_init(&r->digest);
+	hash_update(&r->digest, &fh, sizeof(fh));
+	return 0;
+}
+
+struct vmi_reader *
+vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
+{
+	struct vmi_reader *r = hash_calloc(sizeof(*r));
+
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->fd = fd;
+	r->last_round = -1;
+	if (check_header(r, fd, err, errlen) == -1) {
+		free(r);
+		return NULL;
+	}
+	if (readahead) {
+		pthread_mutex_init(&r->mu, NULL);
+		pthread_cond_init(&r->cv, NULL);
+		if (pthread_create(&r->thread, NULL, readahead_main, r) == 0)
+			r->threaded = 1;
+	}
+	return r;
+}
+
+#define REC(x)	(unsigned long long)(x)->hdr.seq, vmi_type_name((x)->hdr.type)
+
+static int
+check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
+{
+	struct vmi_guest g;
+
+	if (len != sizeof(g))
+		return rerr(r, "record %llu (GUEST): expected %zu octets, found "
+		    "%zu", (unsigned long long)seq, sizeof(g), len);
+	memcpy(&g, p, sizeof(g));
+#define BAD(...) rerr(r, "record %llu (GUEST): " __VA_ARGS__)
+	if (r->have_guest)
+		return BAD("a second GUEST record", (unsigned long long)seq);
+	if (g.backend != VMI_BACKEND_KVM && g.backend != VMI_BACKEND_XEN)
+		return BAD("backend: expected 1 (kvm) or 2 (xen), found %u",
+		    (unsigned long long)seq, g.backend);
+	if (g.arch != VMI_ARCH_X86_64)
+		return BAD("architecture: expected 1 (x86-64), found %u",
+		    (unsigned long long)seq, g.arch);
+	if (g.page_shift != 12)
+		return BAD("page shift: expected 12, found %u",
+		    (unsigned long long)seq, g.page_shift);
+	if (g.vcpus < 1 || g.vcpus > VMI_MAX_VCPUS)
+		return BAD("vCPU count: expected 1 to %u, found %u",
+		    (unsigned long long)seq, VMI_MAX_VCPUS, g.vcpus);
+	if (g.mem_bytes == 0 || g.mem_bytes % 4096 ||
+	    g.mem_bytes > VMI_MAX_MEM)
+		return BAD("memory size: expected a multiple of 4096 up to "
+		    "%llu, found %llu", (unsigned long long)seq,
+		    (unsigned long long)VMI_MAX_MEM,
+		    (unsigned long long)g.mem_bytes);
+	if (g.backend == VMI_BACKEND_KVM ? g.guest_type != VMI_GT_KVM :
+	    g.guest_type < VMI_GT_XEN_PV || g.guest_type > VMI_GT_XEN_HVM)
+		return BAD("guest type %u is not one of backend %u",
+		    (unsigned long long)seq, g.guest_type, g.backend);
+	if (g.reserved != 0)
+		return BAD("reserved field: expected 0, found %#x",
+		    (unsigned long long)seq, g.reserved);
+	if (memchr(g.name, '\0', sizeof(g.name)) == NULL)
+		return BAD("name is not NUL-terminated",
+		    (unsigned long long)seq);
+	for (size_t i = strlen(g.name); i < sizeof(g.name); i++)
+		if (g.name[i] != '\0')
+			return BAD("name padding is not zero",
+			    (unsigned long long)seq);
+#undef BAD
+	r->guest = g;
+	r->have_guest = 1;
+	return 0;
+}
+
+static int
+check_body(struct vmi_reader *r, const struct vmi_record *rec)
+{
+	unsigned long long seq = rec->seq;
+	const char *name = vmi_type_name(rec->type);
+	size_t len = rec->len;
+
+	if (rec->type == VMI_REC_GUEST)
+		return check_guest(r, seq, rec->body, len);
+	if (rec->type & VMI_REC_OPTIONAL)
+		return 0;
+	if (!r->have_guest)
+		return rerr(r, "record %llu (%s): expected the GUEST record "
+		    "first", seq, name);
+	switch (rec->type) {
+	case VMI_REC_CONFIG:
+		if (r->have_config++)
+			return rerr(r, "record %llu (CONFIG): a second CONFIG "
+			    "record", seq);
+		return 0;
+	case VMI_REC_PAGES: {
+		struct vmi_pages ph;
+		const uint64_t *w = (const uint64_t *)((const uint8_t *)
+		    rec->body + sizeof(ph));
+		uint64_t npages = r->guest.mem_bytes >> 12, ndata = 0;
+
+		if (len < sizeof(ph))
+			return rerr(r, "record %llu (PAGES): expected at least "
+			    "%zu octets, found %zu", seq, sizeof(ph), len);
+		memcpy(&ph, rec->body, sizeof(ph));
+		if (ph.count < 1 || ph.count > VMI_PAGES_MAX)
+			return rerr(r, "record %llu (PAGES): frame count: "
+			    "expected 1 to %u, found %u", seq, VMI_PAGES_MAX,
+			    ph.count);
+		if (ph.reserved)
+			return rerr(r, "record %llu (PAGES): reserved field: "
+			    "expected 0, found %#x", seq, ph.reserved);
+		if (len < sizeof(ph) + (size_t)ph.count * 8)
+			return rerr(r, "record %llu (PAGES): %u frames need "
+			    "%zu octets of frame numbers, found %zu", seq,
+			    ph.count, (size_t)ph.count * 8, len - sizeof(ph));
+		for (uint32_t i = 0; i < ph.count; i++) {
+			uint64_t pfn = w[i] & VMI_PFN_MASK;
+
+			if (w[i] & VMI_PFN_RESERVED)
+				return rerr(r, "record %llu (PAGES): frame word "
+				    "%u: reserved bits set in %#llx", seq, i,
+				    (unsigned long long)w[i]);
+			if (pfn >= npages)
+				return rerr(r, "record %llu (PAGES): frame word "
+				    "%u: expected a frame below %#llx, found "
+				    "%#llx", seq, i, (unsigned long long)npages,
+				    (unsigned long long)pfn);
+			if (!(w[i] & VMI_PFN_ZERO))
+				ndata++;
+		}
+		if (len != sizeof(ph) + (size_t)ph.count * 8 + ndata * 4096)
+			return rerr(r, "record %llu (PAGES): %llu pages with "
+			    "data: expected %zu octets, found %zu", seq,
+			    (unsigned long long)ndata, sizeof(ph) +
+			    (size_t)ph.count * 8 + ndata * 4096, len);
+		return 0;
+	}
+	case VMI_REC_VCPU:
+	case VMI_REC_PLATFORM: {
+		struct vmi_state st;
+
+		if (len < sizeof(st))
+			return rerr(r, "record %llu (%s): expected at least %zu "
+			    "octets, found %zu", seq, name, sizeof(st), len);
+		memcpy(&st, rec->body, sizeof(st));
+		if (rec->type == VMI_REC_VCPU && st.id >= r->guest.vcpus)
+			return rerr(r, "record %llu (VCPU): vCPU: expected "
+			    "below %u, found %u", seq, r->guest.vcpus, st.id);
+		if (rec->type == VMI_REC_PLATFORM && st.id != 0)
+			return rerr(r, "record %llu (PLATFORM): id: expected 0, "
+			    "found %u", seq, st.id);
+		return 0;
+	}
+	case VMI_REC_ROUND: {
+		struct vmi_round rd;
+
+		if (len != sizeof(rd))
+			return rerr(r, "record %llu (ROUND): expected %zu "
+			    "octets, found %zu", seq, sizeof(rd), len);
+		memcpy(&rd, rec->body, sizeof(rd));
+		if (rd.round != r->last_round + 1)
+			return rerr(r, "record %llu (ROUND): round: expected "
+			    "%lld, found %u", seq, (long long)r->last_round + 1,
+			    rd.round);
+		if (rd.flags & ~VMI_ROUND_LAST)
+			return rerr(r, "record %llu (ROUND): unknown flags %#x",
+			    seq, rd.flags & ~VMI_ROUND_LAST);
+		if (r->last_round_final)
+			return rerr(r, "record %llu (ROUND): a round after the "
+			    "last one", seq);
+		r->last_round = rd.round;
+		r->last_round_final = rd.flags & VMI_ROUND_LAST;
+		return 0;
+	}
+	}
+	return 0;
+}
+
+int
+vmi_next(struct vmi_reader *r, struct vmi_record *rec)
+{
+	struct raw *x;
+	struct hash_state h;
+	uint64_t check;
+	size_t pad;
+
+	if (r->ended)
+		return rerr(r, "read past the END record");
+	if (r->err[0])
+		return -1;
+	if ((x = next_raw(r)) == NULL)
+		return rerr(r, "stream ended at offset %llu without an END "
+		    "record: the image is incomplete",
+		    (unsigned long long)r->offset);
+	if (x->error)
+		return rerr(r, "record %llu at offset %llu: read: %s",
+		    (unsigned long long)r->seq, (unsigned long long)x->offset,
+		    strerror(x->error));
+	if (x->got == 0)
+		return rerr(r, "stream ended at offset %llu after record %lld "
+		    "without an END record: the image is incomplete",
+		    (unsigned long long)x->offset, (long long)r->seq - 1);
+	if (x->got < sizeof(x->hdr))
+		return rerr(r, "record %llu at offset %llu: stream ends after "
+		    "%zu of %zu header octets", (unsigned long long)r->seq,
+		    (unsigned long long)x->offset, x->got, sizeof(x->hdr));
+	if (x->hdr.length > VMI_MAX_BODY)
+		return rerr(r, "record %llu at offset %llu: length: expected at "
+		    "most %u, found %u", (unsigned long long)r->seq,
+		    (unsigned long long)x->offset, VMI_MAX_BODY, x->hdr.length);
+	pad = ((x->hdr.length + 7) & ~(size_t)7) - x->hdr.length;
+	if (x->eof)
+		return rerr(r, "record %llu (%s) at offset %llu: stream ends "
+		    "after %zu of %zu body octets", (unsigned long long)r->seq,
+		    vmi_type_name(x->hdr.type), (unsigned long long)x->offset,
+		    x->got - sizeof(x->hdr), (size_t)x->hdr.length + pad);
+
+	/* The checksum first: nothing in a damaged record is trusted. */
+	check = x->hdr.check;
+	x->hdr.check = 0;
+	hash_init(&h);
+	hash_update(&h, &x->hdr, sizeof(x->hdr));
+	hash_update(&h, x->buf, x->hdr.length);
+	x->hdr.check = check;
+	if (hash_final(&h) != check)
+		return rerr(r, "record %llu at offset %llu: checksum mismatch: "
+		    "expected %016llx, found %016llx: the record is damaged",
+		    (unsigned long long)r->seq, (unsigned long long)x->offset,
+		    (unsigned long long)hash_final(&h),
+		    (unsigned long long)check);
+	if (x->hdr.seq != r->seq)
+		return rerr(r, "record at offset %llu: sequence: expected %llu, "
+		    "found %llu: records are missing, repeated or reordered",
+		    (unsigned long long)x->offset, (unsigned long long)r->seq,
+		    (unsigned long long)x->hdr.seq);
+	for (size_t i = 0; i < pad; i++)
+		if (x->buf[x->hdr.length + i])
+			return rerr(r, "record %llu (%s): padding is not zero",
+			    REC(x));
+	if (!(x->hdr.type & VMI_REC_OPTIONAL)) {
+		if (strncmp(vmi_type_name(x->hdr.type), "unknown", 7) == 0)
+			return rerr(r, "record %llu at offset %llu: unknown "
+			    "mandatory record type %#x: this image needs a newer "
+			    "vmpipe", (unsigned long long)r->seq,
+			    (unsigned long long)x->offset, x->hdr.type);
+		if (x->hdr.flags & ~VMI_RF_KNOWN)
+			return rerr(r, "record %llu (%s): unknown flags %#x",
+			    REC(x), x->hdr.flags & ~VMI_RF_KNOWN);
+	}
+	if (x->hdr.raw_length > VMI_MAX_BODY)
+		return rerr(r, "record %llu (%s): raw length: expected at most "
+		    "%u, found %u", REC(x), VMI_MAX_BODY, x->hdr.raw_length);
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = x->hdr.type;
+	rec->flags = x->hdr.flags;
+	rec->seq = x->hdr.seq;
+	rec->offset = x->offset;
+	rec->stored = x->hdr.length;
+	if (x->hdr.flags & VMI_RF_ZSTD) {
+		/* Only compressed images need the room to decompress. */
+		if (r->dbuf == NULL && ((r->dbuf = malloc(VMI_MAX_BODY)) ==
+		    NULL || (r->z = ZSTD_createDCtx()) == NULL))
+			return rerr(r, "out of memory to decompress");
+		size_t n = ZSTD_decompressDCtx(r->z, r->dbuf, VMI_MAX_BODY,
+		    x->buf, x->hdr.length);
+
+		if (ZSTD_isError(n))
+			return rerr(r, "record %llu (%s): zstd: %s", REC(x),
+			    ZSTD_getErrorName(n));
+		if (n != x->hdr.raw_length)
+			return rerr(r, "record %llu (%s): decompressed length: "
+			    "expected %u, found %zu", REC(x),
+			    x->hdr.raw_length, n);
+		rec->body = r->dbuf;
+		rec->len = n;
+	} else {
+		if (x->hdr.raw_length != x->hdr.length)
+			return rerr(r, "record %llu (%s): raw length: expected "
+			    "%u (not compressed), found %u", REC(x),
+			    x->hdr.length, x->hdr.raw_length);
+		rec->body = x->buf;
+		rec->len = x->hdr.length;
+	}
+
+	if (rec->type == VMI_REC_END) {
+		struct vmi_end e;
+		uint64_t d = hash_final(&r->digest);
+
+		if (rec->len != sizeof(e))
+			return rerr(r, "record %llu (END): expected %zu octets, "
+			    "found %u", (unsigned long long)x->hdr.seq, sizeof(e), rec->len);
+		memcpy(&e, rec->body, sizeof(e));
+		if (e.records != r->seq)
+			return rerr(r, "record %llu (END): record count: "
+			    "expected %llu, found %llu", (unsigned long long)x->hdr.seq,
+			    (unsigned long long)r->seq,
+			    (unsigned long long)e.records);
+		if (e.digest != d)
+			return rerr(r, "record %llu (END): stream digest: "
+			    "expected %016llx, found %016llx: the stream was "
+			    "spliced or altered", (unsigned long long)x->hdr.seq,
+			    (unsigned long long)d, (unsigned long long)e.digest);
+		if (!r->have_guest)
+			return rerr(r, "record %llu (END): no GUEST record in "
+			    "the image", (unsigned long long)x->hdr.seq);
+		r->ended = 1;
+		r->seq++;
+		return 0;
+	}
+	if (check_body(r, rec) == -1)
+		return -1;
+	hash_update(&r->digest, &x->hdr, sizeof(x->hdr));
+	r->seq++;
+	return 1;
+}
+
+uint32_t
+vmi_reader_flags(struct vmi_reader *r)
+{
+	return r->hflags;
+}
+
+uint64_t
+vmi_reader_offset(struct vmi_reader *r)
+{
+	return r->offset;
+}
+
+const struct vmi_guest *
+vmi_reader_guest(struct vmi_reader *r)
+{
+	return r->have_guest ? &r->guest : NULL;
+}
+
+const char *
+vmi_reader_error(struct vmi_reader *r)
+{
+	return r->err[0] ? r->err : strerror(errno);
+}
+
+int
+vmi_reader_trailing(struct vmi_reader *r)
+{
+	char c;
+
+	return io_readall(r->fd, &c, 1) == 1;
+}
+
+void
+vmi_pages_view(const struct vmi_record *rec, struct vmi_pages_view *v)
+{
+	const uint8_t *p = rec->body;
+	struct vmi_pages ph;
+
+	memcpy(&ph, p, sizeof(ph));
+	v->count = ph.count;
+	v->pfn = (const uint64_t *)(p + sizeof(ph));
+	v->data = p + sizeof(ph) + (size_t)ph.count * 8;
+}
+
+void
+vmi_reader_free(struct vmi_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->threaded) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+	}
+	for (int i = 0; i < NRING; i++)
+		free(r->ring[i].buf);
+	free(r->dbuf);
+	ZSTD_freeDCtx(r->z);
+	free(r);
+}

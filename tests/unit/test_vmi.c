@@ -1,0 +1,502 @@
+/*
+ * test_vmi.c: unit tests of the image codec.  Every damaged image must be
+ * refused with a message, never taken for a whole one, never crash.
+ */
+#include <err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmi.h"
+#include "vmi_sample.h"
+
+static int failures, checks;
+
+#define CHECK(c, ...) do {						\
+	checks++;							\
+	if (!(c)) {							\
+		failures++;						\
+		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);	\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+	}								\
+} while (0)
+
+struct buf {
+	uint8_t	*p;
+	size_t	 len;
+};
+
+static int
+memfd_with(const void *p, size_t len)
+{
+	int fd = memfd_create("img", MFD_CLOEXEC);
+
+	if (fd == -1 || write(fd, p, len) != (ssize_t)len ||
+	    lseek(fd, 0, SEEK_SET) != 0)
+		err(1, "memfd");
+	return fd;
+}
+
+static struct buf
+make(int zlevel, int threads, int live)
+{
+	struct vmi_writer_opts o = { live ? VMI_HF_LIVE : 0, zlevel, threads };
+	int fd = memfd_create("img", MFD_CLOEXEC);
+	struct vmi_writer *w = vmi_writer_new(fd, &o);
+	struct buf b;
+
+	if (w == NULL || sample_write(w, live) == -1)
+		errx(1, "sample_write: %s", w ? vmi_writer_error(w) : "new");
+	vmi_writer_free(w);
+	b.len = lseek(fd, 0, SEEK_CUR);
+	b.p = malloc(b.len);
+	if (pread(fd, b.p, b.len, 0) != (ssize_t)b.len)
+		err(1, "pread");
+	close(fd);
+	return b;
+}
+
+/*
+ * Read an image fully, rebuilding guest memory.  Returns 0 when whole
+ * and memory is as written, -1 with a message otherwise.
+ */
+static int
+readback(const void *p, size_t len, int live, int readahead, char *msg,
+    size_t msglen)
+{
+	static uint8_t mem[SAMPLE_PAGES][4096], want[4096];
+	struct vmi_reader *r;
+	struct vmi_record rec;
+	int fd = memfd_with(p, len), n, rc = -1;
+	unsigned vcpus = 0, platform = 0, optional = 0;
+
+	memset(mem, 0xee, sizeof(mem));
+	snprintf(msg, msglen, "no error");
+	if ((r = vmi_reader_new(fd, readahead, msg, msglen)) == NULL)
+		goto out;
+	while ((n = vmi_next(r, &rec)) == 1) {
+		struct vmi_pages_view v;
+		const uint8_t *d;
+
+		switch (rec.type) {
+		case VMI_REC_PAGES:
+			vmi_pages_view(&rec, &v);
+			d = v.data;
+			for (uint32_t i = 0; i < v.count; i++) {
+				uint64_t pfn = v.pfn[i] & VMI_PFN_MASK;
+
+				if (v.pfn[i] & VMI_PFN_ZERO)
+					memset(mem[pfn], 0, 4096);
+				else {
+					memcpy(mem[pfn], d, 4096);
+					d += 4096;
+				}
+			}
+			break;
+		case VMI_REC_VCPU:
+			vcpus++;
+			break;
+		case VMI_REC_PLATFORM:
+			platform++;
+			break;
+		default:
+			if (rec.type & VMI_REC_OPTIONAL)
+				optional++;
+		}
+	}
+	if (n == -1) {
+		snprintf(msg, msglen, "%s", vmi_reader_error(r));
+		goto out;
+	}
+	for (uint64_t pfn = 0; pfn < SAMPLE_PAGES; pfn++) {
+		if (pfn % 4 == 0)
+			memset(want, 0, sizeof(want));
+		else
+			sample_page(want, pfn, live && pfn % 2 && pfn >= 3 &&
+			    pfn <= 7 ? 2 : 1);
+		if (memcmp(want, mem[pfn], 4096) != 0) {
+			snprintf(msg, msglen, "frame %llu differs",
+			    (unsigned long long)pfn);
+			goto out;
+		}
+	}
+	if (vcpus != 2 || platform != 1 || optional < 1) {
+		snprintf(msg, msglen, "state records: %u %u %u", vcpus,
+		    platform, optional);
+		goto out;
+	}
+	rc = 0;
+out:
+	vmi_reader_free(r);
+	close(fd);
+	return rc;
+}
+
+static void
+test_roundtrip(void)
+{
+	char msg[VMI_ERRLEN];
+
+	for (int z = 0; z <= 3; z += 3)
+		for (int t = 1; t <= 3; t += 2)
+			for (int live = 0; live < 2; live++) {
+				struct buf b = make(z, t, live);
+
+				for (int ra = 0; ra < 2; ra++)
+					CHECK(readback(b.p, b.len, live, ra, msg,
+					    sizeof(msg)) == 0,
+					    "round trip z=%d t=%d live=%d "
+					    "ra=%d: %s", z, t, live, ra, msg);
+				free(b.p);
+			}
+}
+
+/* The same image whatever the number of compression threads. */
+static void
+test_deterministic(void)
+{
+	struct buf a = make(3, 1, 1), b = make(3, 4, 1), c = make(0, 0, 1);
+
+	CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0,
+	    "zstd output depends on thread count");
+	CHECK(c.len > a.len, "zstd did not make the image smaller (%zu, %zu)",
+	    c.len, a.len);
+	free(a.p);
+	free(b.p);
+	free(c.p);
+}
+
+/* Is octet off inside the page data of an uncompressed PAGES record? */
+static int
+in_page_data(const struct buf *b, size_t off)
+{
+	size_t at = 24;
+
+	while (at + 32 <= b->len) {
+		struct vmi_record_header h;
+		struct vmi_pages ph;
+
+		memcpy(&h, b->p + at, sizeof(h));
+		if (h.type == VMI_REC_PAGES && (h.flags & VMI_RF_ZSTD) &&
+		    off >= at + 32 && off < at + 32 + h.length)
+			return 1;
+		if (h.type == VMI_REC_PAGES && !(h.flags & VMI_RF_ZSTD)) {
+			memcpy(&ph, b->p + at + 32, sizeof(ph));
+			if (off >= at + 32 + 8 + ph.count * 8ull &&
+			    off < at + 32 + h.length)
+				return 1;
+		}
+		at += 32 + ((h.length + 7) & ~7ull);
+	}
+	return 0;
+}
+
+static void
+test_bitflips(int zlevel)
+{
+	struct buf b = make(zlevel, 1, 1);
+	char msg[VMI_ERRLEN];
+	size_t undetected = 0;
+
+	size_t tried = 0;
+
+	/*
+	 * Every bit outside page data, where a flip changes a field, and
+	 * every bit of one octet in 61 of the page data.
+	 */
+	for (size_t bit = 0; bit < b.len * 8; bit++) {
+		if (in_page_data(&b, bit / 8) && bit / 8 % 61)
+			continue;
+		tried++;
+		b.p[bit / 8] ^= 1u << bit % 8;
+		if (readback(b.p, b.len, 1, 0, msg, sizeof(msg)) == 0)
+			undetected++;
+		else if (msg[0] == '\0' || strcmp(msg, "no error") == 0)
+			CHECK(0, "bit %zu: refused without a message", bit);
+		b.p[bit / 8] ^= 1u << bit % 8;
+	}
+	CHECK(undetected == 0, "z=%d: %zu of %zu flipped bits undetected",
+	    zlevel, undetected, tried);
+	if (getenv("VERBOSE"))
+		printf("bitflips z=%d: %zu bits tried\n", zlevel, tried);
+	free(b.p);
+}
+
+/* Is off within d octets of the start or end of a record? */
+static int
+near_boundary(const struct buf *b, size_t off, size_t d)
+{
+	size_t at = 24;
+
+	if (off < 24 + d)
+		return 1;
+	while (at + 32 <= b->len) {
+		struct vmi_record_header h;
+
+		memcpy(&h, b->p + at, sizeof(h));
+		at += 32 + ((h.length + 7) & ~7ull);
+		if (off + d >= at && off <= at + d)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_truncation(void)
+{
+	struct buf b = make(0, 1, 1);
+	char msg[VMI_ERRLEN];
+	size_t taken = 0;
+
+	size_t tried = 0;
+
+	/* Every cut near a record boundary, and one in 97 elsewhere. */
+	for (size_t len = 0; len < b.len; len++) {
+		if (!near_boundary(&b, len, 40) && len % 97)
+			continue;
+		tried++;
+		if (readback(b.p, len, 1, len & 1, msg, sizeof(msg)) == 0)
+			taken++;
+	}
+	CHECK(taken == 0, "%zu of %zu truncated images taken for whole", taken,
+	    tried);
+	readback(b.p, b.len - 48, 1, 0, msg, sizeof(msg));
+	CHECK(strstr(msg, "without an END record") != NULL, "cut at END: %s",
+	    msg);
+	readback(b.p, 30, 1, 0, msg, sizeof(msg));
+	CHECK(strstr(msg, "stream ends after 6 of 32 header octets") != NULL,
+	    "cut in a header: %s", msg);
+	readback(b.p, 24 + 32 + 50, 1, 0, msg, sizeof(msg));
+	CHECK(strstr(msg, "stream ends after 50 of 128 body octets") != NULL,
+	    "cut in a body: %s", msg);
+	readback(b.p, 10, 1, 0, msg, sizeof(msg));
+	CHECK(strstr(msg, "truncated file header") != NULL, "cut header: %s",
+	    msg);
+	free(b.p);
+}
+
+/* Build an image with an extra record of the given type after CONFIG. */
+static struct buf
+with_extra(uint32_t type, uint32_t len)
+{
+	int fd = memfd_create("img", MFD_CLOEXEC);
+	struct vmi_writer *w = vmi_writer_new(fd, NULL);
+	struct vmi_guest g;
+	static uint8_t page[4096], junk[64];
+	struct buf b;
+
+	sample_guest(&g);
+	vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g));
+	vmi_write_buf(w, type, junk, len);
+	memset(page, 7, sizeof(page));
+	vmi_write_page(w, 1, page, 1);
+	if (vmi_write_end(w) == -1)
+		errx(1, "with_extra: %s", vmi_writer_error(w));
+	vmi_writer_free(w);
+	b.len = lseek(fd, 0, SEEK_CUR);
+	b.p = malloc(b.len);
+	if (pread(fd, b.p, b.len, 0) != (ssize_t)b.len)
+		err(1, "pread");
+	close(fd);
+	return b;
+}
+
+static int
+read_all(const struct buf *b, char *msg, size_t msglen, int *skipped)
+{
+	int fd = memfd_with(b->p, b->len), n;
+	struct vmi_reader *r = vmi_reader_new(fd, 0, msg, msglen);
+	struct vmi_record rec;
+
+	*skipped = 0;
+	if (r == NULL)
+		return close(fd), -1;
+	while ((n = vmi_next(r, &rec)) == 1)
+		if (strncmp(vmi_type_name(rec.type), "unknown", 7) == 0)
+			(*skipped)++;
+	if (n == -1)
+		snprintf(msg, msglen, "%s", vmi_reader_error(r));
+	vmi_reader_free(r);
+	close(fd);
+	return n;
+}
+
+static void
+test_unknown(void)
+{
+	char msg[VMI_ERRLEN];
+	int skipped;
+	struct buf b = with_extra(0x42, 16);
+
+	CHECK(read_all(&b, msg, sizeof(msg), &skipped) == -1 &&
+	    strstr(msg, "unknown mandatory record type 0x42") != NULL,
+	    "unknown mandatory: %s", msg);
+	free(b.p);
+	b = with_extra(0x42 | VMI_REC_OPTIONAL, 16);
+	CHECK(read_all(&b, msg, sizeof(msg), &skipped) == 0 && skipped == 1,
+	    "unknown optional: %s (skipped %d)", msg, skipped);
+	free(b.p);
+	/* A PAGES record before GUEST is out of order. */
+	b = with_extra(VMI_REC_VCPU, 4);
+	CHECK(read_all(&b, msg, sizeof(msg), &skipped) == -1 &&
+	    strstr(msg, "expected at least 8 octets, found 4"), "short VCPU: "
+	    "%s", msg);
+	free(b.p);
+}
+
+static void
+test_oversize(void)
+{
+	struct buf b = make(0, 1, 0);
+	struct vmi_record_header h;
+	char msg[VMI_ERRLEN];
+	int skipped;
+
+	/* The first record's length, set beyond the limit. */
+	memcpy(&h, b.p + 24, sizeof(h));
+	h.length = VMI_MAX_BODY + 8;
+	memcpy(b.p + 24, &h, sizeof(h));
+	CHECK(read_all(&b, msg, sizeof(msg), &skipped) == -1 &&
+	    strstr(msg, "length: expected at most 8388608, found 8388616"),
+	    "oversize: %s", msg);
+	free(b.p);
+}
+
+/* Records moved or taken from another stream are caught. */
+static void
+test_reorder_splice(void)
+{
+	struct buf a = make(0, 1, 0), c = make(0, 1, 0);
+	char msg[VMI_ERRLEN];
+	int skipped;
+	size_t off = 24, rec[64];
+	int n = 0;
+
+	while (off < a.len && n < 64) {
+		struct vmi_record_header h;
+
+		memcpy(&h, a.p + off, sizeof(h));
+		rec[n++] = off;
+		off += sizeof(h) + ((h.length + 7) & ~7u);
+	}
+	/* Swap records 1 and 2 (CONFIG and NOTE): same sizes? no: move. */
+	{
+		size_t l1 = rec[2] - rec[1], l2 = rec[3] - rec[2];
+		uint8_t *t = malloc(l1 + l2);
+
+		memcpy(t, a.p + rec[2], l2);
+		memcpy(t + l2, a.p + rec[1], l1);
+		memcpy(c.p + rec[1], t, l1 + l2);
+		free(t);
+		CHECK(read_all(&c, msg, sizeof(msg), &skipped) == -1 &&
+		    strstr(msg, "sequence: expected 1, found 2"),
+		    "reorder: %s", msg);
+	}
+	free(c.p);
+	/* Splice: the same layout, but a record from another guest. */
+	{
+		struct buf d = make(0, 1, 0);
+		struct vmi_guest g;
+		struct vmi_writer *w;
+		int fd = memfd_create("img", MFD_CLOEXEC);
+
+		w = vmi_writer_new(fd, NULL);
+		sample_guest(&g);
+		g.name[0] = 'S';
+		vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g));
+		vmi_writer_sync(w);
+		if (pread(fd, d.p + rec[0], rec[1] - rec[0], 24) !=
+		    (ssize_t)(rec[1] - rec[0]))
+			err(1, "pread");
+		vmi_writer_free(w);
+		close(fd);
+		CHECK(read_all(&d, msg, sizeof(msg), &skipped) == -1 &&
+		    strstr(msg, "stream digest"), "splice: %s", msg);
+		free(d.p);
+	}
+	free(a.p);
+}
+
+static void
+test_foreign(void)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{ "Xen saved domain, xl format\n \0 \r\0\0\0\0", 40,
+		    "found an xl save file" },
+		{ "\x28\xb5\x2f\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+		    24, "zstd-compressed" },
+		{ "", 0, "found an empty stream" },
+		{ "hello world, this is not an image", 33, "found unknown data" },
+		{ "\x89VMPIPE\n\2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24,
+		    "expected version 1, found 2 (written by a newer vmpipe)" },
+	};
+	char msg[VMI_ERRLEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = memfd_with(cases[i].data, cases[i].len);
+		struct vmi_reader *r = vmi_reader_new(fd, 0, msg, sizeof(msg));
+
+		CHECK(r == NULL && strstr(msg, cases[i].want), "foreign %zu: "
+		    "%s", i, r ? "accepted" : msg);
+		vmi_reader_free(r);
+		close(fd);
+	}
+}
+
+/* The writer reports a reader that went away, and does not hang. */
+static void
+test_epipe(void)
+{
+	int p[2];
+	struct vmi_writer *w;
+	static uint8_t page[4096];
+	int rc = 0;
+
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	close(p[0]);
+	w = vmi_writer_new(p[1], NULL);
+	CHECK(w == NULL, "writer started on a broken pipe");
+	vmi_writer_free(w);
+	close(p[1]);
+
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	w = vmi_writer_new(p[1], NULL);
+	close(p[0]);
+	memset(page, 1, sizeof(page));
+	for (int i = 0; i < 100000 && rc == 0; i++)
+		rc = vmi_write_page(w, i % 64, page, 1);
+	if (rc == 0)
+		rc = vmi_write_end(w);
+	CHECK(rc == -1 && strstr(vmi_writer_error(w), "Broken pipe"),
+	    "write to a closed pipe: rc %d, %s", rc, vmi_writer_error(w));
+	vmi_writer_free(w);
+	close(p[1]);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	test_roundtrip();
+	test_deterministic();
+	test_truncation();
+	test_unknown();
+	test_oversize();
+	test_reorder_splice();
+	test_foreign();
+	test_epipe();
+	test_bitflips(0);
+	test_bitflips(3);
+	printf("test_vmi: %d checks, %d failures\n", checks, failures);
+	return failures != 0;
+}
