@@ -31,8 +31,18 @@ kvmc_call(struct hv_guest *g, uint16_t op, const void *req, uint32_t len,
 	hv_clearerr();
 	if (rep != NULL)
 		*rep = NULL;
-	if (kvmp_send(g->sock, op, 0, req, len, -1) == -1 ||
-	    kvmp_recv(g->sock, &h, &p, fd) == -1) {
+	/*
+	 * A vm-run that refuses us replies at once and hangs up, so our
+	 * request may meet a closed socket: the refusal is still queued.
+	 */
+	if (kvmp_send(g->sock, op, 0, req, len, -1) == -1) {
+		e = errno;
+		if (kvmp_recv(g->sock, &h, &p, fd) == -1 || h.status >= 0) {
+			hv_seterr("guest %s: %s", g->name, strerror(e));
+			errno = e;
+			return -1;
+		}
+	} else if (kvmp_recv(g->sock, &h, &p, fd) == -1) {
 		e = errno;
 		hv_seterr("guest %s: %s", g->name, e == ECONNRESET ?
 		    "vm-run closed the connection" : strerror(e));

@@ -1,0 +1,138 @@
+# test_helper.bash: shared by tests/*.bats.  Load with `load test_helper`.
+#
+# Environment:
+#   VMPIPE_BIN     directory of the vm-* programs (default: the repo's bin/)
+#   VMPIPE_GUEST   the test guest image (default: guest/guest.elf)
+#   VMPIPE_STRICT  set to 1 to make every skip a failure (CI)
+#
+# Every test gets its own $TEST_TMP and its own run directory
+# ($VMPIPE_RUNDIR, exported), and every guest still running there at the
+# end of a test is destroyed.
+
+VMPIPE_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+: "${VMPIPE_BIN:=$VMPIPE_TOP/bin}"
+: "${VMPIPE_GUEST:=$VMPIPE_TOP/guest/guest.elf}"
+: "${VMPIPE_KVM_CLONE:=$VMPIPE_TOP/obj/tests/kvm-clone}"
+export VMPIPE_BIN VMPIPE_GUEST
+# create() starts this vm-run for restored guests.
+export VMPIPE_RUN="${VMPIPE_RUN:-$VMPIPE_BIN/vm-run}"
+
+vmpipe_setup() {
+	TEST_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/vmpipe-test.XXXXXX")
+	export TEST_TMP
+	export VMPIPE_RUNDIR="$TEST_TMP/run"
+	mkdir -p "$VMPIPE_RUNDIR"
+}
+
+vmpipe_teardown() {
+	local p pid
+	[ -n "${VMPIPE_RUNDIR:-}" ] || return 0
+	for p in "$VMPIPE_RUNDIR"/*.pid; do
+		[ -e "$p" ] || continue
+		pid=$(cat "$p" 2>/dev/null) || continue
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
+	for p in "$VMPIPE_RUNDIR"/*.pid; do
+		[ -e "$p" ] || continue
+		pid=$(cat "$p" 2>/dev/null) || continue
+		wait_pid_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+	done
+	rm -rf "$TEST_TMP"
+}
+
+# Skip (or, with VMPIPE_STRICT=1, fail) when KVM is not usable.
+need_kvm() {
+	if [ ! -w /dev/kvm ]; then
+		[ "${VMPIPE_STRICT:-0}" = 1 ] && { echo "no /dev/kvm" >&2; return 1; }
+		skip "no usable /dev/kvm"
+	fi
+}
+
+# start_guest NAME [vm-run options...]: a daemonized 2-vCPU, 64 MiB guest.
+start_guest() {
+	local name=$1
+	shift
+	"$VMPIPE_BIN/vm-run" -D -n "$name" -c 2 -m 64M "$@" "$VMPIPE_GUEST"
+}
+
+guest_log() { echo "$VMPIPE_RUNDIR/$1.log"; }
+guest_pid() { cat "$VMPIPE_RUNDIR/$1.pid"; }
+
+# The number of the last heartbeat in NAME's log, or 0.
+last_hb() {
+	local n
+	n=$(grep -a '^vmpipe-guest: hb ' "$(guest_log "$1")" 2>/dev/null |
+	    tail -n 1 | awk '{ print $3 }')
+	echo "${n:-0}"
+}
+
+# A field (gen, verified, errors) of the last heartbeat.
+hb_field() {
+	grep -a '^vmpipe-guest: hb ' "$(guest_log "$1")" | tail -n 1 |
+	    awk -v f="$2" '{ for (i = 4; i < NF; i += 2) if ($i == f) print $(i + 1) }'
+}
+
+# wait_hb NAME N [SECONDS]: wait until heartbeat N has been printed.
+wait_hb() {
+	local name=$1 n=$2 t=${3:-20} i=0
+	while [ "$(last_hb "$name")" -lt "$n" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt $((t * 10)) ]; then
+			echo "guest $name: no heartbeat $n in ${t}s" \
+			    "(last $(last_hb "$name"))" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# start_guest_hb NAME N [vm-run options...]: start, then wait for N beats.
+start_guest_hb() {
+	local name=$1 n=$2
+	shift 2
+	start_guest "$name" "$@" && wait_hb "$name" "$n"
+}
+
+# wait_for FILE REGEX [SECONDS]: wait until a line of FILE matches.
+wait_for() {
+	local f=$1 re=$2 t=${3:-20} i=0
+	until grep -aEq -- "$re" "$f" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt $((t * 10)) ]; then
+			echo "no line matching '$re' in $f after ${t}s" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# wait_pid_gone PID [SECONDS]: gone, or a zombie nobody reaped yet.
+wait_pid_gone() {
+	local pid=$1 t=${2:-10} i=0 st
+	while [ -e "/proc/$pid" ]; do
+		st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+		[ "$st" = Z ] && return 0
+		i=$((i + 1))
+		[ "$i" -gt $((t * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
+# assert_clean NAME: the guest's self-check found nothing wrong, and no
+# vCPU of it stopped.
+assert_clean() {
+	local log
+	log=$(guest_log "$1")
+	if grep -a 'ERROR' "$log" >&2; then
+		echo "guest $1 reported errors" >&2
+		return 1
+	fi
+	if grep -a 'vm-run: vCPU .* stopped' "$log" >&2; then
+		echo "guest $1 lost a vCPU" >&2
+		return 1
+	fi
+	[ "$(hb_field "$1" errors)" = 0 ] || {
+		echo "guest $1: last heartbeat counts errors" >&2
+		return 1
+	}
+}
