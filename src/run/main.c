@@ -30,7 +30,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-run [-DPf] [-c vcpus] [-d dir] [-l log] [-M backing] "
 	    "[-m size]\n"
-	    "              [-n name] [-o param[,param...]] [-u uuid] image\n"
+	    "              [-n name] [-o param[,param ...]] [-u uuid] image\n"
 	    "       vm-run -i [-Df] [-c vcpus] [-d dir] [-l log] "
 	    "[-M backing] [-m size]\n"
 	    "              [-u uuid] -n name\n");
