@@ -1,0 +1,166 @@
+/*
+ * emit.c: writing a guest into a stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emit.h"
+#include "io.h"
+
+#define BATCH	VMI_PAGES_MAX
+
+static int
+eerr(struct emit *e, const char *what, const char *why)
+{
+	snprintf(e->err, sizeof(e->err), "%s: %s", what, why);
+	return -1;
+}
+
+int
+emit_guest(struct emit *e, const char *program)
+{
+	struct vmi_guest vg;
+	void *cfg = NULL;
+	size_t cfglen = 0;
+	char note[256], host[64] = "?";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (e->ops->describe(e->g, &e->info) == -1)
+		return eerr(e, "describe", hv_strerror());
+	e->npages = e->info.mem_bytes >> e->info.page_shift;
+	memset(&vg, 0, sizeof(vg));
+	vg.backend = e->info.backend;
+	vg.arch = e->info.arch;
+	vg.page_shift = e->info.page_shift;
+	vg.vcpus = e->info.vcpus;
+	vg.mem_bytes = e->info.mem_bytes;
+	vg.guest_type = e->info.guest_type;
+	memcpy(vg.uuid, e->info.uuid, sizeof(vg.uuid));
+	memcpy(vg.cpu_features, e->info.cpu_features,
+	    sizeof(vg.cpu_features));
+	snprintf(vg.name, sizeof(vg.name), "%s", e->info.name);
+	if (vmi_write_buf(e->w, VMI_REC_GUEST, &vg, sizeof(vg)) == -1)
+		return eerr(e, "write", vmi_writer_error(e->w));
+	if (e->ops->get_config(e->g, &cfg, &cfglen) == -1)
+		return eerr(e, "configuration", hv_strerror());
+	if (vmi_write_buf(e->w, VMI_REC_CONFIG, cfg, cfglen) == -1) {
+		free(cfg);
+		return eerr(e, "write", vmi_writer_error(e->w));
+	}
+	free(cfg);
+	gethostname(host, sizeof(host) - 1);
+	gmtime_r(&now, &tm);
+	snprintf(note, sizeof(note), "%s on %s at %04d-%02d-%02dT%02d:%02d:%02dZ",
+	    program, host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (vmi_write_buf(e->w, VMI_REC_NOTE, note, strlen(note)) == -1)
+		return eerr(e, "write", vmi_writer_error(e->w));
+	return 0;
+}
+
+uint64_t
+bitmap_count(const uint64_t *bm, uint64_t n)
+{
+	uint64_t c = 0;
+
+	for (uint64_t i = 0; i < n / 64; i++)
+		c += __builtin_popcountll(bm[i]);
+	if (n % 64)
+		c += __builtin_popcountll(bm[n / 64] & ((1ull << n % 64) - 1));
+	return c;
+}
+
+int
+emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
+{
+	uint64_t pfn[BATCH];
+	void *ptr[BATCH], *handle;
+	uint64_t next = 0, count = 0;
+	int r = 0;
+
+	while (next < e->npages) {
+		unsigned n = 0;
+
+		/* Gather the next batch of frames to send. */
+		while (n < BATCH && next < e->npages) {
+			if (bm && bm[next / 64] == 0) {
+				next = (next | 63) + 1;
+				continue;
+			}
+			if (!bm || (bm[next / 64] & (1ull << next % 64)))
+				pfn[n++] = next;
+			next++;
+		}
+		if (n == 0)
+			break;
+		if (e->stop && *e->stop)
+			return eerr(e, "interrupted", "by a signal");
+		if (e->ops->map(e->g, pfn, n, 0, ptr, &handle) == -1)
+			return eerr(e, "map guest memory", hv_strerror());
+		for (unsigned i = 0; i < n && r == 0; i++)
+			if (ptr[i] != NULL)
+				r = vmi_write_page(e->w, pfn[i], ptr[i], stable);
+		/* Stable pages are sent without a copy: keep them mapped. */
+		if (r == 0 && handle != NULL && stable)
+			r = vmi_writer_sync(e->w);
+		e->ops->unmap(e->g, handle);
+		if (r == -1)
+			return eerr(e, "write", vmi_writer_error(e->w));
+		count += n;
+		if (e->pr) {
+			struct vmi_wstats ws;
+
+			vmi_writer_stats(e->w, &ws);
+			e->pi.done = count;
+			e->pi.bytes = ws.bytes;
+			progress_update(e->pr, &e->pi, 0);
+		}
+	}
+	if (vmi_flush_pages(e->w) == -1)
+		return eerr(e, "write", vmi_writer_error(e->w));
+	if (sent)
+		*sent = count;
+	return 0;
+}
+
+struct state_arg {
+	struct emit	*e;
+	unsigned	 n;
+};
+
+static int
+put_state(void *arg, const struct hv_state *st)
+{
+	struct state_arg *a = arg;
+	struct vmi_state h = { st->id, st->tag };
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) }, { (void *)st->data, st->len }
+	};
+
+	a->n++;
+	if (vmi_write(a->e->w, st->kind, iov, 2) == -1) {
+		eerr(a->e, "write", vmi_writer_error(a->e->w));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+emit_state(struct emit *e)
+{
+	struct state_arg a = { e, 0 };
+
+	e->err[0] = '\0';
+	if (e->ops->get_state(e->g, put_state, &a) == -1) {
+		if (e->err[0] == '\0')
+			eerr(e, "guest state", hv_strerror());
+		return -1;
+	}
+	return 0;
+}

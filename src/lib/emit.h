@@ -1,0 +1,44 @@
+/*
+ * emit.h: writing a guest into a stream: its description, its memory
+ * (all of it, or the frames of a dirty bitmap) and its state.  Shared by
+ * vm-save and vm-precopy.
+ */
+#ifndef EMIT_H
+#define EMIT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "hv.h"
+#include "progress.h"
+#include "vmi.h"
+
+struct emit {
+	const struct hv_ops	*ops;
+	struct hv_guest		*g;
+	struct hv_info		 info;
+	uint64_t		 npages;
+	struct vmi_writer	*w;
+	struct progress		*pr;
+	struct progress_info	 pi;
+	volatile sig_atomic_t	*stop;	/* set by a signal: give up */
+	char			 err[VMI_ERRLEN];
+};
+
+/* GUEST, CONFIG and a NOTE naming the writer and the time. */
+int	emit_guest(struct emit *, const char *program);
+
+/*
+ * Every frame (bitmap == NULL) or the frames set in bitmap.  stable: the
+ * guest is paused, pages may be sent without a copy.  Counts into *sent.
+ */
+int	emit_pages(struct emit *, const uint64_t *bitmap, int stable,
+	    uint64_t *sent);
+
+/* Every VCPU and PLATFORM record.  The guest must be paused. */
+int	emit_state(struct emit *);
+
+/* Bits set in a bitmap of n bits. */
+uint64_t	bitmap_count(const uint64_t *bitmap, uint64_t n);
+
+#endif /* EMIT_H */

@@ -1,0 +1,348 @@
+/*
+ * restore.c: make a guest from an image stream as it arrives.
+ *
+ * The guest is created as soon as its description has been read and
+ * checked against this host (the preflight), so that its memory fills
+ * while later records are still on their way; pages of a live stream
+ * that arrive again simply overwrite the earlier copy.  Only a stream
+ * that ends with a good END record is committed and resumed; anything
+ * else destroys the half-made guest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "progress.h"
+#include "restore.h"
+#include "vmi.h"
+
+struct rs {
+	const struct restore_opts *o;
+	const struct hv_ops	*ops;
+	struct hv_guest		*g;
+	struct hv_info		 info;
+	uint8_t			*mem;		/* whole guest, if mappable */
+	uint64_t		 npages;
+	uint64_t		*written;	/* frames holding data now */
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+fail(struct rs *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, s->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* MemAvailable from /proc/meminfo, in octets; 0 if unknown. */
+static uint64_t
+mem_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+static void
+host_features(uint32_t f[4])
+{
+	uint32_t a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	    : "a"(1), "c"(0));
+	f[0] = c;
+	f[1] = d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	    : "a"(7), "c"(0));
+	f[2] = b;
+	f[3] = c;
+}
+
+struct uuid_find {
+	const uint8_t	*uuid;
+	char		 name[VMI_NAME_MAX];
+};
+
+static int
+match_uuid(void *arg, const struct hv_info *i)
+{
+	struct uuid_find *u = arg;
+
+	if (memcmp(i->uuid, u->uuid, 16) != 0)
+		return 0;
+	snprintf(u->name, sizeof(u->name), "%s", i->name);
+	return 1;
+}
+
+/*
+ * Is this host able to run the guest?  Every refusal names what the
+ * image wants and what the host has.
+ */
+static int
+preflight(struct rs *s, const struct vmi_guest *vg)
+{
+	struct hv_guest *other;
+	struct uuid_find uf;
+	uint32_t host[4], missing[4] = { 0 };
+	uint64_t avail;
+	const char *want;
+	int any = 0;
+
+	want = vg->backend == VMI_BACKEND_KVM ? "kvm" : "xen";
+	if (s->o->backend && strcmp(s->o->backend, want) != 0)
+		return fail(s, "preflight: the image is of backend %s, "
+		    "but %s was asked for", want, s->o->backend);
+	if ((s->ops = hv_by_id(vg->backend)) == NULL || !s->ops->probe())
+		return fail(s, "preflight: the image needs backend %s, which "
+		    "this host does not run", want);
+	memset(&s->info, 0, sizeof(s->info));
+	s->info.backend = vg->backend;
+	s->info.arch = vg->arch;
+	s->info.page_shift = vg->page_shift;
+	s->info.vcpus = vg->vcpus;
+	s->info.mem_bytes = vg->mem_bytes;
+	s->info.guest_type = vg->guest_type;
+	memcpy(s->info.uuid, vg->uuid, 16);
+	memcpy(s->info.cpu_features, vg->cpu_features, 16);
+	snprintf(s->info.name, sizeof(s->info.name), "%s",
+	    s->o->name ? s->o->name : vg->name);
+	if (s->o->clone) {
+		/* A clone beside its original needs an identity of its own. */
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd == -1 || io_readall(fd, s->info.uuid, 16) != 16) {
+			if (fd != -1)
+				close(fd);
+			return fail(s, "preflight: no random UUID: %s",
+			    strerror(errno));
+		}
+		close(fd);
+		s->info.uuid[6] = (s->info.uuid[6] & 0x0f) | 0x40;
+		s->info.uuid[8] = (s->info.uuid[8] & 0x3f) | 0x80;
+	}
+	if (s->ops->open(s->info.name, &other) == 0) {
+		s->ops->close(other);
+		return fail(s, "preflight: a guest named %s already runs "
+		    "here", s->info.name);
+	}
+	uf.uuid = s->info.uuid;
+	if (s->ops->list(match_uuid, &uf) == 1)
+		return fail(s, "preflight: guest %s here already has the "
+		    "image's UUID", uf.name);
+	avail = mem_available();
+	if (getenv("VMPIPE_MEM_AVAILABLE") != NULL)
+		parse_size(getenv("VMPIPE_MEM_AVAILABLE"), &avail);
+	if (avail && vg->mem_bytes > avail)
+		return fail(s, "preflight: not enough memory: the guest needs "
+		    "%llu MiB, this host has %llu MiB available",
+		    (unsigned long long)(vg->mem_bytes >> 20),
+		    (unsigned long long)(avail >> 20));
+	/* The guest may use only what this CPU has (OSXSAVE is the OS's). */
+	host_features(host);
+	host[0] |= 1u << 27 | 1u << 31;
+	for (int i = 0; i < 4; i++)
+		any |= missing[i] = vg->cpu_features[i] & ~host[i];
+	if (any)
+		return fail(s, "preflight: CPU features: the guest has "
+		    "%08x %08x %08x %08x (CPUID 1.ECX 1.EDX 7.EBX 7.ECX) that "
+		    "this host lacks", missing[0], missing[1], missing[2],
+		    missing[3]);
+	return 0;
+}
+
+static int
+create_guest(struct rs *s, const void *cfg, size_t cfglen)
+{
+	uint64_t pfn = 0;
+	void *ptr, *handle;
+
+	if (s->ops->create(&s->info, cfg, cfglen, &s->g) == -1)
+		return fail(s, "create guest %s: %s", s->info.name,
+		    hv_strerror());
+	s->npages = s->info.mem_bytes >> s->info.page_shift;
+	if ((s->written = calloc((s->npages + 63) / 64, 8)) == NULL)
+		return fail(s, "out of memory");
+	/*
+	 * Backends whose memory is one flat mapping (KVM) give frame 0's
+	 * address for the whole guest; others are mapped batch by batch.
+	 */
+	if (s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
+	    handle == NULL && ptr != NULL)
+		s->mem = ptr;
+	else if (handle != NULL)
+		s->ops->unmap(s->g, handle);
+	return 0;
+}
+
+static int
+apply_pages(struct rs *s, const struct vmi_record *rec)
+{
+	struct vmi_pages_view v;
+	const uint8_t *d;
+	void *ptr[VMI_PAGES_MAX], *handle = NULL;
+	uint64_t pfn[VMI_PAGES_MAX];
+
+	vmi_pages_view(rec, &v);
+	if (s->mem == NULL) {
+		for (uint32_t i = 0; i < v.count; i++)
+			pfn[i] = v.pfn[i] & VMI_PFN_MASK;
+		if (s->ops->map(s->g, pfn, v.count, 1, ptr, &handle) == -1)
+			return fail(s, "record %llu: map guest memory: %s",
+			    (unsigned long long)rec->seq, hv_strerror());
+	}
+	d = v.data;
+	for (uint32_t i = 0; i < v.count; i++) {
+		uint64_t f = v.pfn[i] & VMI_PFN_MASK;
+		uint8_t *dst = s->mem ? s->mem + (f << 12) : ptr[i];
+		uint64_t bit = 1ull << f % 64;
+
+		if (dst == NULL) {
+			if (handle)
+				s->ops->unmap(s->g, handle);
+			return fail(s, "record %llu: frame %#llx does not exist "
+			    "in the new guest", (unsigned long long)rec->seq,
+			    (unsigned long long)f);
+		}
+		if (v.pfn[i] & VMI_PFN_ZERO) {
+			/* Fresh memory is zero: touch it only to clear. */
+			if (s->written[f / 64] & bit) {
+				memset(dst, 0, 4096);
+				s->written[f / 64] &= ~bit;
+			}
+			continue;
+		}
+		memcpy(dst, d, 4096);
+		d += 4096;
+		s->written[f / 64] |= bit;
+	}
+	if (handle)
+		s->ops->unmap(s->g, handle);
+	return 0;
+}
+
+int
+restore_stream(int fd, const struct restore_opts *o,
+    struct restore_result *res, char *err, size_t errlen)
+{
+	struct rs s = { .o = o, .err = err, .errlen = errlen };
+	struct vmi_reader *r;
+	struct vmi_record rec;
+	struct progress pr;
+	struct progress_info pi = { .round = -1 };
+	const struct vmi_guest *vg = NULL;
+	int n, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	progress_init(&pr, "vm-restore", !o->progress, -1);
+	if ((r = vmi_reader_new(fd, 1, err, errlen)) == NULL) {
+		if (o->preflight)
+			o->preflight(o->arg, 0, err);
+		return -1;
+	}
+	while ((n = vmi_next(r, &rec)) == 1) {
+		if (rec.type & VMI_REC_OPTIONAL)
+			continue;
+		if (s.g == NULL && rec.type != VMI_REC_GUEST &&
+		    rec.type != VMI_REC_CONFIG) {
+			fail(&s, "record %llu (%s): expected the CONFIG record "
+			    "first", (unsigned long long)rec.seq,
+			    vmi_type_name(rec.type));
+			goto out;
+		}
+		switch (rec.type) {
+		case VMI_REC_GUEST:
+			vg = vmi_reader_guest(r);
+			break;
+		case VMI_REC_CONFIG:
+			if (preflight(&s, vg) == -1 ||
+			    create_guest(&s, rec.body, rec.len) == -1) {
+				if (o->preflight)
+					o->preflight(o->arg, 0, err);
+				goto out;
+			}
+			if (o->preflight)
+				o->preflight(o->arg, 1, NULL);
+			pi.total = pi.mem_pages = s.npages;
+			break;
+		case VMI_REC_PAGES:
+			if (apply_pages(&s, &rec) == -1)
+				goto out;
+			res->pages += ((const struct vmi_pages *)rec.body)->count;
+			pi.done = res->pages;
+			pi.bytes = vmi_reader_offset(r);
+			pi.share = (double)res->pages / s.npages;
+			progress_update(&pr, &pi, 0);
+			break;
+		case VMI_REC_VCPU:
+		case VMI_REC_PLATFORM: {
+			struct vmi_state h;
+			struct hv_state st;
+
+			memcpy(&h, rec.body, sizeof(h));
+			st.kind = rec.type;
+			st.id = h.id;
+			st.tag = h.tag;
+			st.len = rec.len - sizeof(h);
+			st.data = (const uint8_t *)rec.body + sizeof(h);
+			if (s.ops->set_state(s.g, &st) == -1) {
+				fail(&s, "record %llu (%s): %s",
+				    (unsigned long long)rec.seq,
+				    vmi_type_name(rec.type), hv_strerror());
+				goto out;
+			}
+			break;
+		}
+		}
+		res->records++;
+	}
+	progress_clear(&pr);
+	if (n == -1) {
+		fail(&s, "%s", vmi_reader_error(r));
+		if (s.g == NULL && o->preflight)
+			o->preflight(o->arg, 0, err);
+		goto out;
+	}
+	if (s.g == NULL) {
+		fail(&s, "the image has no CONFIG record");
+		goto out;
+	}
+	if (s.ops->commit(s.g) == -1) {
+		fail(&s, "commit guest %s: %s", s.info.name, hv_strerror());
+		goto out;
+	}
+	if (!o->paused && s.ops->resume(s.g) == -1) {
+		fail(&s, "resume guest %s: %s", s.info.name, hv_strerror());
+		s.ops->destroy(s.g);
+		goto out;
+	}
+	res->resume_ns = wall_ns();
+	res->bytes = vmi_reader_offset(r);
+	s.ops->describe(s.g, &res->info);
+	rc = 0;
+out:
+	progress_clear(&pr);
+	/* An uncommitted guest is destroyed by close(). */
+	if (s.g)
+		s.ops->close(s.g);
+	free(s.written);
+	vmi_reader_free(r);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/*
+ * vm-restore: make a guest from a vmpipe image on stdin (or a file) and
+ * resume it.  A restore that fails leaves no guest behind.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "restore.h"
+
+#define EX_FAIL		1
+#define EX_USAGE	2
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] "
+	    "[-n name | --as name] [file]\n");
+	exit(EX_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "paused",	no_argument,		NULL, 'P' },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "backend",	required_argument,	NULL, 'b' },
+		{ "name",	required_argument,	NULL, 'n' },
+		{ "as",		required_argument,	NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct restore_opts o;
+	struct restore_result res;
+	char msg[512];
+	const char *in = "-";
+	uint64_t t0;
+	int ch, fd, quiet = 0;
+
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, "b:n:Pq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+			o.clone = 1;
+			/* FALLTHROUGH */
+		case 'n':
+			if (strlen(optarg) >= VMI_NAME_MAX || !*optarg)
+				errx(EX_USAGE, "name: expected 1 to %d "
+				    "characters, found %zu", VMI_NAME_MAX - 1,
+				    strlen(optarg));
+			o.name = optarg;
+			break;
+		case 'b':
+			o.backend = optarg;
+			break;
+		case 'P':
+			o.paused = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		in = argv[0];
+	if (strcmp(in, "-") == 0 && isatty(STDIN_FILENO))
+		errx(EX_USAGE, "refusing to read an image from a terminal");
+	if ((fd = io_open_in(in)) == -1)
+		err(EX_FAIL, "can't open %s", in);
+	/* A dying restore must still destroy its half-made guest. */
+	signal(SIGPIPE, SIG_IGN);
+	o.progress = !quiet;
+	t0 = now_ns();
+	if (restore_stream(fd, &o, &res, msg, sizeof(msg)) == -1)
+		errx(EX_FAIL, "%s: %s; no guest was made", in, msg);
+	if (!quiet)
+		fprintf(stderr, "vm-restore: %s: %llu pages, %llu octets in "
+		    "%.3f s (%.2f GB/s of guest memory); guest %s\n",
+		    res.info.name, (unsigned long long)res.pages,
+		    (unsigned long long)res.bytes, (now_ns() - t0) / 1e9,
+		    res.info.mem_bytes / ((now_ns() - t0) / 1e9) / 1e9,
+		    o.paused ? "paused" : "running");
+	return 0;
+}
