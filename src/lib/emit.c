@@ -75,6 +75,26 @@ bitmap_count(const uint64_t *bm, uint64_t n)
 	return c;
 }
 
+/* Hold the page rate under the cap, sleeping off any excess. */
+static void
+throttle(struct emit *e, unsigned n)
+{
+	uint64_t now = now_ns(), due;
+
+	if (e->bw_t0 == 0 || now - e->bw_t0 > 1000000000ull) {
+		e->bw_t0 = now;
+		e->bw_sent = 0;
+	}
+	e->bw_sent += (uint64_t)n << 12;
+	due = e->bw_t0 + (uint64_t)((double)e->bw_sent / e->bw * 1e9);
+	if (due > now) {
+		struct timespec ts = { (due - now) / 1000000000ull,
+		    (due - now) % 1000000000ull };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 {
@@ -112,6 +132,8 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 		if (r == -1)
 			return eerr(e, "write", vmi_writer_error(e->w));
 		count += n;
+		if (e->bw)
+			throttle(e, n);
 		if (e->pr) {
 			struct vmi_wstats ws;
 

@@ -22,6 +22,9 @@ struct emit {
 	struct progress		*pr;
 	struct progress_info	 pi;
 	volatile sig_atomic_t	*stop;	/* set by a signal: give up */
+	uint64_t		 bw;	/* octets per second at most; 0 = no cap */
+	uint64_t		 bw_t0;	/* when the cap started counting */
+	uint64_t		 bw_sent; /* page octets since then */
 	char			 err[VMI_ERRLEN];
 };
 
