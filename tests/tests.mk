@@ -67,7 +67,7 @@ lint-man:
 bats: all
 	bats $(BATS_FLAGS) $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 
-check: deps all unit unit-asan vectors-check fuzz-brief lint-man bats
+check-all: all unit unit-asan vectors-check fuzz-brief lint-man bats
 
-.PHONY: check unit unit-asan vectors-check vectors fuzz fuzz-corpus \
+.PHONY: check-all unit unit-asan vectors-check vectors fuzz fuzz-corpus \
 	fuzz-brief lint-man bats

@@ -429,7 +429,7 @@ test_foreign(void)
 		size_t len;
 		const char *want;
 	} cases[] = {
-		{ "Xen saved domain, xl format\n \0 \r\0\0\0\0", 40,
+		{ "Xen saved domain, xl format\n \0 \r\0\0\0\0", 36,
 		    "found an xl save file" },
 		{ "\x28\xb5\x2f\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
 		    24, "zstd-compressed" },
