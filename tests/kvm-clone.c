@@ -11,6 +11,10 @@
  *   kvm-clone corrupt GUEST PFN    flip one octet of a frame while the
  *                                  guest is paused, then resume it
  *   kvm-clone state GUEST          pause, list the state pieces, resume
+ *   kvm-clone linger GUEST WHAT    pause the guest (WHAT "pause"), start
+ *                                  dirty logging ("log") or both ("both"),
+ *                                  say "ready" and wait to be killed
+ *   kvm-clone logging GUEST        print "on" or "off": is dirty logging on
  *
  * Exit status: 0 ok, 1 failure, 2 usage.
  */
@@ -229,6 +233,49 @@ state(int argc, char *argv[])
 	return 0;
 }
 
+static int
+linger(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	int p, l;
+
+	if (argc != 3)
+		return 2;
+	p = strcmp(argv[2], "pause") == 0 || strcmp(argv[2], "both") == 0;
+	l = strcmp(argv[2], "log") == 0 || strcmp(argv[2], "both") == 0;
+	if (!p && !l)
+		return 2;
+	g = open_guest(argv[1]);
+	if ((l && ops->log_dirty_start(g) == -1) ||
+	    (p && ops->pause(g) == -1))
+		errx(1, "%s: %s", argv[1], hv_strerror());
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int
+logging(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	uint64_t *bitmap;
+	struct hv_info i;
+
+	if (argc != 2)
+		return 2;
+	g = open_guest(argv[1]);
+	if (ops->describe(g, &i) == -1)
+		errx(1, "%s: %s", argv[1], hv_strerror());
+	if ((bitmap = calloc(1, (i.mem_bytes >> 12) / 8 + 8)) == NULL)
+		err(1, NULL);
+	/* Fetching the log fails only when it is off. */
+	printf("%s\n", ops->dirty_fetch(g, bitmap) == -1 ? "off" : "on");
+	free(bitmap);
+	ops->close(g);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -244,10 +291,16 @@ main(int argc, char *argv[])
 		r = corrupt(argc - 1, argv + 1);
 	else if (argc >= 2 && strcmp(argv[1], "state") == 0)
 		r = state(argc - 1, argv + 1);
+	else if (argc >= 2 && strcmp(argv[1], "linger") == 0)
+		r = linger(argc - 1, argv + 1);
+	else if (argc >= 2 && strcmp(argv[1], "logging") == 0)
+		r = logging(argc - 1, argv + 1);
 	if (r == 2)
 		fprintf(stderr, "usage: kvm-clone clone [-kP] src dst\n"
 		    "       kvm-clone abandon name mem-mib\n"
 		    "       kvm-clone corrupt guest pfn\n"
-		    "       kvm-clone state guest\n");
+		    "       kvm-clone state guest\n"
+		    "       kvm-clone linger guest pause|log|both\n"
+		    "       kvm-clone logging guest\n");
 	return r;
 }

@@ -72,7 +72,10 @@ struct hv_ops {
 	 * is the pause before the final copy of a save or migration: on Xen
 	 * it asks the guest to suspend cooperatively; on KVM it is pause().
 	 * resume() after suspend() undoes it (the guest carries on as if
-	 * the save had never happened). */
+	 * the save had never happened).  On KVM a pause is a lease: should
+	 * the caller die before resume(), destroy() or close(), the guest
+	 * runs again; close() with the guest still paused by this handle
+	 * leaves it paused on purpose. */
 	int	(*pause)(struct hv_guest *);
 	int	(*suspend)(struct hv_guest *);
 	int	(*resume)(struct hv_guest *);
@@ -117,7 +120,8 @@ struct hv_ops {
 	 * comes, to fd. */
 	int	(*console)(struct hv_guest *, int fd, int follow);
 
-	/* Release the handle (and the guest, if created and not committed). */
+	/* Release the handle (and the guest, if created and not committed).
+	 * A pause made through this handle and not undone stays. */
 	void	(*close)(struct hv_guest *);
 };
 

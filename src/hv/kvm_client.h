@@ -17,6 +17,7 @@ struct hv_guest {
 	int		 sock;
 	char		 name[VMI_NAME_MAX];
 	int		 created;	/* by create(), not committed yet */
+	int		 paused;	/* by us: close() holds the pause */
 	uint64_t	 mem_bytes;
 	unsigned	 vcpus;
 	uint8_t		*mem;		/* whole memfd, once mapped */

@@ -121,16 +121,28 @@ kvm_get_config(struct hv_guest *g, void **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * vm-run resumes a guest whose pausing connection closes without a word
+ * (kvm_proto.h, leases): a caller killed mid-save costs no guest.  A
+ * caller that closes the handle on purpose with the guest still paused
+ * by it means the pause to stay, so close() says HOLD.
+ */
 static int
 kvm_pause(struct hv_guest *g)
 {
-	return kvmc_call(g, KVMP_PAUSE, NULL, 0, NULL, NULL, NULL);
+	if (kvmc_call(g, KVMP_PAUSE, NULL, 0, NULL, NULL, NULL) == -1)
+		return -1;
+	g->paused = 1;
+	return 0;
 }
 
 static int
 kvm_resume(struct hv_guest *g)
 {
-	return kvmc_call(g, KVMP_RESUME, NULL, 0, NULL, NULL, NULL);
+	if (kvmc_call(g, KVMP_RESUME, NULL, 0, NULL, NULL, NULL) == -1)
+		return -1;
+	g->paused = 0;
+	return 0;
 }
 
 static int
@@ -318,6 +330,7 @@ kvm_destroy(struct hv_guest *g)
 	if (kvmc_call(g, KVMP_DESTROY, NULL, 0, NULL, NULL, NULL) == -1)
 		return -1;
 	g->created = 0;
+	g->paused = 0;
 	return 0;
 }
 
@@ -387,15 +400,25 @@ kvm_console(struct hv_guest *g, int fd, int follow)
 	return 0;
 }
 
-/* An uncommitted guest goes with its handle (vm-run sees us go, too). */
+/*
+ * An uncommitted guest goes with its handle (vm-run sees us go, too).
+ * A pause of ours is handed over; should that fail, vm-run resumes the
+ * guest as we hang up, which is the safe way to be wrong.  An older
+ * vm-run refuses HOLD, but its pauses never expire anyway.
+ */
 static void
 kvm_close(struct hv_guest *g)
 {
+	int e = errno;
+
 	if (g == NULL)
 		return;
 	if (g->created)
 		(void)kvmc_call(g, KVMP_DESTROY, NULL, 0, NULL, NULL, NULL);
+	else if (g->paused)
+		(void)kvmc_call(g, KVMP_HOLD, NULL, 0, NULL, NULL, NULL);
 	kvmc_free(g);
+	errno = e;
 }
 
 const struct hv_ops hv_kvm_ops = {

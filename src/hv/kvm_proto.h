@@ -44,7 +44,19 @@ enum kvmp_op {
 	KVMP_COMMIT	= 13,	/* incoming guest becomes ordinary, paused */
 	KVMP_DESTROY	= 14,	/* reply sent, then the guest is gone */
 	KVMP_CONSOLE	= 15,	/* -> log file path */
+	KVMP_HOLD	= 16,	/* this connection's pause outlives it */
 };
+
+/*
+ * Leases.  A PAUSE belongs to its connection: if the connection closes
+ * without RESUME, DESTROY or HOLD, and no other connection holds a
+ * pause, vm-run resumes the guest, so that a saver killed mid-save
+ * never leaves it paused.  HOLD makes the pause the guest's own (as for
+ * vm-run -P and a restored guest after COMMIT) until any RESUME.
+ * LOG_START's logging likewise stops when its connection closes.
+ * A vm-run without leases answers HOLD with EOPNOTSUPP; its pauses
+ * never expire, so a client may take that as success.
+ */
 
 /* INFO flags. */
 #define KVMP_F_PAUSED	(1u << 0)

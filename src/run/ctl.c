@@ -12,24 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "hv.h"
 #include "kvm_proto.h"
 #include "run.h"
-
-#define MAX_CLIENTS	32
-
-struct client {
-	int	fd;
-	int	hello;
-	int	controller;
-};
 
 struct reply {
 	int32_t	 status;
@@ -39,7 +28,6 @@ struct reply {
 	int	 own_data;
 };
 
-static struct client clients[MAX_CLIENTS];
 static int controller_seen;
 
 static int
@@ -218,17 +206,21 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 		r.fd = vm->memfd;
 		break;
 	case KVMP_PAUSE:
-		vm_pause(vm);
+		lease_pause(vm, c);
 		break;
 	case KVMP_RESUME:
 		if (pending)
 			fail(&r, EBUSY, "incoming guest not committed yet");
 		else
-			vm_resume(vm);
+			lease_resume(vm);
+		break;
+	case KVMP_HOLD:
+		if (lease_hold(vm, c) == -1)
+			fail(&r, errno, "%s", hv_strerror());
 		break;
 	case KVMP_LOG_START:
 	case KVMP_LOG_STOP:
-		if (vm_log_dirty(vm, h->op == KVMP_LOG_START) == -1)
+		if (lease_log(vm, c, h->op == KVMP_LOG_START) == -1)
 			fail(&r, errno, "%s", hv_strerror());
 		break;
 	case KVMP_DIRTY:
@@ -311,99 +303,19 @@ out:
 	return keep;
 }
 
-/* Only the owner of the socket (our uid) and root may use it. */
-static int
-peer_ok(int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
-		return 0;
-	return cr.uid == 0 || cr.uid == geteuid();
-}
-
 static void
-add_client(int fd, int controller)
+add_client(struct vm *vm, int fd, int controller)
 {
 	unsigned i;
 
-	for (i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd <= 0) {
-			clients[i].fd = fd;
-			clients[i].hello = 0;
-			clients[i].controller = controller;
+	for (i = 0; i < RUN_MAX_CLIENTS; i++)
+		if (vm->clients[i].fd <= 0) {
+			vm->clients[i] = (struct client){ .fd = fd,
+			    .controller = controller };
 			return;
 		}
 	kvmp_send(fd, 0, -EAGAIN, "too many connections", 20, -1);
 	close(fd);
-}
-
-void
-vm_cleanup(struct vm *vm)
-{
-	if (vm->sock_path[0])
-		unlink(vm->sock_path);
-	if (vm->pid_path[0])
-		unlink(vm->pid_path);
-}
-
-/* Lock DIR/NAME.pid: the lock, not the file, says the name is taken. */
-static void
-lock_name(struct vm *vm)
-{
-	struct stat a, b;
-
-	for (;;) {
-		vm->pidfd = open(vm->pid_path, O_RDWR | O_CREAT | O_CLOEXEC,
-		    0644);
-		if (vm->pidfd == -1)
-			err(1, "%s", vm->pid_path);
-		if (flock(vm->pidfd, LOCK_EX | LOCK_NB) == -1) {
-			if (errno == EWOULDBLOCK)
-				errx(3, "guest %s already runs (%s is locked)",
-				    vm->name, vm->pid_path);
-			err(1, "%s: lock", vm->pid_path);
-		}
-		/* Locked a file an exiting vm-run has just unlinked? */
-		if (fstat(vm->pidfd, &a) == 0 && stat(vm->pid_path, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			return;
-		close(vm->pidfd);
-	}
-}
-
-int
-ctl_listen(struct vm *vm)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char pid[32];
-	int fd, n;
-
-	lock_name(vm);
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
-	    vm->sock_path) >= (int)sizeof(sa.sun_path))
-		errx(1, "%s: socket path too long", vm->sock_path);
-	/* A stale socket of a dead vm-run: its name lock was free. */
-	unlink(vm->sock_path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	/* Bind with mode 0600 from the start: no window for others. */
-	{
-		mode_t old = umask(0177);
-
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-			umask(old);
-			err(1, "bind %s", vm->sock_path);
-		}
-		umask(old);
-	}
-	if (listen(fd, 16) == -1)
-		err(1, "listen %s", vm->sock_path);
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(vm->pidfd, 0) == -1 || pwrite(vm->pidfd, pid, n, 0) != n)
-		err(1, "%s", vm->pid_path);
-	return fd;
 }
 
 static void
@@ -411,6 +323,7 @@ drop(struct vm *vm, struct client *c)
 {
 	close(c->fd);
 	c->fd = 0;
+	lease_drop(vm, c);
 	if (c->controller && vm->incoming && !vm->committed) {
 		/* The restore failed or was abandoned: leave nothing. */
 		vmlog(vm, "incoming guest %s: controller gone before commit, "
@@ -424,7 +337,7 @@ drop(struct vm *vm, struct client *c)
 void
 ctl_serve(struct vm *vm, int lfd, int ctlfd)
 {
-	struct pollfd pfd[MAX_CLIENTS + 2];
+	struct pollfd pfd[RUN_MAX_CLIENTS + 2];
 	struct signalfd_siginfo si;
 	sigset_t set;
 	int sfd;
@@ -436,7 +349,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
 		err(1, "signalfd");
 	if (ctlfd >= 0) {
-		add_client(ctlfd, 1);
+		add_client(vm, ctlfd, 1);
 		controller_seen = 1;
 	}
 	for (;;) {
@@ -444,9 +357,10 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 
 		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		for (i = 0; i < MAX_CLIENTS; i++)
+		for (i = 0; i < RUN_MAX_CLIENTS; i++)
 			pfd[n++] = (struct pollfd){
-				.fd = clients[i].fd > 0 ? clients[i].fd : -1,
+				.fd = vm->clients[i].fd > 0 ?
+				    vm->clients[i].fd : -1,
 				.events = POLLIN };
 		if (poll(pfd, n, -1) == -1) {
 			if (errno == EINTR)
@@ -473,11 +387,11 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 				    sizeof(m) - 1, -1);
 				close(c);
 			} else if (c >= 0) {
-				add_client(c, 0);
+				add_client(vm, c, 0);
 			}
 		}
-		for (i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &clients[i];
+		for (i = 0; i < RUN_MAX_CLIENTS; i++) {
+			struct client *c = &vm->clients[i];
 			struct kvmp_hdr h;
 			void *p;
 			int bye = 0, fd;

@@ -270,8 +270,11 @@ main(int argc, char *argv[])
 		    mem_backing_name(vm->backing), (long)getpid());
 	}
 	vcpu_start_all(vm);
+	/* A guest that starts paused is paused for good, not on a lease. */
 	if (!vm->incoming && !paused)
 		vm_resume(vm);
+	else
+		vm->held = 1;
 	if (readyfd >= 0)
 		daemon_ready(vm, readyfd);
 	ctl_serve(vm, lfd, ctlfd);

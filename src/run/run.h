@@ -34,6 +34,17 @@ struct vcpu {
 
 enum backing { MEM_AUTO, MEM_4K, MEM_THP, MEM_HUGETLB };
 
+#define RUN_MAX_CLIENTS	32
+
+/* A connection to the control socket (ctl.c), and what it holds (lease.c). */
+struct client {
+	int	fd;			/* 0: slot free */
+	int	hello;
+	int	controller;		/* of an incoming guest */
+	int	lease;			/* its PAUSE keeps the guest paused */
+	int	logger;			/* it started dirty logging */
+};
+
 struct vm {
 	char		 name[64];
 	uint8_t		 uuid[16];
@@ -65,6 +76,9 @@ struct vm {
 	int		 logging;
 	uint64_t	*bitmap;
 
+	struct client	 clients[RUN_MAX_CLIENTS];
+	int		 held;		/* paused beyond any connection */
+
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 wake;		/* vCPUs wait here */
 	pthread_cond_t	 ack;		/* the controller waits here */
@@ -95,9 +109,19 @@ void	 vm_stop_all(struct vm *);
 void	 vmlog(struct vm *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* ctl.c */
+/* lease.c */
+void	 lease_pause(struct vm *, struct client *);
+void	 lease_resume(struct vm *);
+int	 lease_hold(struct vm *, struct client *);
+int	 lease_log(struct vm *, struct client *, int on);
+void	 lease_drop(struct vm *, struct client *);
+
+/* sock.c */
 int	 ctl_listen(struct vm *);
-void	 ctl_serve(struct vm *, int lfd, int ctlfd);
+int	 peer_ok(int fd);
 void	 vm_cleanup(struct vm *);
+
+/* ctl.c */
+void	 ctl_serve(struct vm *, int lfd, int ctlfd);
 
 #endif /* RUN_H */
