@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# Real Xen: tests/xen/run boots Xen 4.17 and a Debian dom0 under QEMU's
+# emulator once, runs every tests/xen/dom0/NN-*.sh there, and each is
+# reported here as its own test.  See tests/xen/run for what it needs
+# (root, qemu-system-x86_64, debootstrap: scripts/deps xen) and how long
+# it takes.  VMPIPE_SKIP_XEN=1 skips it all; VMPIPE_XEN_OUT keeps the
+# console and the per-test logs in that directory.
+
+load test_helper
+
+setup_file() {
+	local why=
+	if [ "${VMPIPE_SKIP_XEN:-0}" = 1 ]; then
+		why="VMPIPE_SKIP_XEN=1"
+	elif ! command -v qemu-system-x86_64 >/dev/null; then
+		why="no qemu-system-x86_64 (scripts/deps xen)"
+	elif ! command -v debootstrap >/dev/null; then
+		why="no debootstrap (scripts/deps xen)"
+	elif [ "$(id -u)" -ne 0 ]; then
+		why="the Xen harness needs root (debootstrap, chroot)"
+	fi
+	if [ -n "$why" ]; then
+		# VMPIPE_SKIP_XEN is a choice, the others a missing machine.
+		if [ "${VMPIPE_STRICT:-0}" = 1 ] && [ "${VMPIPE_SKIP_XEN:-0}" != 1 ]; then
+			echo "Xen: $why" >&2
+			return 1
+		fi
+		skip "Xen: $why"
+	fi
+	XEN_OUT=${VMPIPE_XEN_OUT:-$BATS_FILE_TMPDIR/xen}
+	export XEN_OUT
+	mkdir -p "$XEN_OUT"
+	# The harness's own status is in results; a failed test must not
+	# fail setup_file, which would hide which one it was.
+	"$BATS_TEST_DIRNAME/xen/run" -o "$XEN_OUT" >"$XEN_OUT/harness.log" 2>&1 ||
+		true
+}
+
+# xen_test NAME: pass when dom0 test NAME passed, skip when it skipped,
+# and otherwise fail showing what it printed.
+xen_test() {
+	local r
+	r=$(awk -v n="$1" '$1 == n { print $2 }' "$XEN_OUT/results" 2>/dev/null)
+	case $r in
+	pass) return 0 ;;
+	skip) skip "$(grep '^SKIP:' "$XEN_OUT/$1.log" | head -n 1)" ;;
+	esac
+	echo "dom0 test $1: ${r:-not run}"
+	[ ! -f "$XEN_OUT/$1.log" ] || tail -n 40 "$XEN_OUT/$1.log"
+	echo "--- harness"
+	tail -n 20 "$XEN_OUT/harness.log"
+	return 1
+}
+
+@test "xen: dom0 comes up and xl info shows Xen 4.17 with HVM support" {
+	xen_test 10-xl-info
+}
+
+@test "xen: a PVH guest boots and its console counter advances" {
+	xen_test 20-pvh-guest
+}
+
+@test "xen: xl save + xl restore of a PVH guest continues its counter" {
+	xen_test 30-pvh-save-restore
+}
+
+@test "xen: the project's programs run in dom0 (vm-inspect reads a vector)" {
+	xen_test 40-vmpipe-programs
+}
+
+@test "xen: every dom0 test is reported here and none ran unlisted" {
+	local t n
+	for t in "$BATS_TEST_DIRNAME"/xen/dom0/[0-9]*.sh; do
+		n=$(basename "$t" .sh)
+		grep -q "xen_test $n\$" "$BATS_TEST_FILENAME" ||
+			{ echo "dom0 test $n has no @test in 50-xen.bats"; return 1; }
+	done
+	grep -q . "$XEN_OUT/results" || { tail -n 20 "$XEN_OUT/harness.log"; return 1; }
+}

@@ -1,0 +1,66 @@
+# lib.sh: helpers for the tests that tests/xen/run runs in dom0.
+# Sourced by every NN-*.sh; they run with /xen-test as the directory.
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "# $*"; }
+
+# Log of guest NAME's console, written by xenconsoled.
+console_log() { echo "/var/log/xen/console/guest-$1.log"; }
+
+# The highest "tick N" that guest NAME has printed, or -1.
+last_tick() {
+	tr -d '\r' <"$(console_log "$1")" 2>/dev/null |
+	    awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { if ($2 + 0 > n) n = $2 + 0 } END { print n }'
+}
+
+# Wait up to SECONDS for guest NAME to have printed a tick above N.
+wait_tick_above() {	# name n seconds
+	i=0
+	while [ "$i" -lt "$3" ]; do
+		[ "$(last_tick "$1")" -gt "$2" ] && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# Write an xl configuration for the test guest (type pvh, hvm or pv).
+guest_cfg() {	# name type > file
+	cat <<CFG
+name = "$1"
+type = "$2"
+kernel = "/xen-test/vmlinuz"
+ramdisk = "/xen-test/guest.cpio.gz"
+extra = "console=hvc0 quiet"
+memory = 128
+vcpus = 1
+on_crash = "preserve"
+CFG
+	# PVH under this emulator needs the TSC passed through.
+	[ "$2" != pvh ] || echo 'tsc_mode = "native"'
+}
+
+# Create guest NAME of TYPE and wait for it to tick.
+guest_up() {	# name type
+	guest_cfg "$1" "$2" >"/tmp/$1.cfg"
+	rm -f "$(console_log "$1")"
+	xl create "/tmp/$1.cfg" || fail "xl create $1 ($2)"
+	wait_tick_above "$1" 0 120 || {
+		tail -n 20 "$(console_log "$1")"
+		fail "guest $1 printed no ticks in 120 s"
+	}
+}
+
+guest_gone() { ! xl domid "$1" >/dev/null 2>&1; }
+
+# Wait up to SECONDS for guest NAME to be gone.
+wait_gone() {	# name seconds
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		guest_gone "$1" && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
