@@ -16,7 +16,10 @@
 static int
 eerr(struct emit *e, const char *what, const char *why)
 {
-	snprintf(e->err, sizeof(e->err), "%s: %s", what, why);
+	if (what == NULL)
+		snprintf(e->err, sizeof(e->err), "%s", why);
+	else
+		snprintf(e->err, sizeof(e->err), "%s: %s", what, why);
 	return -1;
 }
 
@@ -45,12 +48,12 @@ emit_guest(struct emit *e, const char *program)
 	    sizeof(vg.cpu_features));
 	snprintf(vg.name, sizeof(vg.name), "%s", e->info.name);
 	if (vmi_write_buf(e->w, VMI_REC_GUEST, &vg, sizeof(vg)) == -1)
-		return eerr(e, "write", vmi_writer_error(e->w));
+		return eerr(e, NULL, vmi_writer_error(e->w));
 	if (e->ops->get_config(e->g, &cfg, &cfglen) == -1)
 		return eerr(e, "configuration", hv_strerror());
 	if (vmi_write_buf(e->w, VMI_REC_CONFIG, cfg, cfglen) == -1) {
 		free(cfg);
-		return eerr(e, "write", vmi_writer_error(e->w));
+		return eerr(e, NULL, vmi_writer_error(e->w));
 	}
 	free(cfg);
 	gethostname(host, sizeof(host) - 1);
@@ -59,7 +62,7 @@ emit_guest(struct emit *e, const char *program)
 	    program, host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (vmi_write_buf(e->w, VMI_REC_NOTE, note, strlen(note)) == -1)
-		return eerr(e, "write", vmi_writer_error(e->w));
+		return eerr(e, NULL, vmi_writer_error(e->w));
 	return 0;
 }
 
@@ -130,7 +133,7 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 			r = vmi_writer_sync(e->w);
 		e->ops->unmap(e->g, handle);
 		if (r == -1)
-			return eerr(e, "write", vmi_writer_error(e->w));
+			return eerr(e, NULL, vmi_writer_error(e->w));
 		count += n;
 		if (e->bw)
 			throttle(e, n);
@@ -144,7 +147,7 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 		}
 	}
 	if (vmi_flush_pages(e->w) == -1)
-		return eerr(e, "write", vmi_writer_error(e->w));
+		return eerr(e, NULL, vmi_writer_error(e->w));
 	if (sent)
 		*sent = count;
 	return 0;
@@ -166,7 +169,7 @@ put_state(void *arg, const struct hv_state *st)
 
 	a->n++;
 	if (vmi_write(a->e->w, st->kind, iov, 2) == -1) {
-		eerr(a->e, "write", vmi_writer_error(a->e->w));
+		eerr(a->e, NULL, vmi_writer_error(a->e->w));
 		errno = EIO;
 		return -1;
 	}

@@ -99,7 +99,7 @@ write_round(struct run *r, unsigned round, int last, uint64_t pages,
 	    dirty, elapsed };
 
 	if (vmi_write_buf(r->e.w, VMI_REC_ROUND, &rd, sizeof(rd)) == -1) {
-		snprintf(r->e.err, sizeof(r->e.err), "write: %s",
+		snprintf(r->e.err, sizeof(r->e.err), "%s",
 		    vmi_writer_error(r->e.w));
 		return -1;
 	}
@@ -280,7 +280,7 @@ main(int argc, char *argv[])
 			goto fail;
 		/* The round ends when its octets are out, not merely queued. */
 		if (vmi_writer_sync(e->w) == -1) {
-			snprintf(e->err, sizeof(e->err), "write: %s",
+			snprintf(e->err, sizeof(e->err), "%s",
 			    vmi_writer_error(e->w));
 			goto fail;
 		}
@@ -339,6 +339,8 @@ main(int argc, char *argv[])
 		goto fail;
 	}
 	r.paused = 1;
+	if (getenv("VMPIPE_DEBUG"))
+		fprintf(stderr, "debug: suspend %.3f ms\n", (now_ns() - t_pause) / 1e6);
 	round++;
 	e->pi.round = round;
 	/* Still to send: what the last round left dirty, and what was
@@ -359,21 +361,30 @@ main(int argc, char *argv[])
 			r.bitmap[i] |= pending[i];
 		free(pending);
 		late = bitmap_count(r.bitmap, e->npages);
+		if (getenv("VMPIPE_DEBUG"))
+			fprintf(stderr, "debug: fetched %.3f ms\n", (now_ns() - t_pause) / 1e6);
 
 		e->pi.total = late;
-		if (emit_pages(e, r.bitmap, 1, &sent) == -1 ||
-		    emit_state(e) == -1 ||
+		if (emit_pages(e, r.bitmap, 1, &sent) == -1)
+			goto fail;
+		if (getenv("VMPIPE_DEBUG"))
+			fprintf(stderr, "debug: pages %.3f ms\n", (now_ns() - t_pause) / 1e6);
+		if (emit_state(e) == -1 ||
 		    write_round(&r, round, 1, sent, 0, now_ns() - t_pause) ==
 		    -1)
 			goto fail;
 		if (round < 64)
 			round_pages[round] = sent;
 	}
+	if (getenv("VMPIPE_DEBUG"))
+		fprintf(stderr, "debug: state %.3f ms\n", (now_ns() - t_pause) / 1e6);
 	if (vmi_write_end(e->w) == -1) {
-		snprintf(e->err, sizeof(e->err), "write: %s",
+		snprintf(e->err, sizeof(e->err), "%s",
 		    vmi_writer_error(e->w));
 		goto fail;
 	}
+	if (getenv("VMPIPE_DEBUG"))
+		fprintf(stderr, "debug: end %.3f ms\n", (now_ns() - t_pause) / 1e6);
 	e->ops->log_dirty_stop(e->g);
 	progress_clear(&r.pr);
 	vmi_writer_stats(e->w, &ws);

@@ -144,7 +144,7 @@ main(int argc, char *argv[])
 		goto fail;
 	}
 	if (vmi_write_end(e.w) == -1) {
-		snprintf(e.err, sizeof(e.err), "write: %s",
+		snprintf(e.err, sizeof(e.err), "%s",
 		    vmi_writer_error(e.w));
 		goto fail;
 	}
