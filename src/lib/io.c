@@ -73,6 +73,13 @@ io_writevall(int fd, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
+void
+io_pipe_grow(int fd)
+{
+	/* Fails harmlessly on non-pipes and above pipe-max-size. */
+	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
 uint64_t
 now_ns(void)
 {

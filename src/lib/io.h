@@ -18,6 +18,9 @@ int	io_writeall(int fd, const void *buf, size_t len);
 /* The same for an iovec array; iov is modified. */
 int	io_writevall(int fd, struct iovec *iov, int iovcnt);
 
+/* If fd is a pipe, make its buffer 1 MiB: fewer, larger copies. */
+void	io_pipe_grow(int fd);
+
 /* Monotonic and wall clocks in nanoseconds. */
 uint64_t	now_ns(void);
 uint64_t	wall_ns(void);

@@ -238,6 +238,7 @@ vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
 	}
 	r->fd = fd;
 	r->last_round = -1;
+	io_pipe_grow(fd);
 	if (check_header(r, fd, err, errlen) == -1) {
 		free(r);
 		return NULL;

@@ -528,6 +528,7 @@ vmi_writer_new(int fd, const struct vmi_writer_opts *o)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 
+	io_pipe_grow(fd);
 	memset(&fh, 0, sizeof(fh));
 	memcpy(fh.magic, VMI_MAGIC, VMI_MAGIC_LEN);
 	fh.version = VMI_VERSION;
