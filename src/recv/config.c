@@ -1,0 +1,155 @@
+/*
+ * config.c: the relocation server's configuration file and hosts-allow.
+ *
+ * The file holds `key value' lines (# starts a comment):
+ *	address, port, hosts-allow, hostkey, authorized-keys, plain
+ * as xend-config.sxp held xend-relocation-address, -port and -hosts-allow.
+ * Options on the command line win over the file.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recv.h"
+#include "xfer.h"
+
+static int
+set_str(char **field, const char *v)
+{
+	if (*field != NULL)
+		return 0;	/* given on the command line */
+	return (*field = strdup(v)) ? 0 : -1;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (*v == '\0' || !strcmp(v, "yes") || !strcmp(v, "true") ||
+	    !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int
+server_config(struct server *s, const char *path)
+{
+	char line[4096];
+	int lineno = 0, plain, rc = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "vm-recv: can't open %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+		char *key = line, *v, *end;
+
+		lineno++;
+		if ((end = strchr(line, '#')) != NULL)
+			*end = '\0';
+		while (isspace((unsigned char)*key))
+			key++;
+		end = key + strlen(key);
+		while (end > key && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*key == '\0')
+			continue;
+		for (v = key; *v != '\0' && !isspace((unsigned char)*v); v++)
+			;
+		if (*v != '\0')
+			*v++ = '\0';
+		while (isspace((unsigned char)*v))
+			v++;
+
+		if (!strcmp(key, "address"))
+			rc = set_str(&s->address, v);
+		else if (!strcmp(key, "port")) {
+			if (s->port == 0 && (s->port = atoi(v)) < 1)
+				rc = -1;
+		} else if (!strcmp(key, "hosts-allow"))
+			rc = set_str(&s->hosts_allow, v);
+		else if (!strcmp(key, "hostkey"))
+			rc = set_str(&s->hostkey, v);
+		else if (!strcmp(key, "authorized-keys"))
+			rc = set_str(&s->authkeys, v);
+		else if (!strcmp(key, "plain")) {
+			if ((rc = parse_bool(v, &plain)) == 0 && !s->plain)
+				s->plain = plain;
+		} else
+			rc = -1;
+		if (rc < 0)
+			fprintf(stderr, "vm-recv: %s:%d: bad line: %s %s\n",
+			    path, lineno, key, v);
+	}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * Each word is a POSIX extended regex anchored at the start, as xend's
+ * re.match() was: "^10\\.77\\." admits a subnet, "host\\.example$" one
+ * name.  An empty list admits everyone.
+ */
+int
+server_compile_allow(struct server *s)
+{
+	char *copy, *save, *w, pat[1024];
+	int n = 0;
+
+	if (s->hosts_allow == NULL)
+		return 0;
+	if ((copy = strdup(s->hosts_allow)) == NULL)
+		return -1;
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t",
+	    &save))
+		n++;
+	free(copy);
+	if (n == 0)
+		return 0;
+	if ((s->allow = calloc(n, sizeof *s->allow)) == NULL ||
+	    (copy = strdup(s->hosts_allow)) == NULL)
+		return -1;
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t",
+	    &save)) {
+		int e;
+
+		snprintf(pat, sizeof pat, "^(%s)", w);
+		if ((e = regcomp(&s->allow[s->nallow], pat,
+		    REG_EXTENDED | REG_NOSUB | REG_ICASE)) != 0) {
+			char msg[256];
+
+			regerror(e, &s->allow[s->nallow], msg, sizeof msg);
+			fprintf(stderr, "vm-recv: hosts-allow '%s': %s\n", w,
+			    msg);
+			free(copy);
+			return -1;
+		}
+		s->nallow++;
+	}
+	free(copy);
+	return 0;
+}
+
+int
+server_allowed(const struct server *s, const char *addr, const char *name)
+{
+	if (s->nallow == 0)
+		return 1;
+	for (int i = 0; i < s->nallow; i++) {
+		if (regexec(&s->allow[i], addr, 0, NULL, 0) == 0)
+			return 1;
+		if (name != NULL && regexec(&s->allow[i], name, 0, NULL, 0)
+		    == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,138 @@
+/*
+ * vm-recv: the receiving end of a migration.  Without --listen or -f it
+ * restores the image on stdin (the far end of `ssh host vm-recv'); with
+ * them it is a relocation server (see server.c).
+ */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "recv.h"
+#include "xfer.h"
+
+#define DEF_HOSTKEY	"/etc/vmpipe/host_key"
+#define DEF_AUTHKEYS	"/etc/vmpipe/authorized_keys"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vm-recv [-q] [--name name] [--paused] [-d rundir]\n"
+	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-d rundir] "
+	    "[-f file]\n"
+	    "               [-H hosts_allow] [-k host_key] [-P pidfile] "
+	    "[--listen [addr:]port]\n");
+	exit(XFER_EX_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'L' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "paused", no_argument, NULL, 'p' },
+		{ "plain", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct recv_opts ro = { 0 };
+	struct server s = { 0 };
+	const char *config = NULL, *listen = NULL;
+	int ch, server_only = 0, stdin_only = 0;
+
+	while ((ch = getopt_long(argc, argv, "a:Dd:f:H:k:P:q", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			s.authkeys = optarg;
+			server_only = 1;
+			break;
+		case 'D':
+			s.daemon = 1;
+			server_only = 1;
+			break;
+		case 'd':
+			if (setenv("VMPIPE_RUNDIR", optarg, 1) < 0)
+				err(XFER_EX_SYS, "setenv");
+			break;
+		case 'f':
+			config = optarg;
+			break;
+		case 'H':
+			s.hosts_allow = optarg;
+			server_only = 1;
+			break;
+		case 'k':
+			s.hostkey = optarg;
+			server_only = 1;
+			break;
+		case 'L':
+			listen = optarg;
+			break;
+		case 'N':
+			if (!xfer_name_ok(optarg))
+				errx(XFER_EX_USAGE, "bad guest name '%s'",
+				    optarg);
+			ro.name = optarg;
+			stdin_only = 1;
+			break;
+		case 'P':
+			s.pidfile = optarg;
+			server_only = 1;
+			break;
+		case 'p':
+			ro.paused = 1;
+			stdin_only = 1;
+			break;
+		case 'q':
+			ro.quiet = s.quiet = 1;
+			break;
+		case 'T':
+			s.plain = 1;
+			server_only = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage();
+
+	if (listen == NULL && config == NULL) {
+		if (server_only)
+			errx(XFER_EX_USAGE, "server options need --listen or "
+			    "-f");
+		/* The sender watches our stdout; a dead one must not kill
+		 * us before the half-made guest is cleaned up. */
+		signal(SIGPIPE, SIG_IGN);
+		return recv_stream(0, 1, &ro);
+	}
+	if (stdin_only)
+		errx(XFER_EX_USAGE, "--name and --paused are the sender's to "
+		    "choose when listening");
+	if (listen != NULL) {
+		char *addr = NULL;
+
+		if (xfer_split_hostport(listen, 0, &addr, &s.port) < 0 ||
+		    s.port == 0)
+			errx(XFER_EX_USAGE, "bad listen address '%s'", listen);
+		s.address = addr;
+	}
+	if (config != NULL && server_config(&s, config) < 0)
+		return XFER_EX_USAGE;
+	if (s.port == 0)
+		s.port = XFER_RELOC_PORT;
+	if (s.hostkey == NULL)
+		s.hostkey = DEF_HOSTKEY;
+	if (s.authkeys == NULL)
+		s.authkeys = DEF_AUTHKEYS;
+	if (server_compile_allow(&s) < 0)
+		return XFER_EX_USAGE;
+	return server_run(&s);
+}

@@ -1,0 +1,74 @@
+/*
+ * recv.h: vm-recv's parts: one receive (stdin mode, or one connection of
+ * the relocation server) and the relocation server around it.
+ */
+#ifndef RECV_H
+#define RECV_H
+
+#include <regex.h>
+
+#include "vmi_format.h"
+
+struct recv_opts {
+	const char	*name;		/* --name, or NULL: the image's */
+	int		 paused;	/* --paused */
+	int		 quiet;		/* -q: no progress line */
+	char		 namebuf[VMI_NAME_MAX];	/* holds a parsed --name */
+};
+
+/*
+ * Receive one image from in and restore it, speaking the back channel
+ * (xfer.h) on out.  Returns the exit status: 0 only when the guest runs
+ * (or, with paused, is ready paused).
+ */
+int	recv_stream(int in, int out, const struct recv_opts *);
+
+/*
+ * Parse a receive request: the command of an SSH exec request, or the
+ * first line of a plain connection ("vm-recv [--name N] [--paused] [-q]",
+ * words quoted as a POSIX shell would).  0, or -1 with a reason in why.
+ */
+int	recv_parse_request(const char *cmd, struct recv_opts *,
+	    char *why, size_t len);
+
+/* The relocation server's settings: options, then the config file. */
+struct server {
+	char		*address;	/* NULL: every address */
+	int		 port;
+	char		*hosts_allow;	/* space-separated regexes */
+	char		*hostkey;
+	char		*authkeys;
+	char		*pidfile;
+	int		 plain;
+	int		 daemon;
+	int		 quiet;
+	/* compiled hosts_allow */
+	regex_t		*allow;
+	int		 nallow;
+};
+
+/* Read `key value' lines from path into unset fields of s.  0 or -1
+ * (message printed). */
+int	server_config(struct server *s, const char *path);
+/* Compile s->hosts_allow.  0 or -1 (message printed). */
+int	server_compile_allow(struct server *s);
+/* May the peer (numeric address, reverse name or NULL) connect? */
+int	server_allowed(const struct server *s, const char *addr,
+	    const char *name);
+
+/* Listen and serve until killed.  Returns an exit status. */
+int	server_run(struct server *s);
+
+/* One SSH connection (fd, already accepted and allowed).  Runs in the
+ * connection's own process; returns its exit status. */
+int	sshd_serve(const struct server *s, void *bind, int fd,
+	    const char *peer);
+/* Load the host key into a new libssh bind, once, before forking. */
+void	*sshd_bind_new(const struct server *s);
+
+/* Log a line: stderr in the foreground, syslog when daemonized. */
+void	slog(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+extern int slog_syslog;
+
+#endif /* RECV_H */

@@ -1,0 +1,259 @@
+/*
+ * server.c: the relocation server, as xend's relocation server was: it
+ * listens on one address and port, admits peers by hosts-allow, and runs
+ * each connection in its own process, so that several guests can arrive
+ * at once and a failed receive never takes the server down.  Two streams
+ * for one guest name are kept apart by the receive lock (receive.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "recv.h"
+#include "xfer.h"
+
+int slog_syslog;
+
+void
+slog(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (slog_syslog)
+		vsyslog(prio, fmt, ap);
+	else {
+		char line[1024];
+
+		vsnprintf(line, sizeof line, fmt, ap);
+		fprintf(stderr, "vm-recv: %s\n", line);
+	}
+	va_end(ap);
+}
+
+static int
+listen_on(const struct server *s)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE,
+	}, *res, *ai;
+	char port[16];
+	int fd = -1, one = 1, zero = 0, rc, saved = 0;
+
+	snprintf(port, sizeof port, "%d", s->port);
+	/* No address: one IPv6 socket that takes IPv4 too, else IPv4. */
+	if (s->address == NULL)
+		hints.ai_family = AF_INET6;
+	rc = getaddrinfo(s->address, port, &hints, &res);
+	if (rc != 0 && s->address == NULL) {
+		hints.ai_family = AF_INET;
+		rc = getaddrinfo(NULL, port, &hints, &res);
+	}
+	if (rc != 0) {
+		slog(LOG_ERR, "%s: %s", s->address ? s->address : "*",
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) < 0) {
+			saved = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (ai->ai_family == AF_INET6 && s->address == NULL)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+			    sizeof zero);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 16) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		slog(LOG_ERR, "can't listen on %s port %d: %s",
+		    s->address ? s->address : "*", s->port, strerror(saved));
+	return fd;
+}
+
+/* The peer's numeric address, IPv4 shown as such even on an IPv6 socket. */
+static void
+peer_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *a6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, len);
+	else if (getnameinfo((const void *)ss, sizeof *ss, buf, len, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(buf, len, "?");
+}
+
+/* Plain TCP: one request line, then the stream; lines go back on it. */
+static int
+serve_plain(int fd, const char *peer)
+{
+	struct recv_opts ro = { .quiet = 1 };
+	char line[XFER_LINE_MAX + 1], why[256];
+	size_t n = 0;
+	int rc;
+
+	/* Byte by byte: nothing after the newline may be taken from the
+	 * stream, which the receive reads from this same socket. */
+	while (n < XFER_LINE_MAX) {
+		ssize_t r = read(fd, line + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return XFER_EX_SYS;
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	if (recv_parse_request(line, &ro, why, sizeof why) < 0) {
+		dprintf(fd, XFER_PREFIX "refused: %s\n", why);
+		slog(LOG_NOTICE, "%s: refused '%s': %s", peer, line, why);
+		return XFER_EX_FAIL;
+	}
+	rc = recv_stream(fd, fd, &ro);
+	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
+	return rc;
+}
+
+static void
+serve_one(struct server *s, void *bind, int fd,
+    const struct sockaddr_storage *ss)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	char addr[INET6_ADDRSTRLEN], name[NI_MAXHOST];
+	const char *rname = NULL;
+
+	/* This process waits for its own children. */
+	sigaction(SIGCHLD, &sa, NULL);
+	peer_addr(ss, addr, sizeof addr);
+	if (s->nallow > 0 && getnameinfo((const void *)ss, sizeof *ss, name,
+	    sizeof name, NULL, 0, NI_NAMEREQD) == 0)
+		rname = name;
+	if (!server_allowed(s, addr, rname)) {
+		slog(LOG_WARNING, "%s%s%s%s: refused: not in hosts-allow",
+		    addr, rname ? " (" : "", rname ? rname : "",
+		    rname ? ")" : "");
+		if (s->plain)
+			dprintf(fd, XFER_PREFIX "refused: host %s is not "
+			    "allowed to migrate guests here\n", addr);
+		_exit(XFER_EX_FAIL);
+	}
+	slog(LOG_INFO, "%s: connected", addr);
+	_exit(s->plain ? serve_plain(fd, addr) :
+	    sshd_serve(s, bind, fd, addr));
+}
+
+static int
+write_pidfile(const char *path, pid_t pid)
+{
+	char buf[32];
+	int fd, n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0 || io_writeall(fd, buf, n) < 0) {
+		slog(LOG_ERR, "can't write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+daemonize(const struct server *s)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0) {
+		slog(LOG_ERR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		/* The pid file is there when the starter gets control. */
+		_exit(s->pidfile && write_pidfile(s->pidfile, pid) < 0 ?
+		    XFER_EX_SYS : 0);
+	}
+	setsid();
+	if (chdir("/") < 0)
+		return -1;
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	openlog("vm-recv", LOG_PID, LOG_DAEMON);
+	slog_syslog = 1;
+	return 0;
+}
+
+int
+server_run(struct server *s)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags =
+	    SA_NOCLDWAIT };
+	void *bind = NULL;
+	int lfd;
+
+	if (!s->plain && (bind = sshd_bind_new(s)) == NULL)
+		return XFER_EX_SYS;
+	if ((lfd = listen_on(s)) < 0)
+		return XFER_EX_SYS;
+	if (s->daemon && daemonize(s) < 0)
+		return XFER_EX_SYS;
+	if (!s->daemon && s->pidfile && write_pidfile(s->pidfile,
+	    getpid()) < 0)
+		return XFER_EX_SYS;
+	/* Connections are reaped by the kernel; each waits for its own. */
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	slog(LOG_INFO, "listening on %s port %d (%s)",
+	    s->address ? s->address : "*", s->port,
+	    s->plain ? "plain TCP" : "ssh");
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_CLOEXEC);
+		pid_t pid;
+
+		if (fd < 0) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				slog(LOG_ERR, "accept: %s", strerror(errno));
+			continue;
+		}
+		if ((pid = fork()) < 0)
+			slog(LOG_ERR, "fork: %s", strerror(errno));
+		else if (pid == 0) {
+			close(lfd);
+			serve_one(s, bind, fd, &ss);
+		}
+		close(fd);
+	}
+}

@@ -1,0 +1,133 @@
+# tests/sshd/lib.bash: two "hosts" on one machine for the transport tests.
+#
+# Host A (the source) and host B (the destination) are network namespaces
+# joined by a veth pair, 10.77.0.1 and 10.77.0.2, each with its own run
+# directory.  B runs a real sshd on a custom port with a host key made for
+# this run and one authorized test key.  Load from a .bats file, call
+# vmp_hosts_up in setup_file and vmp_hosts_down in teardown_file.
+
+VMP_TOP=${VMP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VMP_BIN=${VMP_BIN:-$VMP_TOP/bin}
+VMP_ADDR_A=10.77.0.1
+VMP_ADDR_B=10.77.0.2
+VMP_SSH_PORT=${VMP_SSH_PORT:-2222}
+VMP_RELOC_PORT=${VMP_RELOC_PORT:-8002}
+
+vmp_hosts_up() {
+	export VMP_DIR
+	VMP_DIR=$(mktemp -d "${BATS_RUN_TMPDIR:-/tmp}/vmphosts.XXXXXX")
+	export VMP_NSA=vmpA-$$ VMP_NSB=vmpB-$$
+	export VMP_RUN_A=$VMP_DIR/runA VMP_RUN_B=$VMP_DIR/runB
+	mkdir -p "$VMP_RUN_A" "$VMP_RUN_B"
+	ip netns add "$VMP_NSA"
+	ip netns add "$VMP_NSB"
+	ip link add "vmpa$$" netns "$VMP_NSA" type veth peer \
+	    name "vmpb$$" netns "$VMP_NSB"
+	ip -n "$VMP_NSA" addr add "$VMP_ADDR_A/24" dev "vmpa$$"
+	ip -n "$VMP_NSB" addr add "$VMP_ADDR_B/24" dev "vmpb$$"
+	ip -n "$VMP_NSA" link set lo up
+	ip -n "$VMP_NSB" link set lo up
+	ip -n "$VMP_NSA" link set "vmpa$$" up
+	ip -n "$VMP_NSB" link set "vmpb$$" up
+
+	# Keys: B's host key, the client's key (authorized on B).
+	ssh-keygen -q -t ed25519 -N '' -C vmp-host -f "$VMP_DIR/host_key"
+	ssh-keygen -q -t ed25519 -N '' -C vmp-client -f "$VMP_DIR/id"
+	cp "$VMP_DIR/id.pub" "$VMP_DIR/authorized_keys"
+	local hk
+	hk=$(cat "$VMP_DIR/host_key.pub")
+	{
+		echo "$VMP_ADDR_B ${hk% *}"
+		echo "[$VMP_ADDR_B]:$VMP_SSH_PORT ${hk% *}"
+		echo "[$VMP_ADDR_B]:$VMP_RELOC_PORT ${hk% *}"
+	} >"$VMP_DIR/known_hosts"
+	: >"$VMP_DIR/empty_known_hosts"
+	# A home with no ssh configuration, so nothing of the machine's leaks in.
+	mkdir -p "$VMP_DIR/home"
+}
+
+vmp_hosts_down() {
+	vmp_sshd_stop
+	[ -n "${VMP_NSA:-}" ] && ip netns pids "$VMP_NSA" 2>/dev/null | xargs -r kill 2>/dev/null
+	[ -n "${VMP_NSB:-}" ] && ip netns pids "$VMP_NSB" 2>/dev/null | xargs -r kill 2>/dev/null
+	sleep 0.2
+	[ -n "${VMP_NSA:-}" ] && ip netns pids "$VMP_NSA" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	[ -n "${VMP_NSB:-}" ] && ip netns pids "$VMP_NSB" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	[ -n "${VMP_NSA:-}" ] && ip netns del "$VMP_NSA" 2>/dev/null
+	[ -n "${VMP_NSB:-}" ] && ip netns del "$VMP_NSB" 2>/dev/null
+	[ -n "${VMP_DIR:-}" ] && rm -rf "$VMP_DIR"
+	return 0
+}
+
+# Run a command on host A or B (its own network and run directory).
+inA() { ip netns exec "$VMP_NSA" env HOME="$VMP_DIR/home" VMPIPE_RUNDIR="$VMP_RUN_A" "$@"; }
+inB() { ip netns exec "$VMP_NSB" env HOME="$VMP_DIR/home" VMPIPE_RUNDIR="$VMP_RUN_B" "$@"; }
+
+# Wait until something listens on host B's TCP port $1.
+vmp_wait_port() {
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$VMP_NSB" ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on port $1" >&2
+	return 1
+}
+
+vmp_sshd_start() {
+	mkdir -p /run/sshd
+	cat >"$VMP_DIR/sshd_config" <<-CFG
+	Port $VMP_SSH_PORT
+	ListenAddress $VMP_ADDR_B
+	HostKey $VMP_DIR/host_key
+	AuthorizedKeysFile $VMP_DIR/authorized_keys
+	PidFile $VMP_DIR/sshd.pid
+	UsePAM no
+	StrictModes no
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	LogLevel ERROR
+	CFG
+	ip netns exec "$VMP_NSB" /usr/sbin/sshd -D -e -f "$VMP_DIR/sshd_config" \
+	    2>>"$VMP_DIR/sshd.log" &
+	echo $! >"$VMP_DIR/sshd.bgpid"
+	vmp_wait_port "$VMP_SSH_PORT"
+}
+
+vmp_sshd_stop() {
+	[ -f "${VMP_DIR:-/nonexistent}/sshd.bgpid" ] || return 0
+	kill "$(cat "$VMP_DIR/sshd.bgpid")" 2>/dev/null
+	rm -f "$VMP_DIR/sshd.bgpid"
+}
+
+# vm-send from A to B's sshd, running B's vm-recv with B's run directory.
+vmp_send() {
+	inA "$VMP_BIN/vm-send" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
+	    -o "$VMP_DIR/known_hosts" -l root \
+	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" "$@" "$VMP_ADDR_B"
+}
+
+# OpenSSH's own client from A to B, for comparisons.
+vmp_ssh() {
+	inA ssh -F /dev/null -i "$VMP_DIR/id" -p "$VMP_SSH_PORT" \
+	    -o UserKnownHostsFile="$VMP_DIR/known_hosts" \
+	    -o StrictHostKeyChecking=yes -o BatchMode=yes \
+	    "root@$VMP_ADDR_B" "$@"
+}
+
+# A relocation server on B.  Extra arguments go to vm-recv.
+vmp_reloc_start() {
+	inB "$VMP_BIN/vm-recv" -k "$VMP_DIR/host_key" \
+	    -a "$VMP_DIR/authorized_keys" "$@" \
+	    --listen "$VMP_ADDR_B:$VMP_RELOC_PORT" 2>>"$VMP_DIR/reloc.log" &
+	echo $! >"$VMP_DIR/reloc.bgpid"
+	vmp_wait_port "$VMP_RELOC_PORT"
+}
+
+vmp_reloc_stop() {
+	[ -f "${VMP_DIR:-/nonexistent}/reloc.bgpid" ] || return 0
+	kill "$(cat "$VMP_DIR/reloc.bgpid")" 2>/dev/null
+	wait "$(cat "$VMP_DIR/reloc.bgpid")" 2>/dev/null
+	rm -f "$VMP_DIR/reloc.bgpid"
+}
