@@ -34,10 +34,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-migrate [-lqrv] [--plain] [-b backend] [-c cipher] "
-	    "[-e command]\n"
-	    "                  [-i identity] [-o known_hosts] [-p port] "
-	    "guest [user@]host[:port]\n");
+	    "usage: vm-migrate [-lqrv] [--bandwidth rate] [--plain] "
+	    "[-b backend] [-c cipher]\n"
+	    "                  [-e command] [-i identity] [-o known_hosts] "
+	    "[-p port] guest\n"
+	    "                  [user@]host[:port]\n");
 	exit(XFER_EX_USAGE);
 }
 
@@ -150,13 +151,14 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "bandwidth", required_argument, NULL, 'B' },
 		{ "live", no_argument, NULL, 'l' },
 		{ "plain", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char *sargv[32], *rargv[12], b1[64], b2[64];
-	const char *backend = NULL, *guest, *host;
+	char *sargv[32], *rargv[16], b1[64], b2[64];
+	const char *backend = NULL, *bandwidth = NULL, *guest, *host;
 	int ch, live = 0, quiet = 0, verbose = 0, ns = 0, nr = 0, p[2];
 	int sst, rst;
 	pid_t saver, sender;
@@ -165,6 +167,9 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "b:c:e:i:lo:p:qrv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			bandwidth = optarg;
+			break;
 		case 'b':
 			backend = optarg;
 			break;
@@ -213,6 +218,12 @@ main(int argc, char *argv[])
 	rargv[nr++] = (char *)prog(live ? "vm-precopy" : "vm-save");
 	if (!live)
 		rargv[nr++] = "--paused";
+	if (bandwidth != NULL) {
+		if (!live)
+			errx(XFER_EX_USAGE, "--bandwidth needs --live");
+		rargv[nr++] = "--bandwidth";
+		rargv[nr++] = (char *)bandwidth;
+	}
 	if (quiet)
 		rargv[nr++] = "-q";
 	if (backend != NULL) {

@@ -16,6 +16,14 @@
 #include "send.h"
 #include "xfer.h"
 
+/*
+ * Without -c, AES-GCM first: with AES instructions (every x86-64 server
+ * of the last decade) it moves a stream faster than ChaCha20-Poly1305,
+ * the usual first choice, and the cipher is what bounds a migration.
+ */
+#define DEFAULT_CIPHERS	"aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+			"chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
+
 struct sshx {
 	struct xport	xp;
 	ssh_session	s;
@@ -218,9 +226,10 @@ set_options(ssh_session s, const struct send_opts *o)
 	if (o->known_hosts && ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS,
 	    o->known_hosts) < 0)
 		return -1;
-	if (o->ciphers && (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S,
-	    o->ciphers) < 0 || ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C,
-	    o->ciphers) < 0))
+	if (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, o->ciphers ?
+	    o->ciphers : DEFAULT_CIPHERS) < 0 ||
+	    ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, o->ciphers ?
+	    o->ciphers : DEFAULT_CIPHERS) < 0)
 		return -1;
 	if (ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout) < 0)
 		return -1;

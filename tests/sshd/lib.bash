@@ -7,11 +7,12 @@
 # vmp_hosts_up in setup_file and vmp_hosts_down in teardown_file.
 
 VMP_TOP=${VMP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-VMP_BIN=${VMP_BIN:-$VMP_TOP/bin}
-VMP_ADDR_A=10.77.0.1
-VMP_ADDR_B=10.77.0.2
-VMP_SSH_PORT=${VMP_SSH_PORT:-2222}
-VMP_RELOC_PORT=${VMP_RELOC_PORT:-8002}
+export VMP_TOP
+export VMP_BIN=${VMP_BIN:-${VMPIPE_BIN:-$VMP_TOP/bin}}
+export VMP_ADDR_A=10.77.0.1
+export VMP_ADDR_B=10.77.0.2
+export VMP_SSH_PORT=${VMP_SSH_PORT:-2222}
+export VMP_RELOC_PORT=${VMP_RELOC_PORT:-8002}
 
 vmp_hosts_up() {
 	export VMP_DIR
@@ -56,6 +57,31 @@ vmp_hosts_down() {
 	[ -n "${VMP_NSA:-}" ] && ip netns del "$VMP_NSA" 2>/dev/null
 	[ -n "${VMP_NSB:-}" ] && ip netns del "$VMP_NSB" 2>/dev/null
 	[ -n "${VMP_DIR:-}" ] && rm -rf "$VMP_DIR"
+	return 0
+}
+
+# Give this test its own run directories for A and B (under $1).
+vmp_rundirs() {
+	export VMP_RUN_A=$1/A VMP_RUN_B=$1/B
+	mkdir -p "$VMP_RUN_A" "$VMP_RUN_B"
+}
+
+# Kill what a test left running on B (guests, receivers).
+vmp_clean_b() {
+	local p
+	for p in "$VMP_RUN_B"/*.pid; do
+		[ -e "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
+	done
+	return 0
+}
+
+# Processes called $2 in namespace $1 ("A" or "B").
+vmp_pids() {
+	local ns p
+	[ "$1" = A ] && ns=$VMP_NSA || ns=$VMP_NSB
+	for p in $(ip netns pids "$ns"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"
+	done
 	return 0
 }
 
@@ -131,3 +157,6 @@ vmp_reloc_stop() {
 	wait "$(cat "$VMP_DIR/reloc.bgpid")" 2>/dev/null
 	rm -f "$VMP_DIR/reloc.bgpid"
 }
+
+# For `run bash -c "... | vmp_send"'.
+export -f inA inB vmp_send vmp_ssh
