@@ -1,0 +1,97 @@
+/*
+ * xen.h: the Xen backend's private interface, shared by its files.
+ *
+ * xen_ops.c	opening guests, describing them, pausing, suspending,
+ *		destroying, and the ops table
+ * xen_mem.c	mapping guest memory and log-dirty
+ * xen_state.c	vCPU and platform state (HVM context, params, TSC)
+ * xen_create.c	making a guest for a restore through libxl
+ *
+ * Guests are PVH or HVM (one HVM context holds every vCPU); PV guests are
+ * refused with a clear message where Debian's Xen cannot help (log-dirty
+ * needs shadow paging, which it is built without).
+ */
+#ifndef XEN_H
+#define XEN_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <xenctrl.h>
+#include <xenforeignmemory.h>
+#include <libxl.h>
+
+#include "hv.h"
+
+/* The Xen migration stream (libxc's v3 and libxl's v2) record types that
+ * this backend writes for libxl on restore, and uses as state tags. */
+#define XSR_END			0x00
+#define XSR_PAGE_DATA		0x01
+#define XSR_TSC_INFO		0x08
+#define XSR_HVM_CONTEXT		0x09
+#define XSR_HVM_PARAMS		0x0a
+#define XSR_STATIC_DATA_END	0x10
+
+struct hv_guest {
+	uint32_t	 domid;
+	uint32_t	 type;		/* VMI_GT_XEN_* */
+	char		 name[VMI_NAME_MAX];
+	int		 suspended;	/* by suspend(): resume() cancels it */
+	int		 paused;	/* pauses made through this handle */
+
+	/* log-dirty */
+	int		 logdirty;
+	unsigned long	 npages;	/* frames covered by the bitmap */
+	xc_hypercall_buffer_t dirty_hbuf;
+	void		*dirty;		/* the hypercall buffer's pages */
+
+	/* restore (create() until commit()) */
+	int		 creating;	/* not yet committed */
+	int		 sock;		/* our end of the stream to libxl */
+	int		 werr;		/* errno of a failed stream write */
+	pthread_t	 thread;
+	int		 thread_up;
+	int		 lrc;		/* libxl's result */
+	char		 lmsg[256];	/* and its last error */
+	int		 peer;		/* libxl's end of the stream */
+	libxl_domain_config config;
+	int		 config_init;
+};
+
+/* The shared handles, opened on first use; -1 with a message on failure. */
+int		 xen_handles(void);
+extern xc_interface		*xen_xch;
+extern xenforeignmemory_handle	*xen_fmem;
+extern libxl_ctx		*xen_ctx;
+
+/* The last error libxl or libxc logged in this thread, or "". */
+const char	*xen_lastlog(void);
+void		 hv_clearerr(void);
+
+/* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
+int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
+/* p2m size in frames, the range that map() and dirty bitmaps cover. */
+int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
+
+/* xen_mem.c */
+int	xen_map(struct hv_guest *, const uint64_t *, unsigned, int, void **,
+	    void **);
+void	xen_unmap(struct hv_guest *, void *);
+int	xen_log_dirty_start(struct hv_guest *);
+int	xen_log_dirty_stop(struct hv_guest *);
+long	xen_dirty_fetch(struct hv_guest *, uint64_t *);
+
+/* xen_state.c */
+int	xen_get_state(struct hv_guest *, hv_state_fn, void *);
+int	xen_set_state(struct hv_guest *, const struct hv_state *);
+
+/* xen_create.c */
+int	xen_create(const struct hv_info *, const void *, size_t,
+	    struct hv_guest **);
+int	xen_commit(struct hv_guest *);
+void	xen_create_abort(struct hv_guest *);
+/* Write one migration-stream record (header, body, padding) to libxl. */
+int	xen_stream_record(struct hv_guest *, uint32_t type,
+	    const void *a, size_t alen, const void *b, size_t blen);
+
+#endif /* XEN_H */

@@ -1,0 +1,257 @@
+/*
+ * xen_create.c: making a guest for a restore.
+ *
+ * libxl builds the domain from its configuration and wires up what a
+ * guest needs around it: xenstore entries, the console, the devices, the
+ * grant table seeds.  It does so while reading a migration stream, so
+ * create() starts libxl_domain_create_restore() on a thread with one end
+ * of a socket pair, and the hooks write that stream on the other end:
+ *
+ *   libxl header, LIBXC_CONTEXT
+ *     libxc image header, domain header (HVM), STATIC_DATA_END
+ *     PAGE_DATA ...            from unmap() of staged frames
+ *     TSC_INFO, HVM_CONTEXT, HVM_PARAMS   from set_state()
+ *     END                                  from commit()
+ *   END
+ *
+ * libxc populates each frame as it arrives, fresh rings replace the
+ * console and xenstore pages, and the guest, which was suspended
+ * cooperatively, reconnects its drivers when it runs again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "xen.h"
+
+static int
+write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+int
+xen_stream_record(struct hv_guest *g, uint32_t type, const void *a,
+    size_t alen, const void *b, size_t blen)
+{
+	static const uint8_t zero[8];
+	uint32_t hdr[2] = { type, (uint32_t)(alen + blen) };
+	struct iovec iov[4] = {
+		{ hdr, sizeof(hdr) }, { (void *)a, alen }, { (void *)b, blen },
+		{ (void *)zero, (8 - (alen + blen) % 8) % 8 },
+	};
+
+	if (g->werr) {
+		errno = g->werr;
+		return -1;
+	}
+	if (write_all(g->sock, iov, 4) == -1) {
+		g->werr = errno;
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+restore_thread(void *arg)
+{
+	struct hv_guest *g = arg;
+	libxl_domain_restore_params p;
+	uint32_t domid = INVALID_DOMID;
+
+	libxl_domain_restore_params_init(&p);
+	p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
+	p.stream_version = 2;
+	g->lrc = libxl_domain_create_restore(xen_ctx, &g->config, &domid,
+	    g->peer, -1, &p, NULL, NULL);
+	g->domid = domid;
+	if (g->lrc != 0)
+		snprintf(g->lmsg, sizeof(g->lmsg), "%s", xen_lastlog());
+	libxl_domain_restore_params_dispose(&p);
+	/* Writes fail from here on rather than wait for a reader. */
+	close(g->peer);
+	g->peer = -1;
+	return NULL;
+}
+
+/* The stream's headers, up to the first page. */
+static int
+write_headers(struct hv_guest *g)
+{
+	struct {
+		uint64_t ident;
+		uint32_t version, options;
+	} lhdr = { __builtin_bswap64(0x4c6962786c466d74ull),
+		__builtin_bswap32(2), 0 };
+	uint32_t libxc_ctx[2] = { 1, 0 };
+	struct {
+		uint64_t marker;
+		uint32_t id, version;
+		uint16_t options, r1;
+		uint32_t r2;
+	} ihdr = { ~0ull, __builtin_bswap32(0x58454e46),
+		__builtin_bswap32(3), 0, 0, 0 };
+	int v = xc_version(xen_xch, XENVER_version, NULL);
+	struct {
+		uint32_t type;
+		uint16_t page_shift, r1;
+		uint32_t major, minor;
+	} dhdr = { 2, 12, 0, (uint32_t)v >> 16, (uint32_t)v & 0xffff };
+	struct iovec iov[4] = {
+		{ &lhdr, sizeof(lhdr) }, { libxc_ctx, sizeof(libxc_ctx) },
+		{ &ihdr, sizeof(ihdr) }, { &dhdr, sizeof(dhdr) },
+	};
+
+	if (write_all(g->sock, iov, 4) == -1) {
+		g->werr = errno;
+		return -1;
+	}
+	/* No CPUID or MSR policy: libxc gives the guest the defaults
+	 * a restored guest gets, the policy it was created with. */
+	return xen_stream_record(g, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
+}
+
+int
+xen_create(const struct hv_info *info, const void *config, size_t len,
+    struct hv_guest **out)
+{
+	struct hv_guest *g;
+	char *json;
+	int sv[2], rc;
+
+	hv_clearerr();
+	if (xen_handles() == -1)
+		return -1;
+	if (info->guest_type != VMI_GT_XEN_PVH &&
+	    info->guest_type != VMI_GT_XEN_HVM) {
+		hv_seterr("only PVH and HVM guests can be restored on Xen");
+		errno = ENOTSUP;
+		return -1;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (json = malloc(len + 1)) == NULL) {
+		free(g);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(json, config, len);
+	json[len] = '\0';
+	libxl_domain_config_init(&g->config);
+	g->config_init = 1;
+	g->sock = g->peer = -1;
+	g->type = info->guest_type;
+	g->domid = INVALID_DOMID;
+	rc = libxl_domain_config_from_json(xen_ctx, &g->config, json);
+	free(json);
+	if (rc != 0) {
+		hv_seterr("the image's Xen configuration is not libxl JSON: %s",
+		    xen_lastlog());
+		errno = EINVAL;
+		goto fail;
+	}
+	free(g->config.c_info.name);
+	g->config.c_info.name = strdup(info->name);
+	memcpy(libxl_uuid_bytearray(&g->config.c_info.uuid), info->uuid, 16);
+	snprintf(g->name, sizeof(g->name), "%s", info->name);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		goto fail;
+	g->sock = sv[0];
+	g->peer = sv[1];
+	g->creating = 1;
+	if ((rc = pthread_create(&g->thread, NULL, restore_thread, g)) != 0) {
+		close(g->peer);
+		g->peer = -1;
+		errno = rc;
+		goto fail;
+	}
+	g->thread_up = 1;
+	if (write_headers(g) == -1) {
+		hv_seterr("libxl refused the restore: %s", strerror(g->werr));
+		goto fail;
+	}
+	*out = g;
+	return 0;
+fail:
+	rc = errno;
+	xen_create_abort(g);
+	libxl_domain_config_dispose(&g->config);
+	free(g);
+	errno = rc;
+	return -1;
+}
+
+static void
+finish(struct hv_guest *g)
+{
+	if (g->sock != -1)
+		shutdown(g->sock, SHUT_WR);
+	if (g->thread_up) {
+		pthread_join(g->thread, NULL);
+		g->thread_up = 0;
+	}
+	if (g->sock != -1) {
+		close(g->sock);
+		g->sock = -1;
+	}
+}
+
+int
+xen_commit(struct hv_guest *g)
+{
+	uint32_t end[2] = { XSR_END, 0 };
+	struct iovec iov = { end, sizeof(end) };
+
+	hv_clearerr();
+	/* libxc's END, then libxl's. */
+	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0 &&
+	    write_all(g->sock, &iov, 1) == -1)
+		g->werr = errno;
+	finish(g);
+	if (g->lrc != 0 || g->werr != 0) {
+		hv_seterr("libxl could not restore the guest: %s",
+		    g->lmsg[0] ? g->lmsg : strerror(g->werr ? g->werr : EIO));
+		errno = EIO;
+		return -1;
+	}
+	g->creating = 0;
+	/* Domains are born paused: resume() lets it run. */
+	g->paused = 1;
+	return 0;
+}
+
+/* A guest closed before commit() goes: libxl tears down what it built
+ * when its stream ends early; anything left is destroyed here. */
+void
+xen_create_abort(struct hv_guest *g)
+{
+	xc_domaininfo_t di;
+
+	finish(g);
+	if (g->domid != (uint32_t)INVALID_DOMID && g->domid != 0 &&
+	    xen_dominfo(g->domid, &di) == 0)
+		libxl_domain_destroy(xen_ctx, g->domid, NULL);
+	g->creating = 0;
+}
