@@ -123,8 +123,9 @@ assert_continues_on_b() {
 	pid=$!
 	sleep 0.5
 	kill -TERM "$pid"
-	run wait "$pid"
-	[ "$status" -eq 1 ]
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 1 ]
 	grep -q "interrupted by a signal; the guest was resumed" "$TEST_TMP/err"
 	a=$(last_hb g)
 	wait_hb g $((a + 3))

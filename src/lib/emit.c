@@ -122,7 +122,7 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 		if (n == 0)
 			break;
 		if (e->stop && *e->stop)
-			return eerr(e, "interrupted", "by a signal");
+			return eerr(e, NULL, "interrupted by a signal");
 		if (e->ops->map(e->g, pfn, n, 0, ptr, &handle) == -1)
 			return eerr(e, "map guest memory", hv_strerror());
 		for (unsigned i = 0; i < n && r == 0; i++)
