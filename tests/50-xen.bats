@@ -77,3 +77,15 @@ xen_test() {
 	done
 	grep -q . "$XEN_OUT/results" || { tail -n 20 "$XEN_OUT/harness.log"; return 1; }
 }
+
+@test "xen: vm-save + vm-restore of a PVH guest continues its counter" {
+	xen_test 50-vmpipe-save-restore
+}
+
+@test "xen: vm-precopy (log-dirty rounds) + vm-restore of a PVH guest" {
+	xen_test 60-vmpipe-precopy
+}
+
+@test "xen: a live copy of a PV guest is refused, saying why; it runs on" {
+	xen_test 70-vmpipe-pv-live
+}

@@ -7,9 +7,11 @@
  * xen_state.c	vCPU and platform state (HVM context, params, TSC)
  * xen_create.c	making a guest for a restore through libxl
  *
- * Guests are PVH or HVM (one HVM context holds every vCPU); PV guests are
- * refused with a clear message where Debian's Xen cannot help (log-dirty
- * needs shadow paging, which it is built without).
+ * Guests are PVH (one HVM context holds every vCPU).  PV guests are refused
+ * with a clear message (and live copies of them could not work with
+ * Debian's Xen anyway: log-dirty of a PV guest needs shadow paging, which
+ * it is built without); so are HVM guests, whose QEMU device state is not
+ * carried yet.
  */
 #ifndef XEN_H
 #define XEN_H
@@ -70,6 +72,8 @@ void		 hv_clearerr(void);
 
 /* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
+/* -1 with a message for a guest type this backend can't save (PV, HVM). */
+int		 xen_unsupported(struct hv_guest *);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
 

@@ -144,9 +144,8 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	hv_clearerr();
 	if (xen_handles() == -1)
 		return -1;
-	if (info->guest_type != VMI_GT_XEN_PVH &&
-	    info->guest_type != VMI_GT_XEN_HVM) {
-		hv_seterr("only PVH and HVM guests can be restored on Xen");
+	if (info->guest_type != VMI_GT_XEN_PVH) {
+		hv_seterr("only PVH guests can be restored on Xen");
 		errno = ENOTSUP;
 		return -1;
 	}

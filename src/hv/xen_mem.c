@@ -156,6 +156,8 @@ xen_log_dirty_start(struct hv_guest *g)
 		errno = ENOTSUP;
 		return -1;
 	}
+	if (xen_unsupported(g) == -1)
+		return -1;
 	if (xen_nr_pfns(g->domid, &n) == -1)
 		return -1;
 	pages = (n + 8 * 4096 - 1) / (8 * 4096);

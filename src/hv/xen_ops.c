@@ -302,6 +302,30 @@ xen_pause(struct hv_guest *g)
 }
 
 /*
+ * Fail, before the guest is touched, for what this backend can't carry:
+ * a PV guest's page tables hold machine frames, and an HVM guest's
+ * emulated devices live in QEMU, whose state is not in the image yet.
+ */
+int
+xen_unsupported(struct hv_guest *g)
+{
+	if (g->type == VMI_GT_XEN_PV) {
+		hv_seterr("domain %u is a PV guest: only PVH guests can be "
+		    "saved", g->domid);
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (g->type == VMI_GT_XEN_HVM) {
+		hv_seterr("domain %u is an HVM guest: its device model's state "
+		    "is not carried yet; only PVH guests can be saved",
+		    g->domid);
+		errno = ENOTSUP;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A cooperative suspend: the guest's kernel quiesces its devices and
  * drivers and calls SCHEDOP_shutdown(suspend), so that wherever it is
  * continued its PV drivers reconnect.  libxl does the xenstore dance.
@@ -310,14 +334,8 @@ static int
 xen_suspend(struct hv_guest *g)
 {
 	hv_clearerr();
-	if (g->type == VMI_GT_XEN_PV) {
-		/* A PV guest's page tables hold machine frames: not ours to
-		 * carry (yet).  Fail here, before the guest is touched. */
-		hv_seterr("domain %u is a PV guest: only PVH and HVM guests "
-		    "can be saved", g->domid);
-		errno = ENOTSUP;
+	if (xen_unsupported(g) == -1)
 		return -1;
-	}
 	if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
 		hv_seterr("can't suspend domain %u: %s", g->domid,
 		    xen_lastlog());

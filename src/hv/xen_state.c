@@ -70,12 +70,8 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	int len, rc;
 
 	hv_clearerr();
-	if (g->type == VMI_GT_XEN_PV) {
-		hv_seterr("domain %u is a PV guest: only PVH and HVM guests "
-		    "can be saved", g->domid);
-		errno = ENOTSUP;
+	if (xen_unsupported(g) == -1)
 		return -1;
-	}
 	if (xc_domain_get_tsc_info(xen_xch, g->domid, &tsc.mode, &tsc.nsec,
 	    &tsc.khz, &tsc.incarnation) < 0) {
 		hv_seterr("can't read domain %u's TSC: %s", g->domid,

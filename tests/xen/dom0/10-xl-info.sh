@@ -8,4 +8,5 @@ grep -Eq '^virt_caps *:.*pvh? ' /tmp/info || grep -Eq '^virt_caps *:.*hvm' /tmp/
 	fail "virt_caps lacks hvm (needed for PVH guests)"
 xl list | awk '$2 == 0 { found = 1 } END { exit !found }' ||
 	fail "xl list shows no domain 0"
+note "dom0 CPU: $(grep -m1 "^flags" /proc/cpuinfo)"
 echo ok

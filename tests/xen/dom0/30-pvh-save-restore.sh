@@ -3,7 +3,7 @@
 . ./lib.sh
 guest_up pvh2 pvh
 wait_tick_above pvh2 2 60 || fail "no tick 3"
-log=$(console_log pvh2)
+log=/var/log/xen/console/guest-pvh2.log
 t0=$(date +%s)
 xl save pvh2 /tmp/pvh2.save || fail "xl save"
 t1=$(date +%s)

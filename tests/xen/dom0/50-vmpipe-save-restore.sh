@@ -1,13 +1,13 @@
 # vm-save and vm-restore a PVH guest through the Xen backend: the image
 # reads back, and the restored guest continues its counter.
 . ./lib.sh
-command -v vm-save >/dev/null && command -v vm-restore >/dev/null ||
-	skip "no vm-save or vm-restore in bin/"
+need_xen_backend vm-save
+need_xen_backend vm-restore
 # dom0's own memory says nothing of Xen's: let the preflight pass.
 export VMPIPE_MEM_AVAILABLE=64G
 guest_up pvh5 pvh
 wait_tick_above pvh5 2 60 || fail "no tick 3"
-log=$(console_log pvh5)
+log=/var/log/xen/console/guest-pvh5.log
 t0=$(date +%s)
 vm-save -b xen -o /tmp/pvh5.vmi pvh5 || fail "vm-save"
 t1=$(date +%s)

@@ -1,11 +1,11 @@
 # A live pre-copy of a PVH guest with log-dirty, then vm-restore.
 . ./lib.sh
-command -v vm-precopy >/dev/null && command -v vm-restore >/dev/null ||
-	skip "no vm-precopy or vm-restore in bin/"
+need_xen_backend vm-precopy
+need_xen_backend vm-restore
 export VMPIPE_MEM_AVAILABLE=64G
 guest_up pvh6 pvh
 wait_tick_above pvh6 2 60 || fail "no tick 3"
-log=$(console_log pvh6)
+log=/var/log/xen/console/guest-pvh6.log
 t0=$(date +%s)
 vm-precopy -b xen -o /tmp/pvh6.vmi pvh6 || fail "vm-precopy"
 t1=$(date +%s)

@@ -1,7 +1,7 @@
 # A PV guest: a live pre-copy is refused with a message that says why,
 # and the guest keeps running.
 . ./lib.sh
-command -v vm-precopy >/dev/null || skip "no vm-precopy in bin/"
+need_xen_backend vm-precopy
 guest_up pv7 pv
 if vm-precopy -b xen -o /tmp/pv7.vmi pv7 2>/tmp/err; then
 	fail "vm-precopy of a PV guest succeeded"
