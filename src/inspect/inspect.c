@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "io.h"
 #include "vmi.h"
 
@@ -178,10 +179,7 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		path = argv[0];
-	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
-		errx(EX_USAGE, "refusing to read an image from a terminal");
-	if ((fd = io_open_in(path)) == -1)
-		err(EX_USAGE, "can't open %s", path);
+	fd = cli_open_in(path, EX_USAGE);
 
 	memset(&t, 0, sizeof(t));
 	if ((r = vmi_reader_new(fd, 1, ebuf, sizeof(ebuf))) == NULL)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "emit.h"
 #include "io.h"
 #include "policy.h"
@@ -27,13 +28,6 @@
 #define EX_ABORT	4	/* not converging and --no-fallback: runs */
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -144,7 +138,6 @@ main(int argc, char *argv[])
 	struct policy_round pround;
 	struct policy_result pres;
 	struct vmi_wstats ws;
-	struct sigaction sa;
 	uint64_t t_start, t_round, t_pause = 0, t_pause_wall = 0, sent, dirty;
 	uint64_t fixed_ns = 0, round_bytes0, downtime_ms = 30, maxb = 0;
 	uint64_t round_pages[64];
@@ -203,10 +196,7 @@ main(int argc, char *argv[])
 				    "found %s", optarg);
 			break;
 		case 'z':
-			wo.zlevel = atoi(optarg);
-			if (wo.zlevel < 1 || wo.zlevel > 19)
-				errx(EX_USAGE, "compression level: expected "
-				    "1 to 19, found %s", optarg);
+			wo.zlevel = cli_zlevel(optarg, EX_USAGE);
 			break;
 		default:
 			usage();
@@ -221,20 +211,11 @@ main(int argc, char *argv[])
 	if ((e->ops = hv_select(backend)) == NULL)
 		errx(EX_FAIL, "no usable backend%s%s", backend ? " " : "",
 		    backend ? backend : "");
-	if (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO))
-		errx(EX_USAGE, "refusing to write a stream to a terminal");
+	/* The guest first: a missing guest must not truncate the output. */
 	if (e->ops->open(argv[0], &e->g) == -1)
 		errx(EX_FAIL, "guest %s: %s", argv[0], hv_strerror());
-	if ((fd = io_open_out(out)) == -1) {
-		e->ops->close(e->g);
-		err(EX_FAIL, "can't open %s", out);
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	fd = cli_open_out(out, EX_FAIL);
+	cli_catch_stop(&stop);
 	e->stop = &stop;
 	progress_init(&r.pr, "vm-precopy", quiet, json_fd);
 	e->pr = &r.pr;

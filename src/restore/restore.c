@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "io.h"
 #include "restore.h"
 
@@ -74,10 +75,7 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		in = argv[0];
-	if (strcmp(in, "-") == 0 && isatty(STDIN_FILENO))
-		errx(EX_USAGE, "refusing to read an image from a terminal");
-	if ((fd = io_open_in(in)) == -1)
-		err(EX_FAIL, "can't open %s", in);
+	fd = cli_open_in(in, EX_FAIL);
 	/* A dying restore must still destroy its half-made guest. */
 	signal(SIGPIPE, SIG_IGN);
 	o.progress = !quiet;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "emit.h"
 #include "io.h"
 
@@ -22,13 +23,6 @@
 				   resumed: it is paused */
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -57,7 +51,6 @@ main(int argc, char *argv[])
 	struct progress pr;
 	struct emit e;
 	struct vmi_wstats ws;
-	struct sigaction sa;
 	uint64_t t0, t1, sent;
 	int ch, fd, quiet = 0;
 	const char *errstr = NULL;
@@ -84,10 +77,7 @@ main(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 'z':
-			wo.zlevel = atoi(optarg);
-			if (wo.zlevel < 1 || wo.zlevel > 19)
-				errx(EX_USAGE, "compression level: expected "
-				    "1 to 19, found %s", optarg);
+			wo.zlevel = cli_zlevel(optarg, EX_USAGE);
 			break;
 		default:
 			usage();
@@ -102,22 +92,13 @@ main(int argc, char *argv[])
 	if ((e.ops = hv_select(backend)) == NULL)
 		errx(EX_FAIL, "no usable backend%s%s", backend ? " " : "",
 		    backend ? backend : "");
-	if (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO))
-		errx(EX_USAGE, "refusing to write an image to a terminal");
+	/* The guest first: a missing guest must not truncate the output. */
 	if (e.ops->open(argv[0], &e.g) == -1)
 		errx(EX_FAIL, "guest %s: %s", argv[0], hv_strerror());
-	if ((fd = io_open_out(out)) == -1) {
-		e.ops->close(e.g);
-		err(EX_FAIL, "can't open %s", out);
-	}
+	fd = cli_open_out(out, EX_FAIL);
 
 	/* Signals stop the save cleanly, so that the guest is resumed. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop(&stop);
 	e.stop = &stop;
 
 	progress_init(&pr, "vm-save", quiet, -1);
