@@ -329,7 +329,7 @@ save_killed() {
 	wait "$saver" || st=$?
 	wait "$reader" || true
 	[ "$st" -eq 1 ]
-	[ "$(cat "$TEST_TMP/err")" = "vm-save: guest g: save failed: interrupted: by a signal; the guest was resumed" ]
+	[ "$(cat "$TEST_TMP/err")" = "vm-save: guest g: save failed: interrupted by a signal; the guest was resumed" ]
 }
 
 @test "save: SIGTERM during the save" {
