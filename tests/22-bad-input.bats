@@ -224,7 +224,7 @@ unharmed() {
 @test "restore: a foreign file is named, and refused" {
 	not='not a vmpipe image: expected magic 89 56 4d 50 49 50 45 0a ("\x89VMPIPE\n"), found'
 	printf 'Xen saved domain, xl format\n \0 \r\0\0\0\0\0\0\0\0' |
-	    refused src "$not an xl save file (restore it with vm-restore --xl)"
+	    refused src "$not an xl save file (Xen)"
 	zstd -q -1 -c "$IMG" | refused src "$not zstd-compressed data (decompress it first: zstd -dc)"
 	refused src "$not an empty stream" < /dev/null
 	refused src "$not an ELF executable" < "$VMPIPE_BIN/vm-restore"

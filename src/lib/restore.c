@@ -335,7 +335,10 @@ restore_stream(int fd, const struct restore_opts *o,
 	}
 	res->resume_ns = wall_ns();
 	res->bytes = vmi_reader_offset(r);
-	s.ops->describe(s.g, &res->info);
+	/* What was created, not a fresh query: asking a running guest can
+	 * wait on its vCPUs. */
+	res->info = s.info;
+	res->info.paused = o->paused;
 	rc = 0;
 out:
 	progress_clear(&pr);

@@ -33,7 +33,7 @@ vmi_sniff(const void *p, size_t len)
 		const char	*what;
 	} known[] = {
 		{ 0, "Xen saved domain, xl", 20,
-		    "an xl save file (restore it with vm-restore --xl)" },
+		    "an xl save file (Xen)" },
 		{ 8, "XENF", 4, "a libxc migration stream (Xen)" },
 		{ 0, "LinuxGuestRecord", 16, "a xend save image (Xen)" },
 		{ 0, "QEVM", 4, "a QEMU migration stream" },

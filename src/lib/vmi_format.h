@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 /*
- * The magic begins with a non-ASCII octet and holds CR LF and ^Z so that
- * a stream mangled by a text-mode transfer is caught at once (as PNG).
+ * The magic begins with a non-ASCII octet and ends with LF, so that a
+ * stream mangled by a 7-bit or text-mode transfer is caught at once.
  */
 #define VMI_MAGIC		"\x89VMPIPE\n"
 #define VMI_MAGIC_LEN		8

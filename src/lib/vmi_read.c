@@ -205,16 +205,23 @@ check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
 		    what ? what : "unknown data");
 		return -1;
 	}
+	/*
+	 * A version-1 header that fails its checksum is damaged; another
+	 * version may lay its header out differently, so its checksum
+	 * cannot be judged here.
+	 */
+	uint32_t check = (uint32_t)hash64(&fh,
+	    offsetof(struct vmi_file_header, check));
+	if (fh.version == VMI_VERSION && fh.check != check)
+		return snprintf(err, errlen, "file header: checksum mismatch: "
+		    "expected %08x, found %08x", check, fh.check), -1;
 	if (fh.version != VMI_VERSION)
 		return snprintf(err, errlen, "file header: expected version "
 		    "%u, found %u (%s)", VMI_VERSION, fh.version,
-		    fh.version > VMI_VERSION ? "written by a newer vmpipe" :
-		    "damaged"), -1;
-	uint32_t check = (uint32_t)hash64(&fh,
-	    offsetof(struct vmi_file_header, check));
-	if (fh.check != check)
-		return snprintf(err, errlen, "file header: checksum mismatch: "
-		    "expected %08x, found %08x", check, fh.check), -1;
+		    fh.check == check && fh.version > VMI_VERSION ?
+		    "written by a newer vmpipe" :
+		    "damaged: the header's checksum does not match either"),
+		    -1;
 	if (fh.flags & ~VMI_HF_KNOWN)
 		return snprintf(err, errlen, "file header: unknown flags %#x "
 		    "(known: %#x)", fh.flags & ~VMI_HF_KNOWN, VMI_HF_KNOWN), -1;
@@ -428,6 +435,10 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 		return rerr(r, "record %llu at offset %llu: read: %s",
 		    (unsigned long long)r->seq, (unsigned long long)x->offset,
 		    strerror(x->error));
+	if (x->got == 0 && r->seq == 0)
+		return rerr(r, "stream ended at offset %llu, right after the "
+		    "file header: the image is empty",
+		    (unsigned long long)x->offset);
 	if (x->got == 0)
 		return rerr(r, "stream ended at offset %llu after record %lld "
 		    "without an END record: the image is incomplete",

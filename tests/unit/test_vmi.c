@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "vmi.h"
 #include "vmi_sample.h"
 
@@ -421,6 +422,27 @@ test_reorder_splice(void)
 	free(a.p);
 }
 
+/* A header of a later version, whole: refused as newer, not damaged. */
+static void
+test_newer(void)
+{
+	struct vmi_file_header fh;
+	char msg[VMI_ERRLEN];
+	struct vmi_reader *r;
+	int fd;
+
+	memset(&fh, 0, sizeof(fh));
+	memcpy(fh.magic, VMI_MAGIC, 8);
+	fh.version = 2;
+	fh.check = (uint32_t)hash64(&fh, 20);
+	fd = memfd_with(&fh, sizeof(fh));
+	r = vmi_reader_new(fd, 0, msg, sizeof(msg));
+	CHECK(r == NULL && strstr(msg, "expected version 1, found 2 (written "
+	    "by a newer vmpipe)"), "newer: %s", r ? "accepted" : msg);
+	vmi_reader_free(r);
+	close(fd);
+}
+
 static void
 test_foreign(void)
 {
@@ -436,7 +458,8 @@ test_foreign(void)
 		{ "", 0, "found an empty stream" },
 		{ "hello world, this is not an image", 33, "found unknown data" },
 		{ "\x89VMPIPE\n\2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24,
-		    "expected version 1, found 2 (written by a newer vmpipe)" },
+		    "expected version 1, found 2 (damaged: the header's "
+		    "checksum does not match either)" },
 	};
 	char msg[VMI_ERRLEN];
 
@@ -494,6 +517,7 @@ main(void)
 	test_oversize();
 	test_reorder_splice();
 	test_foreign();
+	test_newer();
 	test_epipe();
 	test_bitflips(0);
 	test_bitflips(3);
