@@ -27,10 +27,14 @@ LIBOBJ	:= $(LIBSRC:%.c=obj/%.o)
 HDRS	:= $(wildcard src/*/*.h)
 
 # The Xen backend is built only where libxen's headers are installed.
+# hv.c refers to it weakly, and a weak reference pulls nothing out of an
+# archive: -u makes the link take it.
 ifeq ($(wildcard /usr/include/libxl.h),)
 LIBOBJ	:= $(filter-out obj/src/hv/xen%,$(LIBOBJ))
 CFLAGS	+= -DVMPIPE_NO_XEN
 XENLIBS	:=
+else
+LDFLAGS	+= -Wl,-u,hv_xen_ops
 endif
 
 all: $(BINS) guest

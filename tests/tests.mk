@@ -1,6 +1,6 @@
 # Tests: unit tests (plain and under ASan/UBSan), golden vectors, the
 # reader's fuzzer, man page lint, and the bats suites.
-#   make check       everything but the Xen harness (that is check-xen)
+#   make check       everything, the Xen suite (check-xen) included
 #   make fuzz        the fuzzer for FUZZ_TIME seconds (default 300)
 
 CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/io.c \
@@ -22,10 +22,18 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 	$(CC) -O1 -g $(SAN) $(TFLAGS) -o $@ $< $(CODEC_SRC) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd
 
-tests/fuzz/fuzz_reader.bin: tests/fuzz/fuzz_reader.c $(CODEC_SRC) $(HDRS)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $(TFLAGS) -Wno-unused-command-line-argument \
-	    -o $@ $< $(CODEC_SRC) -mavx2 src/lib/hash_avx2.c -lzstd
+# One libFuzzer target for every parser of untrusted input.
+FUZZERS	  := reader xfer recvconf proto
+FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
+FUZZ_SRC_xfer	  := src/lib/xfer.c
+FUZZ_SRC_recvconf := src/recv/config.c
+FUZZ_SRC_proto	  := src/hv/kvm_proto.c
+FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
+	     -fno-sanitize-recover=all $(TFLAGS) -Isrc/recv -mavx2 \
+	     -Wno-unused-command-line-argument
+
+tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $(HDRS) $(wildcard src/recv/*.h)
+	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd
 
 unit: tests/unit/test_vmi.bin
 	tests/unit/test_vmi.bin
@@ -48,17 +56,29 @@ vectors: tests/unit/mkvector.bin bin/vm-inspect
 		bin/vm-inspect tests/vectors/$$v.vmi > tests/vectors/$$v.txt; \
 	done
 
+# Seeds: the golden vectors for the reader and the scanner, sample
+# configurations and frames for the others.
 fuzz-corpus:
-	@mkdir -p tests/fuzz/corpus
-	@cp tests/vectors/*.vmi tests/fuzz/corpus/
+	@for f in $(FUZZERS); do mkdir -p tests/fuzz/corpus/$$f; done
+	@cp tests/vectors/*.vmi tests/fuzz/corpus/reader/
+	@cp tests/vectors/*.vmi tests/fuzz/corpus/xfer/
+	@cp tests/fuzz/seeds/recvconf/* tests/fuzz/corpus/recvconf/
+	@cp tests/fuzz/seeds/proto/* tests/fuzz/corpus/proto/
 
-fuzz: tests/fuzz/fuzz_reader.bin fuzz-corpus
-	tests/fuzz/fuzz_reader.bin -max_total_time=$(FUZZ_TIME) \
-	    -print_final_stats=1 tests/fuzz/corpus
+fuzz: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
+	@for f in $(FUZZERS); do \
+		echo "fuzz $$f: $(FUZZ_TIME) s"; \
+		tests/fuzz/fuzz_$$f.bin -max_total_time=$(FUZZ_TIME) \
+		    -print_final_stats=1 tests/fuzz/corpus/$$f || exit 1; \
+	done
 
-fuzz-brief: tests/fuzz/fuzz_reader.bin fuzz-corpus
-	tests/fuzz/fuzz_reader.bin -max_total_time=20 tests/fuzz/corpus \
-	    2>&1 | tail -3
+fuzz-brief: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
+	@for f in $(FUZZERS); do \
+		tests/fuzz/fuzz_$$f.bin -max_total_time=10 \
+		    tests/fuzz/corpus/$$f > tests/fuzz/fuzz_$$f.log 2>&1 || \
+		    { tail -n 30 tests/fuzz/fuzz_$$f.log; exit 1; }; \
+		echo "fuzz $$f: $$(tail -n 1 tests/fuzz/fuzz_$$f.log)"; \
+	done
 
 lint-man:
 	@for m in man/*.[1578]; do mandoc -Tlint -W warning $$m || exit 1; done
@@ -67,7 +87,13 @@ lint-man:
 bats: all
 	bats $(BATS_FLAGS) $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 
-check-all: all unit unit-asan vectors-check fuzz-brief lint-man bats
+# Real Xen under QEMU's emulator (tests/xen): part of check wherever the
+# machine can run it; tests/50-xen.bats says why when it cannot.
+check-xen: all
+	scripts/deps xen
+	bats $(BATS_FLAGS) tests/50-xen.bats
 
-.PHONY: check-all unit unit-asan vectors-check vectors fuzz fuzz-corpus \
+check-all: all unit unit-asan vectors-check fuzz-brief lint-man bats check-xen
+
+.PHONY: check-all check-xen unit unit-asan vectors-check vectors fuzz fuzz-corpus \
 	fuzz-brief lint-man bats
