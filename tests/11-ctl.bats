@@ -107,3 +107,16 @@ ctl() {
 	run ctl info g
 	[ "$status" -eq 0 ]
 }
+
+@test "info answers at once while the vCPUs run without exiting" {
+	# rate=max and a 5 s heartbeat keep both vCPUs inside KVM_RUN.
+	start_guest g -o rate=max,hb=5000
+	wait_for "$(guest_log g)" '^vmpipe-guest: ready filled' 20
+	for i in 1 2 3; do
+		s=$(date +%s%N)
+		run ctl info g
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"state: running"* ]]
+		[ $(( ($(date +%s%N) - s) / 1000000 )) -lt 1000 ]
+	done
+}

@@ -135,7 +135,10 @@ info(struct vm *vm, struct kvmp_info *i)
 		i->flags |= KVMP_F_THP;
 	if (vm_any_dead(vm))
 		i->flags |= KVMP_F_DEAD;
-	(void)vm_cpu_features(vm, i->cpu_features);
+	/* Asking a running vCPU would wait until it next exits to us. */
+	if (i->flags & KVMP_F_PAUSED)
+		(void)vm_cpu_features(vm);
+	memcpy(i->cpu_features, vm->features, sizeof(i->cpu_features));
 	snprintf(i->log, sizeof(i->log), "%.*s", (int)sizeof(i->log) - 1,
 	    vm->log_path);
 }

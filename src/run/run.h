@@ -69,6 +69,7 @@ struct vm {
 	struct kvm_vmstate st;
 	struct kvm_cpuid2 *cpuid;
 	uint64_t	 tsc_khz;
+	uint32_t	 features[4];	/* CPUID 1.ECX 1.EDX 7.EBX 7.ECX */
 
 	enum backing	 backing;
 	int		 memfd;
@@ -92,7 +93,7 @@ const char *mem_backing_name(enum backing);
 
 /* vm.c */
 void	 vm_create(struct vm *);
-int	 vm_cpu_features(struct vm *, uint32_t out[4]);
+int	 vm_cpu_features(struct vm *);
 int	 vm_log_dirty(struct vm *, int on);
 long	 vm_dirty_fetch(struct vm *);
 

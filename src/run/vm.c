@@ -74,6 +74,7 @@ vm_create(struct vm *vm)
 			errx(1, "%s", hv_strerror());
 		vm->tsc_khz = (uint64_t)khz;
 	}
+	(void)vm_cpu_features(vm);
 	if (kvm_state_init(&vm->st, vm->kvm, vm->fd, vm->nvcpus,
 	    vm->vcpufd) == -1)
 		errx(1, "%s", hv_strerror());
@@ -82,14 +83,20 @@ vm_create(struct vm *vm)
 		err(1, "dirty bitmap");
 }
 
-/* The features the guest sees now (restore may have replaced CPUID). */
+/*
+ * Read the features the guest sees into vm->features (restore may have
+ * replaced CPUID).  Only while no vCPU is in KVM_RUN: a vCPU ioctl waits
+ * for the vCPU's mutex, which KVM_RUN holds for as long as the guest
+ * runs without an exit to us, seconds at times.
+ */
 int
-vm_cpu_features(struct vm *vm, uint32_t out[4])
+vm_cpu_features(struct vm *vm)
 {
+	uint32_t *out = vm->features;
 	struct kvm_cpuid2 *c;
 	unsigned i, n = 256;
 
-	memset(out, 0, 4 * sizeof(out[0]));
+	memset(out, 0, sizeof(vm->features));
 	c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 	if (c == NULL)
 		return -1;
