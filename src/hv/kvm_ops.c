@@ -179,6 +179,40 @@ kvm_dirty_fetch(struct hv_guest *g, uint64_t *bitmap)
 	return (long)count;
 }
 
+#define HUGE_2M	(2ul << 20)
+
+/*
+ * Map the memfd at a 2 MiB boundary and ask for huge pages, so that
+ * memory vm-run keeps in huge pages (hugetlb, or shmem THP where the
+ * host's shmem_enabled allows it) is mapped, and for a restore faulted
+ * in, 2 MiB at a time: on a nested host every fault is dear, and a
+ * restore writes every page once.  The advice is harmless elsewhere.
+ */
+static void *
+map_aligned(int fd, uint64_t len, int writable)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint8_t *r, *p;
+	uint64_t head;
+
+	r = mmap(NULL, len + HUGE_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+	    MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	head = (HUGE_2M - ((uintptr_t)r & (HUGE_2M - 1))) & (HUGE_2M - 1);
+	p = mmap(r + head, len, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(r, len + HUGE_2M);
+		return MAP_FAILED;
+	}
+	/* Give back the reservation's slack on both sides. */
+	if (head)
+		munmap(r, head);
+	munmap(p + len, HUGE_2M - head);
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
 /* The whole memfd, mapped once; writable on first need. */
 static int
 mem_map(struct hv_guest *g, int writable)
@@ -212,8 +246,7 @@ mem_map(struct hv_guest *g, int writable)
 		return -1;
 	}
 	free(size);
-	p = mmap(NULL, g->mem_bytes, PROT_READ | (writable ? PROT_WRITE : 0),
-	    MAP_SHARED, fd, 0);
+	p = map_aligned(fd, g->mem_bytes, writable);
 	close(fd);
 	if (p == MAP_FAILED) {
 		hv_seterr("guest %s: mmap of %llu MiB: %s", g->name,
