@@ -143,3 +143,17 @@ assert_continues_on_b() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"guest nosuch:"* ]]
 }
+
+@test "on a terminal, the progress line shows rounds and never runs backwards" {
+	start_guest_hb g 3 -m 128M -o rate=20000
+	script -qfc "'$VMPIPE_BIN/vm-precopy' --bandwidth 100M g > /dev/null" \
+	    "$TEST_TMP/tty" > /dev/null
+	tr '\r' '\n' < "$TEST_TMP/tty" |
+	    grep -o 'round [0-9]*, *[0-9.]*%' > "$TEST_TMP/shares"
+	[ "$(wc -l < "$TEST_TMP/shares")" -ge 5 ]
+	grep -q '^round 1,' "$TEST_TMP/shares"
+	awk '{ s = $3 + 0; if (s < last) { print "backwards: " last " -> " s; bad = 1 }
+	    last = s } END { exit bad }' "$TEST_TMP/shares"
+	grep -q 'vm-precopy: g: [0-9]* rounds (pages: ' "$TEST_TMP/tty"
+	"$VMPIPE_BIN/vm-ctl" resume g
+}

@@ -143,6 +143,9 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 			vmi_writer_stats(e->w, &ws);
 			e->pi.done = count;
 			e->pi.bytes = ws.bytes;
+			if (e->pi.total)
+				e->pi.share = e->share_base + e->share_span *
+				    count / e->pi.total;
 			progress_update(e->pr, &e->pi, 0);
 		}
 	}

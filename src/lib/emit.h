@@ -21,6 +21,8 @@ struct emit {
 	struct vmi_writer	*w;
 	struct progress		*pr;
 	struct progress_info	 pi;
+	double			 share_base;	/* of the whole job, before */
+	double			 share_span;	/* this call's part of it */
 	volatile sig_atomic_t	*stop;	/* set by a signal: give up */
 	uint64_t		 bw;	/* octets per second at most; 0 = no cap */
 	uint64_t		 bw_t0;	/* when the cap started counting */

@@ -50,6 +50,13 @@ struct run {
 	int			 paused;
 };
 
+/* 2^-n, for the progress bar's shrinking rounds. */
+static double
+halves(unsigned n)
+{
+	return 1.0 / (double)(1ull << (n > 60 ? 60 : n));
+}
+
 static const char *
 decision_name(enum policy_decision d)
 {
@@ -256,7 +263,12 @@ main(int argc, char *argv[])
 		e->pi.round = round;
 		e->pi.total = round == 0 ? e->npages : dirty;
 		e->pi.mem_pages = e->npages;
-		e->pi.share = round == 0 ? 0 : 0.9 + 0.1 * (1 - 1.0 / (round + 1));
+		/*
+		 * Round 0 is most of the job; each later round is given half
+		 * of what is left, so the share only ever grows.
+		 */
+		e->share_base = round == 0 ? 0 : 1 - 0.4 * halves(round);
+		e->share_span = round == 0 ? 0.8 : 0.2 * halves(round);
 		if (emit_pages(e, bm, 0, &sent) == -1)
 			goto fail;
 		/* The round ends when its octets are out, not merely queued. */
@@ -346,6 +358,8 @@ main(int argc, char *argv[])
 			fprintf(stderr, "debug: fetched %.3f ms\n", (now_ns() - t_pause) / 1e6);
 
 		e->pi.total = late;
+		e->share_base = 1 - 0.4 * halves(round);
+		e->share_span = 1 - e->share_base;
 		if (emit_pages(e, r.bitmap, 1, &sent) == -1)
 			goto fail;
 		if (getenv("VMPIPE_DEBUG"))

@@ -104,6 +104,7 @@ main(int argc, char *argv[])
 	progress_init(&pr, "vm-save", quiet, -1);
 	e.pr = &pr;
 	e.pi.round = -1;
+	e.share_span = 1;
 	t0 = now_ns();
 	if ((e.w = vmi_writer_new(fd, &wo)) == NULL) {
 		e.ops->close(e.g);
