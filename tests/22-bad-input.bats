@@ -63,6 +63,8 @@ mkimg_build() {
  *   optional   an unknown optional record (type 0x80000042) after CONFIG
  *   frame      a PAGES record naming the frame just past the memory
  *   noconfig   GUEST, then a PAGES record, and no CONFIG
+ *   cpu        a guest that used every CPUID feature bit there is
+ *   xen        a Xen PVH guest
  */
 #include <err.h>
 #include <stdint.h>
@@ -95,6 +97,12 @@ main(int argc, char *argv[])
 	for (int i = 0; i < 16; i++)
 		g.uuid[i] = 0xa0 + i;
 	strncpy(g.name, argv[2], sizeof(g.name) - 1);
+	if (strcmp(kind, "cpu") == 0)
+		memset(g.cpu_features, 0xff, sizeof(g.cpu_features));
+	if (strcmp(kind, "xen") == 0) {
+		g.backend = VMI_BACKEND_XEN;
+		g.guest_type = VMI_GT_XEN_PVH;
+	}
 	if ((w = vmi_writer_new(STDOUT_FILENO, NULL)) == NULL)
 		err(1, "writer");
 	if (vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g)) == -1)
@@ -249,6 +257,23 @@ unharmed() {
 	got=$(echo "$output" | sed 's/.* this host has \([0-9]*\) MiB.*/\1/')
 	[ $((got - avail)) -lt 512 ] && [ $((avail - got)) -lt 512 ]
 	no_half_guest huge
+}
+
+@test "restore: a guest that used CPU features this host lacks" {
+	"$MKIMG" 64M cpuhog cpu > "$TEST_TMP/cpu.vmi"
+	run restore -q "$TEST_TMP/cpu.vmi"
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "preflight: CPU features: the guest has "[0-9a-f]{8}" "[0-9a-f]{8}" "[0-9a-f]{8}" "[0-9a-f]{8}" (CPUID 1.ECX 1.EDX 7.EBX 7.ECX) that this host lacks; no guest was made" ]]
+	no_half_guest cpuhog
+}
+
+@test "restore: an image of a backend this host does not run" {
+	[ ! -e /proc/xen/privcmd ] || skip "this host runs Xen"
+	"$MKIMG" 64M xenguest xen > "$TEST_TMP/xen.vmi"
+	run restore -q "$TEST_TMP/xen.vmi"
+	[ "$status" -eq 1 ]
+	[ "$output" = "vm-restore: $TEST_TMP/xen.vmi: preflight: the image needs backend xen, which this host does not run; no guest was made" ]
+	no_half_guest xenguest
 }
 
 @test "restore: a name that already runs here" {
