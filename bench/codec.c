@@ -16,7 +16,8 @@
  *
  *   codec [-k kinds] [-m MiB] [-r runs] [-z level] [-o file.tsv]
  *
- * kinds: a comma list of memcpy, pipe, codec, zstd (default: all).
+ * kinds: a comma list of memcpy, pipe, codec, splice, zstd (default: all).
+ * splice: the codec with stable pages spliced into the pipe (as vm-save).
  */
 #include <err.h>
 #include <fcntl.h>
@@ -214,10 +215,12 @@ out:
 }
 
 static struct result
-run_codec(int zlevel, int threads)
+run_codec(int zlevel, int threads, int splice)
 {
-	struct vmi_writer_opts o = { 0, zlevel, threads };
-	struct result r = { zlevel ? "codec+zstd" : "codec", 0, 0, 0 };
+	struct vmi_writer_opts o = { .zlevel = zlevel, .threads = threads,
+	    .splice = splice };
+	struct result r = { zlevel ? "codec+zstd" : splice ? "codec+splice" :
+	    "codec", 0, 0, 0 };
 	struct vmi_guest g;
 	struct vmi_writer *w;
 	struct rd a;
@@ -268,9 +271,9 @@ keep_best(struct result *best, struct result r)
 int
 main(int argc, char *argv[])
 {
-	struct result res[4] = { { 0 } };
-	const char *out = NULL, *kinds = "memcpy,pipe,codec,zstd";
-	int want[4];
+	struct result res[5] = { { 0 } };
+	const char *out = NULL, *kinds = "memcpy,pipe,codec,splice,zstd";
+	int want[5];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ch, runs = 3, zlevel = 1;
 	FILE *f;
@@ -305,6 +308,7 @@ main(int argc, char *argv[])
 	want[1] = strstr(kinds, "pipe") != NULL;
 	want[2] = strstr(kinds, "codec") != NULL;
 	want[3] = strstr(kinds, "zstd") != NULL;
+	want[4] = strstr(kinds, "splice") != NULL;
 	/* Every ratio is to the pipe, so the pipe is always measured. */
 	want[1] = 1;
 	npages = memlen / PAGE;
@@ -318,9 +322,11 @@ main(int argc, char *argv[])
 			keep_best(&res[0], run_memcpy());
 		keep_best(&res[1], run_pipe());
 		if (want[2])
-			keep_best(&res[2], run_codec(0, 0));
+			keep_best(&res[2], run_codec(0, 0, 0));
 		if (want[3])
-			keep_best(&res[3], run_codec(zlevel, (int)ncpu));
+			keep_best(&res[3], run_codec(zlevel, (int)ncpu, 0));
+		if (want[4])
+			keep_best(&res[4], run_codec(0, 0, 1));
 	}
 
 	printf("%zu MiB, half random and half zero pages; best of %d; "
@@ -328,7 +334,7 @@ main(int argc, char *argv[])
 	printf("%-11s %8s %11s %10s %10s %11s %10s\n", "", "seconds",
 	    "guest GB/s", "wire GB/s", "CPU cores", "guest/pipe",
 	    "wire/pipe");
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		struct result *r = &res[i];
 		char wire[16] = "-", wratio[16] = "-";
 
@@ -350,7 +356,7 @@ main(int argc, char *argv[])
 			err(1, "%s", out);
 		fprintf(f, "what\tseconds\tguest_gbps\twire_gbps\tcpu_cores\t"
 		    "wire_octets\n");
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			if (want[i])
 				fprintf(f, "%s\t%.4f\t%.3f\t%.3f\t%.2f\t"
 				    "%llu\n", res[i].what, res[i].secs,

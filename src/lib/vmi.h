@@ -28,6 +28,14 @@ struct vmi_writer_opts {
 	uint32_t	flags;		/* file header flags, VMI_HF_* */
 	int		zlevel;		/* zstd level; 0 = no compression */
 	int		threads;	/* compression threads; 0 = one per CPU */
+	/*
+	 * Stable pages may be spliced into a pipe rather than copied: the
+	 * pipe then refers to them until the reader has read them, so the
+	 * caller promises more than for stable pages alone: they stay
+	 * unchanged (they may be unmapped) until vmi_write_end() returns,
+	 * which waits until the reader has drained the pipe.
+	 */
+	int		splice;
 };
 
 /*

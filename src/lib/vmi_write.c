@@ -9,11 +9,15 @@
  * run at once, and memory stays bounded by the ring.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -61,6 +65,8 @@ struct vmi_writer {
 	int			 nworkers;
 	int			 stop;
 	int			 failed;
+	int			 splice;	/* fd is a pipe and splice asked */
+	int			 spliced;	/* some pages went by reference */
 	char			 err[VMI_ERRLEN];
 
 	struct hash_state	 digest;
@@ -160,6 +166,42 @@ slot_seal(struct slot *s, ZSTD_CCtx *z,
 
 static const uint8_t zeros[8];
 
+/*
+ * Hand pages to the pipe by reference, not by copy: vmsplice(2) without
+ * SPLICE_F_GIFT.  The pipe holds the pages until the reader takes them,
+ * which is why only stable pages go this way (vmi_writer_opts.splice).
+ */
+static int
+splice_all(int fd, struct iovec **iovp, int *np)
+{
+	struct iovec *iov = *iovp;
+	int n = *np, rc = 0;
+
+	while (n > 0) {
+		ssize_t k = vmsplice(fd, iov, n > IOV_MAX ? IOV_MAX : n, 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -1;
+			break;
+		}
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= k;
+		}
+	}
+	/* Where it stopped, for a caller that falls back to copying. */
+	*iovp = iov;
+	*np = n;
+	return rc;
+}
+
 static int
 slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 {
@@ -170,6 +212,29 @@ slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 	if (s->zlen) {
 		iov[n].iov_base = s->zbuf;
 		iov[n++].iov_len = s->zlen;
+	} else if (w->splice && s->use_ext && !s->flat) {
+		/*
+		 * The header and frame words live in the slot, which is
+		 * reused at once: those are copied; the pages are spliced.
+		 * A PAGES body is a multiple of 8: no padding.
+		 */
+		iov[n].iov_base = s->buf;
+		iov[n++].iov_len = PFN_OFF + (size_t)s->count * 8;
+		if (io_writevall(w->fd, iov, n) == -1)
+			return -1;
+		struct iovec *rest = iov;
+
+		memcpy(iov, s->ext, s->ndata * sizeof(*iov));
+		n = s->ndata;
+		w->spliced = 1;
+		if (splice_all(w->fd, &rest, &n) == 0)
+			return 0;
+		/* Memory that cannot be spliced (a foreign mapping, say) is
+		 * copied after all, from where the splice stopped. */
+		if (errno == EPIPE)
+			return -1;
+		w->splice = 0;
+		return io_writevall(w->fd, rest, n);
 	} else
 		n += slot_iov(s, iov + 1);
 	if (s->hdr.length % 8) {
@@ -179,6 +244,24 @@ slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 	if (io_writevall(w->fd, iov, n) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * Wait until the reader has taken everything from the pipe, so that no
+ * spliced page is still referred to; a reader that went away ends the
+ * wait too (what it did not read no longer matters).
+ */
+static void
+drain_pipe(int fd)
+{
+	int queued;
+
+	while (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
+		struct pollfd p = { fd, 0, 0 };
+
+		if (poll(&p, 1, 1) == 1 && (p.revents & (POLLERR | POLLHUP)))
+			break;
+	}
 }
 
 static void *
@@ -501,6 +584,8 @@ vmi_write_end(struct vmi_writer *w)
 	w->st.records++;
 	w->st.bytes += sizeof(rec);
 	w->st.raw_bytes += sizeof(rec);
+	if (w->spliced)
+		drain_pipe(w->fd);
 	return 0;
 }
 
@@ -529,6 +614,11 @@ vmi_writer_new(int fd, const struct vmi_writer_opts *o)
 	pthread_cond_init(&w->cv, NULL);
 
 	io_pipe_grow(fd);
+	if (w->o.splice) {
+		struct stat sb;
+
+		w->splice = fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
+	}
 	memset(&fh, 0, sizeof(fh));
 	memcpy(fh.magic, VMI_MAGIC, VMI_MAGIC_LEN);
 	fh.version = VMI_VERSION;

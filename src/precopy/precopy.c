@@ -138,7 +138,7 @@ main(int argc, char *argv[])
 		{ "threads",	required_argument,	NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct vmi_writer_opts wo = { VMI_HF_LIVE, 0, 0 };
+	struct vmi_writer_opts wo = { .flags = VMI_HF_LIVE };
 	const char *backend = NULL, *out = "-";
 	struct run r;
 	struct emit *e = &r.e;

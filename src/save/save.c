@@ -45,7 +45,7 @@ main(int argc, char *argv[])
 		{ "threads",	required_argument,	NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct vmi_writer_opts wo = { 0, 0, 0 };
+	struct vmi_writer_opts wo = { .flags = 0 };
 	const char *backend = NULL, *out = "-";
 	enum { DESTROY, KEEP, PAUSED } then = DESTROY;
 	struct progress pr;
@@ -96,6 +96,11 @@ main(int argc, char *argv[])
 	if (e.ops->open(argv[0], &e.g) == -1)
 		errx(EX_FAIL, "guest %s: %s", argv[0], hv_strerror());
 	fd = cli_open_out(out, EX_FAIL);
+	/*
+	 * KVM memory is one shared mapping that stays put while the guest
+	 * is paused: its pages can be spliced into a pipe without a copy.
+	 */
+	wo.splice = e.ops->backend == VMI_BACKEND_KVM;
 
 	/* Signals stop the save cleanly, so that the guest is resumed. */
 	cli_catch_stop(&stop);

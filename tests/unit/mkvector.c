@@ -14,7 +14,7 @@
 int
 main(int argc, char *argv[])
 {
-	struct vmi_writer_opts o = { 0, 0, 1 };
+	struct vmi_writer_opts o = { .threads = 1 };
 	struct vmi_writer *w;
 	int live = 0;
 
