@@ -17,7 +17,7 @@ LIBS	:= -lzstd
 XENLIBS	:= -lxenctrl -lxenforeignmemory -lxenlight -lxentoollog -lxenguest
 
 # Programs, by source directory.  Administrative programs go to sbin.
-PROGS	:= inspect save restore precopy send recv run ctl migrate
+PROGS	:= inspect save restore precopy send recv run ctl migrate xlconv
 SPROGS	:= run recv
 PROGS	:= $(foreach p,$(PROGS),$(if $(wildcard src/$(p)/*.c),$(p)))
 BINS	:= $(PROGS:%=bin/vm-%)

@@ -89,3 +89,19 @@ xen_test() {
 @test "xen: a live copy of a PV guest is refused, saying why; it runs on" {
 	xen_test 70-vmpipe-pv-live
 }
+
+@test "xen: save, restore and live migration side by side with xl (timings)" {
+	xen_test 90-side-by-side
+}
+
+@test "xen: vm-restore takes xl save files; xl restore takes vm-xlconv's output" {
+	xen_test 80-xl-interop
+}
+
+@test "xen: vm-restore --as clones a guest with a fresh UUID and MAC" {
+	xen_test 85-clone
+}
+
+@test "xen: cut saves leave the guest running; bad images leave no domain" {
+	xen_test 95-bad-input
+}

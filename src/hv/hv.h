@@ -123,6 +123,25 @@ struct hv_ops {
 	/* Release the handle (and the guest, if created and not committed).
 	 * A pause made through this handle and not undone stays. */
 	void	(*close)(struct hv_guest *);
+
+	/* Optional; NULL means this host's MemAvailable and mem_bytes.
+	 * Asked by a restore's preflight, before create(): *need is what
+	 * the guest that info and config describe takes from the host
+	 * (its populated memory and overheads, which can be far less than
+	 * mem_bytes, the frame range its pages may use), *avail what the
+	 * host can give a new guest now.  Both in octets. */
+	int	(*mem_free)(const struct hv_info *, const void *config,
+		    size_t len, uint64_t *need, uint64_t *avail);
+
+	/* Optional.  Restore a guest from the hypervisor's own save format
+	 * (Xen: a file written by `xl save'), read from fd from its first
+	 * octet: as name (NULL: the saved name), with a fresh UUID and MAC
+	 * addresses when clone, left paused when paused.  Like create()
+	 * and commit() it leaves no guest behind when it fails, and it
+	 * checks what a preflight checks first.  *info describes the guest
+	 * made. */
+	int	(*restore_native)(int fd, const char *name, int clone,
+		    int paused, struct hv_info *info);
 };
 
 extern const struct hv_ops hv_kvm_ops;

@@ -4,8 +4,12 @@
  * xen_ops.c	opening guests, describing them, pausing, suspending,
  *		destroying, and the ops table
  * xen_mem.c	mapping guest memory and log-dirty
+ * xen_stage.c	staging the memory of a guest being restored
  * xen_state.c	vCPU and platform state (HVM context, params, TSC)
  * xen_create.c	making a guest for a restore through libxl
+ * xen_config.c	the guest's libxl configuration: parsing, a clone's
+ *		identity, memory needed
+ * xen_xl.c	restoring a file of `xl save'
  *
  * Guests are PVH (one HVM context holds every vCPU).  PV guests are refused
  * with a clear message (and live copies of them could not work with
@@ -17,6 +21,7 @@
 #define XEN_H
 
 #include <pthread.h>
+#include <sys/uio.h>
 #include <stdint.h>
 
 #include <xenctrl.h>
@@ -58,6 +63,7 @@ struct hv_guest {
 	int		 peer;		/* libxl's end of the stream */
 	libxl_domain_config config;
 	int		 config_init;
+	struct stage_buf *stage;	/* xen_stage.c */
 };
 
 /* The shared handles, opened on first use; -1 with a message on failure. */
@@ -85,6 +91,12 @@ int	xen_log_dirty_start(struct hv_guest *);
 int	xen_log_dirty_stop(struct hv_guest *);
 long	xen_dirty_fetch(struct hv_guest *, uint64_t *);
 
+/* xen_stage.c: map() and unmap() of a guest being restored. */
+int	xen_stage_map(struct hv_guest *, const uint64_t *, unsigned, void **,
+	    void **);
+void	xen_stage_unmap(struct hv_guest *, void *);
+void	xen_stage_free(struct hv_guest *);
+
 /* xen_state.c */
 int	xen_get_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_set_state(struct hv_guest *, const struct hv_state *);
@@ -94,8 +106,26 @@ int	xen_create(const struct hv_info *, const void *, size_t,
 	    struct hv_guest **);
 int	xen_commit(struct hv_guest *);
 void	xen_create_abort(struct hv_guest *);
+
+/* xen_config.c */
+/* Parse libxl JSON (NUL-terminated or not) into c, which the caller
+ * has initialised and disposes of. */
+int	xen_config_parse(const void *json, size_t len, libxl_domain_config *c);
+/* Rename (name != NULL), set the UUID (uuid != NULL), and for a clone
+ * give every vif a fresh MAC that no running guest has. */
+int	xen_config_identity(libxl_domain_config *, const char *name,
+	    const uint8_t uuid[16], int clone);
+/* What the guest needs and what Xen has free, in octets. */
+int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
+int	xen_mem_free(const struct hv_info *, const void *, size_t,
+	    uint64_t *, uint64_t *);
 /* Write one migration-stream record (header, body, padding) to libxl. */
 int	xen_stream_record(struct hv_guest *, uint32_t type,
 	    const void *a, size_t alen, const void *b, size_t blen);
+/* Write iov[0..n) (at most IOV_MAX) to libxl's stream, all of it. */
+int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
+
+/* xen_xl.c */
+int	xen_restore_native(int, const char *, int, int, struct hv_info *);
 
 #endif /* XEN_H */

@@ -53,6 +53,20 @@ write_all(int fd, struct iovec *iov, int n)
 }
 
 int
+xen_stream_iov(struct hv_guest *g, struct iovec *iov, int n)
+{
+	if (g->werr) {
+		errno = g->werr;
+		return -1;
+	}
+	if (write_all(g->sock, iov, n) == -1) {
+		g->werr = errno;
+		return -1;
+	}
+	return 0;
+}
+
+int
 xen_stream_record(struct hv_guest *g, uint32_t type, const void *a,
     size_t alen, const void *b, size_t blen)
 {
@@ -63,15 +77,7 @@ xen_stream_record(struct hv_guest *g, uint32_t type, const void *a,
 		{ (void *)zero, (8 - (alen + blen) % 8) % 8 },
 	};
 
-	if (g->werr) {
-		errno = g->werr;
-		return -1;
-	}
-	if (write_all(g->sock, iov, 4) == -1) {
-		g->werr = errno;
-		return -1;
-	}
-	return 0;
+	return xen_stream_iov(g, iov, 4);
 }
 
 static void *
@@ -138,8 +144,7 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
     struct hv_guest **out)
 {
 	struct hv_guest *g;
-	char *json;
-	int sv[2], rc;
+	int sv[2], rc, clone;
 
 	hv_clearerr();
 	if (xen_handles() == -1)
@@ -149,36 +154,36 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 		errno = ENOTSUP;
 		return -1;
 	}
-	if ((g = calloc(1, sizeof(*g))) == NULL ||
-	    (json = malloc(len + 1)) == NULL) {
-		free(g);
-		errno = ENOMEM;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return -1;
-	}
-	memcpy(json, config, len);
-	json[len] = '\0';
 	libxl_domain_config_init(&g->config);
 	g->config_init = 1;
 	g->sock = g->peer = -1;
 	g->type = info->guest_type;
 	g->domid = INVALID_DOMID;
-	rc = libxl_domain_config_from_json(xen_ctx, &g->config, json);
-	free(json);
-	if (rc != 0) {
-		hv_seterr("the image's Xen configuration is not libxl JSON: %s",
-		    xen_lastlog());
-		errno = EINVAL;
+	if (xen_config_parse(config, len, &g->config) == -1)
 		goto fail;
-	}
-	free(g->config.c_info.name);
-	g->config.c_info.name = strdup(info->name);
-	memcpy(libxl_uuid_bytearray(&g->config.c_info.uuid), info->uuid, 16);
+	/* A UUID other than the configuration's is a clone's (vm-restore
+	 * --as): its vifs need MACs of their own too. */
+	clone = memcmp(libxl_uuid_bytearray(&g->config.c_info.uuid),
+	    info->uuid, 16) != 0;
+	if (xen_config_identity(&g->config, info->name, info->uuid,
+	    clone) == -1)
+		goto fail;
 	snprintf(g->name, sizeof(g->name), "%s", info->name);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		goto fail;
 	g->sock = sv[0];
 	g->peer = sv[1];
+	/* A deep socket buffer: libxc takes the pages in bursts, and each
+	 * wait for it is a switch between threads.  The forced size needs
+	 * CAP_NET_ADMIN, which a dom0 toolstack has; else the default. */
+	rc = 8 << 20;
+	if (setsockopt(g->sock, SOL_SOCKET, SO_SNDBUFFORCE, &rc,
+	    sizeof(rc)) == -1)
+		(void)setsockopt(g->sock, SOL_SOCKET, SO_SNDBUF, &rc,
+		    sizeof(rc));
 	g->creating = 1;
 	if ((rc = pthread_create(&g->thread, NULL, restore_thread, g)) != 0) {
 		close(g->peer);
@@ -205,6 +210,7 @@ fail:
 static void
 finish(struct hv_guest *g)
 {
+	xen_stage_free(g);
 	if (g->sock != -1)
 		shutdown(g->sock, SHUT_WR);
 	if (g->thread_up) {

@@ -1,7 +1,8 @@
 /*
  * xen_mem.c: guest memory for the Xen backend: foreign mappings of a
- * running guest's frames, staging buffers for a guest being restored, and
- * log-dirty through the hypervisor's paging assistance.
+ * running guest's frames, and log-dirty through the hypervisor's paging
+ * assistance.  (A guest being restored has its frames staged instead:
+ * xen_stage.c.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,68 +13,29 @@
 
 /* What unmap() releases. */
 struct xmap {
-	int		 staged;	/* restore: pages go to libxl */
+	int		 staged;	/* 0: a foreign mapping */
 	unsigned	 n;
 	void		*addr;
-	uint64_t	*pfn;		/* staged only */
 };
 
 /*
- * A guest being restored has no memory of its own yet: libxl populates it
- * from the stream.  Its frames are staged in zeroed buffers, and unmap()
- * sends them, every one, so that a frame the image holds as zero is still
- * populated in the new guest.
+ * libxenctrl's own save asks the page types of each batch first
+ * (XEN_DOMCTL_getpageframeinfo3) and maps only the frames that hold RAM:
+ * a PVH guest's frame range runs up to its special pages below 4 GiB, and
+ * mapping the gigabytes of hole between, frame by failing frame, cost
+ * most of a save.  The call is exported by libxenctrl but declared only in
+ * its private header.
  */
+int	xc_get_pfn_type_batch(xc_interface *, uint32_t, unsigned int,
+	    xen_pfn_t *);
+
 static int
-map_staged(struct hv_guest *g, const uint64_t *pfn, unsigned n, void **ptr,
-    void **handle)
+has_ram(xen_pfn_t type)
 {
-	struct xmap *m;
-
-	(void)g;
-	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->pfn = malloc(n * sizeof(*pfn))) == NULL ||
-	    (m->addr = calloc(n, 4096)) == NULL) {
-		if (m)
-			free(m->pfn);
-		free(m);
-		errno = ENOMEM;
-		return -1;
-	}
-	m->staged = 1;
-	m->n = n;
-	memcpy(m->pfn, pfn, n * sizeof(*pfn));
-	for (unsigned i = 0; i < n; i++)
-		ptr[i] = (uint8_t *)m->addr + (size_t)i * 4096;
-	*handle = m;
-	return 0;
-}
-
-static void
-send_staged(struct hv_guest *g, struct xmap *m)
-{
-	uint32_t hdr[2] = { m->n, 0 };
-	uint64_t *pfn = m->pfn;
-
-	/* Page type NOTAB (0) in bits 60-63: HVM frames have no type. */
-	for (unsigned i = 0; i < m->n; i++)
-		pfn[i] &= 0x000fffffffffffffull;
-	/* Two parts after the header: the frame list, then the data. */
-	if (g->werr == 0) {
-		size_t plen = m->n * sizeof(*pfn);
-		uint8_t *body = malloc(plen + (size_t)m->n * 4096);
-
-		if (body == NULL) {
-			g->werr = ENOMEM;
-			return;
-		}
-		memcpy(body, pfn, plen);
-		memcpy(body + plen, m->addr, (size_t)m->n * 4096);
-		if (xen_stream_record(g, XSR_PAGE_DATA, hdr, sizeof(hdr), body,
-		    plen + (size_t)m->n * 4096) == -1 && g->werr == 0)
-			g->werr = errno;
-		free(body);
-	}
+	type &= XEN_DOMCTL_PFINFO_LTAB_MASK;
+	return type != XEN_DOMCTL_PFINFO_XTAB &&
+	    type != XEN_DOMCTL_PFINFO_BROKEN &&
+	    type != XEN_DOMCTL_PFINFO_XALLOC;
 }
 
 int
@@ -81,46 +43,67 @@ xen_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, int writable,
     void **ptr, void **handle)
 {
 	struct xmap *m;
-	xen_pfn_t *arr;
-	int *err;
+	xen_pfn_t *arr, *type;
+	unsigned k = 0;
+	int *err, e;
 
 	hv_clearerr();
 	if (g->creating)
-		return map_staged(g, pfn, n, ptr, handle);
+		return xen_stage_map(g, pfn, n, ptr, handle);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	arr = malloc(n * sizeof(*arr));
+	type = malloc(n * sizeof(*type));
 	err = malloc(n * sizeof(*err));
-	if (arr == NULL || err == NULL) {
-		free(arr);
-		free(err);
-		free(m);
+	if (arr == NULL || type == NULL || err == NULL) {
 		errno = ENOMEM;
-		return -1;
+		goto fail;
 	}
 	for (unsigned i = 0; i < n; i++)
-		arr[i] = pfn[i];
-	m->n = n;
-	m->addr = xenforeignmemory_map(xen_fmem, g->domid,
-	    writable ? PROT_READ | PROT_WRITE : PROT_READ, n, arr, err);
-	if (m->addr == NULL) {
-		int e = errno;
-
-		free(arr);
-		free(err);
-		free(m);
-		hv_seterr("can't map %u frames of domain %u from %#llx: %s", n,
-		    g->domid, (unsigned long long)pfn[0], strerror(e));
-		errno = e;
-		return -1;
+		type[i] = pfn[i];
+	if (xc_get_pfn_type_batch(xen_xch, g->domid, n, type) < 0) {
+		hv_seterr("can't read the types of %u frames of domain %u "
+		    "from %#llx: %s", n, g->domid,
+		    (unsigned long long)pfn[0], strerror(errno));
+		goto fail;
 	}
-	/* A frame that failed is a hole (never populated): save skips it. */
 	for (unsigned i = 0; i < n; i++)
-		ptr[i] = err[i] ? NULL : (uint8_t *)m->addr + (size_t)i * 4096;
+		if (has_ram(type[i]))
+			arr[k++] = pfn[i];
+	m->n = k;
+	if (k > 0) {
+		m->addr = xenforeignmemory_map(xen_fmem, g->domid,
+		    writable ? PROT_READ | PROT_WRITE : PROT_READ, k, arr,
+		    err);
+		if (m->addr == NULL) {
+			hv_seterr("can't map %u frames of domain %u from "
+			    "%#llx: %s", k, g->domid,
+			    (unsigned long long)arr[0], strerror(errno));
+			goto fail;
+		}
+	}
+	/* A frame without RAM, or that failed, is a hole: save skips it. */
+	for (unsigned i = 0, j = 0; i < n; i++) {
+		ptr[i] = NULL;
+		if (!has_ram(type[i]))
+			continue;
+		if (err[j] == 0)
+			ptr[i] = (uint8_t *)m->addr + (size_t)j * 4096;
+		j++;
+	}
 	free(arr);
+	free(type);
 	free(err);
 	*handle = m;
 	return 0;
+fail:
+	e = errno;
+	free(arr);
+	free(type);
+	free(err);
+	free(m);
+	errno = e;
+	return -1;
 }
 
 void
@@ -131,12 +114,11 @@ xen_unmap(struct hv_guest *g, void *handle)
 	if (m == NULL)
 		return;
 	if (m->staged) {
-		send_staged(g, m);
-		free(m->addr);
-		free(m->pfn);
-	} else {
-		xenforeignmemory_unmap(xen_fmem, m->addr, m->n);
+		xen_stage_unmap(g, handle);
+		return;
 	}
+	if (m->n > 0)
+		xenforeignmemory_unmap(xen_fmem, m->addr, m->n);
 	free(m);
 }
 

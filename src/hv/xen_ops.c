@@ -434,4 +434,6 @@ const struct hv_ops hv_xen_ops = {
 	.destroy = xen_destroy,
 	.console = xen_console,
 	.close = xen_close,
+	.mem_free = xen_mem_free,
+	.restore_native = xen_restore_native,
 };

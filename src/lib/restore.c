@@ -97,12 +97,13 @@ match_uuid(void *arg, const struct hv_info *i)
  * image wants and what the host has.
  */
 static int
-preflight(struct rs *s, const struct vmi_guest *vg)
+preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
+    size_t cfglen)
 {
 	struct hv_guest *other;
 	struct uuid_find uf;
 	uint32_t host[4], missing[4] = { 0 };
-	uint64_t avail;
+	uint64_t avail, need;
 	const char *want;
 	int any = 0;
 
@@ -147,13 +148,19 @@ preflight(struct rs *s, const struct vmi_guest *vg)
 	if (s->ops->list(match_uuid, &uf) == 1)
 		return fail(s, "preflight: guest %s here already has the "
 		    "image's UUID", uf.name);
-	avail = mem_available();
+	/* A hypervisor that keeps guests' memory apart from the host's
+	 * (Xen) says itself what a guest needs and what it has free. */
+	need = vg->mem_bytes;
+	if (s->ops->mem_free == NULL)
+		avail = mem_available();
+	else if (s->ops->mem_free(&s->info, cfg, cfglen, &need, &avail) == -1)
+		return fail(s, "preflight: free memory: %s", hv_strerror());
 	if (getenv("VMPIPE_MEM_AVAILABLE") != NULL)
 		parse_size(getenv("VMPIPE_MEM_AVAILABLE"), &avail);
-	if (avail && vg->mem_bytes > avail)
+	if (avail && need > avail)
 		return fail(s, "preflight: not enough memory: the guest needs "
 		    "%llu MiB, this host has %llu MiB available",
-		    (unsigned long long)(vg->mem_bytes >> 20),
+		    (unsigned long long)(need >> 20),
 		    (unsigned long long)(avail >> 20));
 	/* The guest may use only what this CPU has (OSXSAVE is the OS's). */
 	host_features(host);
@@ -272,7 +279,7 @@ restore_stream(int fd, const struct restore_opts *o,
 			vg = vmi_reader_guest(r);
 			break;
 		case VMI_REC_CONFIG:
-			if (preflight(&s, vg) == -1 ||
+			if (preflight(&s, vg, rec.body, rec.len) == -1 ||
 			    create_guest(&s, rec.body, rec.len) == -1) {
 				if (o->preflight)
 					o->preflight(o->arg, 0, err);

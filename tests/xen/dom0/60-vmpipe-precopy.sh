@@ -2,7 +2,6 @@
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-restore
-export VMPIPE_MEM_AVAILABLE=64G
 guest_up pvh6 pvh
 wait_tick_above pvh6 2 60 || fail "no tick 3"
 log=/var/log/xen/console/guest-pvh6.log

@@ -76,3 +76,14 @@ need_xen_backend() {
 	*"unknown backend"*) skip "bin/$1 was built without the Xen backend" ;;
 	esac
 }
+
+# Lines in guest NAME's console log so far.  dom0's programs very rarely
+# crash under the emulator: an empty answer is asked again.
+console_lines() {	# name
+	i=0 n=
+	while [ -z "$n" ] && [ "$i" -lt 5 ]; do
+		n=$(wc -l <"$(console_log "$1")" 2>/dev/null)
+		i=$((i + 1))
+	done
+	echo "${n:-0}"
+}

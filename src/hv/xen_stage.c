@@ -1,0 +1,197 @@
+/*
+ * xen_stage.c: the memory of a guest being restored.
+ *
+ * Such a guest has no memory yet: libxc populates each frame as its page
+ * arrives in the migration stream that libxl reads.  So map() hands out
+ * a staging buffer, and unmap() sends what was written there as one
+ * PAGE_DATA record, with one writev and no copy of its own:
+ *
+ *   record header, page header, frame words | page | page ... | page
+ *
+ * A frame the image holds as zero is sent without data, as an
+ * "allocate only" (XALLOC) frame: libxc populates it, and Xen's fresh
+ * memory is zero.  The restore engine writes nothing into a zero frame it
+ * has not written before, so a page still holding the marker that map()
+ * left in it is such a frame.  A frame written before and now zero is
+ * cleared by the engine, loses its marker and goes with its zeros.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+
+#include "xen.h"
+
+#define STAGE_MAX	1024		/* frames, as VMI_PAGES_MAX */
+
+/* The page types of a PAGE_DATA frame word, in bits 32 and up. */
+#define PD_NOTAB	0ull
+#define PD_XALLOC	((uint64_t)XEN_DOMCTL_PFINFO_XALLOC << 32)
+#define PD_PFN_MASK	0x000fffffffffffffull
+
+struct stage {
+	int		 staged;	/* 1: see xen_mem.c's struct xmap */
+	unsigned	 n;
+	uint8_t		*pages;		/* n pages, page-aligned */
+	uint64_t	*pfn;		/* n frame words */
+	int		 owned;		/* not the guest's reusable one */
+};
+
+struct stage_buf {
+	struct stage	 s;
+	int		 busy;
+	uint64_t	 marker[2];
+	struct iovec	 iov[STAGE_MAX + 3];
+};
+
+static int
+stage_alloc(struct stage *st, unsigned n)
+{
+	if (posix_memalign((void **)&st->pages, 4096, (size_t)n * 4096) != 0)
+		return -1;
+	if ((st->pfn = malloc(n * sizeof(*st->pfn))) == NULL) {
+		free(st->pages);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+stage_free(struct stage *st)
+{
+	free(st->pages);
+	free(st->pfn);
+}
+
+/*
+ * The guest's buffer is reused batch after batch: fresh memory costs a
+ * page fault per page on its first touch, every time.
+ */
+static struct stage_buf *
+stage_buf(struct hv_guest *g)
+{
+	struct stage_buf *b = g->stage;
+
+	if (b != NULL)
+		return b;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	if (stage_alloc(&b->s, STAGE_MAX) == -1 ||
+	    getrandom(b->marker, sizeof(b->marker), 0) !=
+	    sizeof(b->marker)) {
+		stage_free(&b->s);
+		free(b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->s.staged = 1;
+	return g->stage = b;
+}
+
+int
+xen_stage_map(struct hv_guest *g, const uint64_t *pfn, unsigned n,
+    void **ptr, void **handle)
+{
+	struct stage_buf *b;
+	struct stage *st;
+
+	if (n == 0 || n > STAGE_MAX) {
+		hv_seterr("can't stage %u frames at once (1 to %u)", n,
+		    STAGE_MAX);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((b = stage_buf(g)) == NULL)
+		return -1;
+	st = &b->s;
+	if (b->busy) {
+		/* Never so with the restore engine: one batch at a time. */
+		if ((st = calloc(1, sizeof(*st))) == NULL)
+			return -1;
+		if (stage_alloc(st, n) == -1) {
+			free(st);
+			errno = ENOMEM;
+			return -1;
+		}
+		st->staged = st->owned = 1;
+	} else {
+		b->busy = 1;
+	}
+	st->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *p = (uint64_t *)(st->pages + (size_t)i * 4096);
+
+		st->pfn[i] = pfn[i] & PD_PFN_MASK;
+		p[0] = b->marker[0];
+		p[511] = b->marker[1];
+		ptr[i] = p;
+	}
+	*handle = st;
+	return 0;
+}
+
+/* Send the batch: frames still marked go as XALLOC, without data. */
+static void
+stage_send(struct hv_guest *g, struct stage_buf *b, struct stage *st)
+{
+	uint32_t hdr[4] = { XSR_PAGE_DATA, 0, st->n, 0 };
+	struct iovec *iov = b->iov;
+	size_t len = 8 + st->n * 8;
+	int k = 2;
+
+	for (unsigned i = 0; i < st->n; i++) {
+		uint64_t *p = (uint64_t *)(st->pages + (size_t)i * 4096);
+
+		if (p[0] == b->marker[0] && p[511] == b->marker[1]) {
+			st->pfn[i] |= PD_XALLOC;
+			continue;
+		}
+		st->pfn[i] |= PD_NOTAB;
+		len += 4096;
+		/* Neighbouring pages make one piece. */
+		if (k > 2 && (uint8_t *)iov[k - 1].iov_base +
+		    iov[k - 1].iov_len == (uint8_t *)p) {
+			iov[k - 1].iov_len += 4096;
+			continue;
+		}
+		iov[k].iov_base = p;
+		iov[k].iov_len = 4096;
+		k++;
+	}
+	hdr[1] = len;
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = st->pfn;
+	iov[1].iov_len = st->n * 8;
+	/* No padding: frame words and pages are multiples of 8 octets. */
+	if (xen_stream_iov(g, iov, k) == -1 && g->werr == 0)
+		g->werr = errno;
+}
+
+void
+xen_stage_unmap(struct hv_guest *g, void *handle)
+{
+	struct stage *st = handle;
+	struct stage_buf *b = g->stage;
+
+	stage_send(g, b, st);
+	if (st->owned) {
+		stage_free(st);
+		free(st);
+	} else {
+		b->busy = 0;
+	}
+}
+
+void
+xen_stage_free(struct hv_guest *g)
+{
+	struct stage_buf *b = g->stage;
+
+	if (b == NULL)
+		return;
+	stage_free(&b->s);
+	free(b);
+	g->stage = NULL;
+}
