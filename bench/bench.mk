@@ -2,6 +2,9 @@
 # table and writes its results to bench/out/.
 #   bench/out/codec         the codec against a pipe and memcpy (codec.c)
 #   bench/save-restore      vm-save and vm-restore of a 1 GiB guest
+#   bench/migrate           live migration of a 1 GiB guest over a pipe and
+#                           over ssh, at three dirty rates (needs sshd)
+#   bench/plot-migrate      its downtime and octets sent, as a PNG (gnuplot)
 
 BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-pthread -Isrc/lib -Isrc/hv
@@ -16,6 +19,10 @@ bench-codec: bench/out/codec
 bench-save-restore: all
 	bench/save-restore
 
-bench: all bench-codec bench-save-restore
+bench-migrate: all bench/out/codec
+	bench/migrate
+	bench/plot-migrate
 
-.PHONY: bench bench-codec bench-save-restore
+bench: all bench-codec bench-save-restore bench-migrate
+
+.PHONY: bench bench-codec bench-save-restore bench-migrate
