@@ -110,6 +110,9 @@ struct hv_ops {
 	 * makes it an ordinary guest, still paused. */
 	int	(*create)(const struct hv_info *, const void *config,
 		    size_t len, struct hv_guest **out);
+	/* set_state() may apply a piece at once or queue it until commit()
+	 * (KVM sends all of them in one request); a bad piece may therefore
+	 * be reported by commit(). */
 	int	(*set_state)(struct hv_guest *, const struct hv_state *);
 	int	(*commit)(struct hv_guest *);
 

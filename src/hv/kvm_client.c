@@ -156,6 +156,7 @@ kvmc_free(struct hv_guest *g)
 		munmap(g->mem, g->mem_bytes);
 	if (g->sock >= 0)
 		close(g->sock);
+	free(g->pend);
 	free(g);
 	errno = e;
 }

@@ -22,6 +22,10 @@ struct hv_guest {
 	unsigned	 vcpus;
 	uint8_t		*mem;		/* whole memfd, once mapped */
 	int		 mem_writable;
+	/* A restore's state items, sent in one request at commit. */
+	char		*pend;
+	size_t		 pend_len;
+	size_t		 pend_cap;
 };
 
 /* $VMPIPE_RUNDIR or /run/vmpipe. */

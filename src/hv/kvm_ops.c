@@ -325,20 +325,33 @@ kvm_set_state(struct hv_guest *g, const struct hv_state *st)
 {
 	struct kvmp_state h = { st->kind, st->id, st->tag, st->len };
 	size_t len = sizeof(h) + ((st->len + 7) & ~7u);
-	char *buf;
-	int r;
 
-	if (st->len > KVMP_MAX - sizeof(h) - 8) {
+	/*
+	 * The items are queued and go to vm-run in one request at commit:
+	 * a round trip per item would lengthen a migration's pause.
+	 */
+	if (g->pend_len + len > KVMP_MAX) {
+		hv_seterr("guest %s: state larger than a request (%u octets)",
+		    g->name, KVMP_MAX);
 		errno = E2BIG;
 		return -1;
 	}
-	if ((buf = calloc(1, len)) == NULL)
-		return -1;
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), st->data, st->len);
-	r = kvmc_call(g, KVMP_SET_STATE, buf, (uint32_t)len, NULL, NULL, NULL);
-	free(buf);
-	return r;
+	if (g->pend_len + len > g->pend_cap) {
+		size_t cap = g->pend_cap ? g->pend_cap : 64 << 10;
+		char *p;
+
+		while (cap < g->pend_len + len)
+			cap *= 2;
+		if ((p = realloc(g->pend, cap)) == NULL)
+			return -1;
+		g->pend = p;
+		g->pend_cap = cap;
+	}
+	memset(g->pend + g->pend_len, 0, len);
+	memcpy(g->pend + g->pend_len, &h, sizeof(h));
+	memcpy(g->pend + g->pend_len + sizeof(h), st->data, st->len);
+	g->pend_len += len;
+	return 0;
 }
 
 static int
@@ -351,6 +364,10 @@ kvm_create(const struct hv_info *info, const void *config, size_t len,
 static int
 kvm_commit(struct hv_guest *g)
 {
+	if (g->pend_len && kvmc_call(g, KVMP_SET_STATE, g->pend,
+	    (uint32_t)g->pend_len, NULL, NULL, NULL) == -1)
+		return -1;
+	g->pend_len = 0;
 	if (kvmc_call(g, KVMP_COMMIT, NULL, 0, NULL, NULL, NULL) == -1)
 		return -1;
 	g->created = 0;

@@ -3,10 +3,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -78,6 +80,22 @@ io_pipe_grow(int fd)
 {
 	/* Fails harmlessly on non-pipes and above pipe-max-size. */
 	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
+void
+io_pipe_drain(int fd, unsigned max_ms)
+{
+	uint64_t end = now_ns() + (uint64_t)max_ms * 1000000;
+	int queued;
+
+	while (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
+		struct pollfd p = { fd, 0, 0 };
+
+		if (poll(&p, 1, 1) == 1 && (p.revents & (POLLERR | POLLHUP)))
+			break;
+		if (max_ms && now_ns() > end)
+			break;
+	}
 }
 
 uint64_t

@@ -21,6 +21,12 @@ int	io_writevall(int fd, struct iovec *iov, int iovcnt);
 /* If fd is a pipe, make its buffer 1 MiB: fewer, larger copies. */
 void	io_pipe_grow(int fd);
 
+/*
+ * Wait until a pipe's reader has taken everything written to it, or has
+ * gone away, or max_ms have passed (0: no limit).  No-op on non-pipes.
+ */
+void	io_pipe_drain(int fd, unsigned max_ms);
+
 /* Monotonic and wall clocks in nanoseconds. */
 uint64_t	now_ns(void);
 uint64_t	wall_ns(void);

@@ -346,6 +346,8 @@ restore_stream(int fd, const struct restore_opts *o,
 	 * wait on its vCPUs. */
 	res->info = s.info;
 	res->info.paused = o->paused;
+	if (o->running)
+		o->running(o->arg, res);
 	rc = 0;
 out:
 	progress_clear(&pr);

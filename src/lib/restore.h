@@ -10,6 +10,14 @@
 
 #include "hv.h"
 
+struct restore_result {
+	struct hv_info	info;		/* the guest as restored */
+	uint64_t	records;
+	uint64_t	pages;		/* page records' frames applied */
+	uint64_t	bytes;		/* stream octets read */
+	uint64_t	resume_ns;	/* CLOCK_REALTIME when resumed */
+};
+
 struct restore_opts {
 	const char	*name;		/* new name, or NULL to keep */
 	int		 clone;		/* fresh UUID (and MACs): --as */
@@ -23,16 +31,16 @@ struct restore_opts {
 	 */
 	void		(*preflight)(void *arg, int ok, const char *msg);
 	void		*arg;
+	/*
+	 * Called once the guest runs (or is committed, with paused), before
+	 * restore_stream() releases its hold of the guest's memory, which
+	 * for a large guest takes a while: the place for an acknowledgement
+	 * that the far side waits on.  May be NULL.
+	 */
+	void		(*running)(void *arg, const struct restore_result *);
 	int		 progress;	/* progress line on stderr */
 };
 
-struct restore_result {
-	struct hv_info	info;		/* the guest as restored */
-	uint64_t	records;
-	uint64_t	pages;		/* page records' frames applied */
-	uint64_t	bytes;		/* stream octets read */
-	uint64_t	resume_ns;	/* CLOCK_REALTIME when resumed */
-};
 
 /*
  * Read an image from fd, create the guest, apply pages and state as they

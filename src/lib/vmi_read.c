@@ -13,13 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "hash.h"
 #include "io.h"
 #include "vmi.h"
 
-#define NRING	4
+/*
+ * Two raw records: one being checked and applied, the next being read.
+ * More would only lengthen the queue a live migration's final pause must
+ * wait for.
+ */
+#define NRING	2
 
 struct raw {
 	int			 state;		/* 0 empty, 1 full */
@@ -28,13 +36,23 @@ struct raw {
 	size_t			 got;		/* octets read of hdr+body */
 	int			 eof;		/* stream ended here */
 	int			 error;		/* errno of a failed read */
-	uint8_t			*buf;		/* body and padding */
+	uint8_t			*buf;		/* body and padding, if read */
 	size_t			 cap;
+	const uint8_t		*body;		/* in buf, or in the file map */
 };
 
 struct vmi_reader {
 	int			 fd;
 	uint32_t		 hflags;
+	/*
+	 * A regular file is mapped rather than read: its records are
+	 * checked and applied where they lie, without a copy.  stream is
+	 * the stream's first octet, stream_len its length.
+	 */
+	void			*map;
+	size_t			 map_len;
+	const uint8_t		*stream;
+	uint64_t		 stream_len;
 	uint64_t		 offset;	/* where the next fetch reads */
 	struct raw		 ring[NRING];
 	uint64_t		 head;		/* next to fetch */
@@ -73,6 +91,33 @@ rerr(struct vmi_reader *r, const char *fmt, ...)
 	return -1;
 }
 
+/* The same as fetch(), from the file's map. */
+static void
+fetch_mapped(struct vmi_reader *r, struct raw *x)
+{
+	uint64_t left = r->stream_len - r->offset;
+	size_t body;
+
+	x->got = left < sizeof(x->hdr) ? left : sizeof(x->hdr);
+	memcpy(&x->hdr, r->stream + r->offset, x->got);
+	r->offset += x->got;
+	if (x->got < sizeof(x->hdr)) {
+		x->eof = 1;
+		return;
+	}
+	if (x->hdr.length > VMI_MAX_BODY)
+		return;
+	body = (x->hdr.length + 7) & ~(size_t)7;
+	left -= sizeof(x->hdr);
+	x->body = r->stream + r->offset;
+	if (left < body) {
+		x->eof = 1;
+		body = left;
+	}
+	x->got += body;
+	r->offset += body;
+}
+
 /* Read one raw record: never more than its header says, never past END. */
 static void
 fetch(struct vmi_reader *r, struct raw *x)
@@ -83,6 +128,10 @@ fetch(struct vmi_reader *r, struct raw *x)
 	x->offset = r->offset;
 	x->got = 0;
 	x->eof = x->error = 0;
+	if (r->map != NULL) {
+		fetch_mapped(r, x);
+		return;
+	}
 	n = io_readall(r->fd, &x->hdr, sizeof(x->hdr));
 	if (n < 0)
 		goto ioerr;
@@ -106,6 +155,7 @@ fetch(struct vmi_reader *r, struct raw *x)
 		x->buf = b;
 		x->cap = body;
 	}
+	x->body = x->buf;
 	n = io_readall(r->fd, x->buf, body);
 	if (n < 0)
 		goto ioerr;
@@ -234,6 +284,29 @@ check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
 	return 0;
 }
 
+/* Map the rest of a regular file; on any failure it is simply read. */
+static void
+map_file(struct vmi_reader *r)
+{
+	struct stat sb;
+	off_t pos = lseek(r->fd, 0, SEEK_CUR);
+	void *p;
+
+	if (pos < (off_t)sizeof(struct vmi_file_header) ||
+	    fstat(r->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size <= pos)
+		return;
+	p = mmap(NULL, sb.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	(void)madvise(p, sb.st_size, MADV_SEQUENTIAL);
+	r->map = p;
+	r->map_len = sb.st_size;
+	/* Stream offset 0 is the file header, already read before pos. */
+	r->stream = (const uint8_t *)p + pos - r->offset;
+	r->stream_len = sb.st_size - pos + r->offset;
+}
+
 struct vmi_reader *
 vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
 {
@@ -250,7 +323,8 @@ vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
 		free(r);
 		return NULL;
 	}
-	if (readahead) {
+	map_file(r);
+	if (readahead && r->map == NULL) {
 		pthread_mutex_init(&r->mu, NULL);
 		pthread_cond_init(&r->cv, NULL);
 		if (pthread_create(&r->thread, NULL, readahead_main, r) == 0)
@@ -463,7 +537,7 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 	x->hdr.check = 0;
 	hash_init(&h);
 	hash_update(&h, &x->hdr, sizeof(x->hdr));
-	hash_update(&h, x->buf, x->hdr.length);
+	hash_update(&h, x->body, x->hdr.length);
 	x->hdr.check = check;
 	if (hash_final(&h) != check)
 		return rerr(r, "record %llu at offset %llu: checksum mismatch: "
@@ -477,7 +551,7 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 		    (unsigned long long)x->offset, (unsigned long long)r->seq,
 		    (unsigned long long)x->hdr.seq);
 	for (size_t i = 0; i < pad; i++)
-		if (x->buf[x->hdr.length + i])
+		if (x->body[x->hdr.length + i])
 			return rerr(r, "record %llu (%s): padding is not zero",
 			    REC(x));
 	if (!(x->hdr.type & VMI_REC_OPTIONAL)) {
@@ -506,7 +580,7 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 		    NULL || (r->z = ZSTD_createDCtx()) == NULL))
 			return rerr(r, "out of memory to decompress");
 		size_t n = ZSTD_decompressDCtx(r->z, r->dbuf, VMI_MAX_BODY,
-		    x->buf, x->hdr.length);
+		    x->body, x->hdr.length);
 
 		if (ZSTD_isError(n))
 			return rerr(r, "record %llu (%s): zstd: %s", REC(x),
@@ -522,7 +596,7 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 			return rerr(r, "record %llu (%s): raw length: expected "
 			    "%u (not compressed), found %u", REC(x),
 			    x->hdr.length, x->hdr.raw_length);
-		rec->body = x->buf;
+		rec->body = x->body;
 		rec->len = x->hdr.length;
 	}
 
@@ -587,6 +661,8 @@ vmi_reader_trailing(struct vmi_reader *r)
 {
 	char c;
 
+	if (r->map != NULL)
+		return r->stream_len > r->offset;
 	return io_readall(r->fd, &c, 1) == 1;
 }
 
@@ -616,6 +692,8 @@ vmi_reader_free(struct vmi_reader *r)
 	}
 	for (int i = 0; i < NRING; i++)
 		free(r->ring[i].buf);
+	if (r->map != NULL)
+		munmap(r->map, r->map_len);
 	free(r->dbuf);
 	ZSTD_freeDCtx(r->z);
 	free(r);

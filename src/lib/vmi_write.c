@@ -10,13 +10,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -244,24 +242,6 @@ slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 	if (io_writevall(w->fd, iov, n) == -1)
 		return -1;
 	return 0;
-}
-
-/*
- * Wait until the reader has taken everything from the pipe, so that no
- * spliced page is still referred to; a reader that went away ends the
- * wait too (what it did not read no longer matters).
- */
-static void
-drain_pipe(int fd)
-{
-	int queued;
-
-	while (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
-		struct pollfd p = { fd, 0, 0 };
-
-		if (poll(&p, 1, 1) == 1 && (p.revents & (POLLERR | POLLHUP)))
-			break;
-	}
 }
 
 static void *
@@ -584,8 +564,9 @@ vmi_write_end(struct vmi_writer *w)
 	w->st.records++;
 	w->st.bytes += sizeof(rec);
 	w->st.raw_bytes += sizeof(rec);
+	/* No spliced page may still be referred to by the pipe. */
 	if (w->spliced)
-		drain_pipe(w->fd);
+		io_pipe_drain(w->fd, 0);
 	return 0;
 }
 
