@@ -77,7 +77,14 @@ static void *
 feed(void *arg)
 {
 	struct feeder *f = arg;
-	int can_splice = 1;
+	struct stat st;
+	/*
+	 * Splice only from a pipe.  From a socket, splice() waits for data
+	 * holding the lock of the pipe it fills, and the restore reading
+	 * that pipe would wait with it, on octets already in the pipe.
+	 */
+	int can_splice = fstat(f->in, &st) == 0 && S_ISFIFO(st.st_mode);
+	char *buf = NULL;
 
 	if (io_writeall(f->out, f->pre, f->prelen) < 0)
 		goto out;
@@ -92,9 +99,9 @@ feed(void *arg)
 				continue;
 			}
 		} else {
-			static __thread char buf[1 << 16];
-
-			n = read(f->in, buf, sizeof buf);
+			if (buf == NULL && (buf = malloc(XFER_BUFSZ)) == NULL)
+				break;
+			n = read(f->in, buf, XFER_BUFSZ);
 			if (n > 0 && io_writeall(f->out, buf, n) < 0)
 				break;
 		}
@@ -106,6 +113,7 @@ feed(void *arg)
 out:
 	/* End of input, or the restore stopped reading: either way the
 	 * restore sees the end of its pipe. */
+	free(buf);
 	close(f->out);
 	return NULL;
 }

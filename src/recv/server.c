@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +105,25 @@ peer_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+/*
+ * Close a plain connection so that our last line reaches the peer: a
+ * socket closed with unread input is reset, and a reset can overtake
+ * the line.  So stop sending, and read until the peer closes (briefly).
+ */
+static void
+linger_close(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char sink[65536];
+	uint64_t end = now_ns() + 2000000000ull;
+
+	shutdown(fd, SHUT_WR);
+	while (now_ns() < end && poll(&pfd, 1, 100) >= 0)
+		if ((pfd.revents & POLLIN) && read(fd, sink, sizeof sink) <= 0)
+			break;
+	close(fd);
+}
+
 /* Plain TCP: one request line, then the stream; lines go back on it. */
 static int
 serve_plain(int fd, const char *peer)
@@ -130,9 +150,11 @@ serve_plain(int fd, const char *peer)
 	if (recv_parse_request(line, &ro, why, sizeof why) < 0) {
 		dprintf(fd, XFER_PREFIX "refused: %s\n", why);
 		slog(LOG_NOTICE, "%s: refused '%s': %s", peer, line, why);
+		linger_close(fd);
 		return XFER_EX_FAIL;
 	}
 	rc = recv_stream(fd, fd, &ro);
+	linger_close(fd);
 	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
 	return rc;
 }
@@ -155,9 +177,11 @@ serve_one(struct server *s, void *bind, int fd,
 		slog(LOG_WARNING, "%s%s%s%s: refused: not in hosts-allow",
 		    addr, rname ? " (" : "", rname ? rname : "",
 		    rname ? ")" : "");
-		if (s->plain)
+		if (s->plain) {
 			dprintf(fd, XFER_PREFIX "refused: host %s is not "
 			    "allowed to migrate guests here\n", addr);
+			linger_close(fd);
+		}
 		_exit(XFER_EX_FAIL);
 	}
 	slog(LOG_INFO, "%s: connected", addr);

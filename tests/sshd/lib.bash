@@ -142,20 +142,26 @@ vmp_ssh() {
 	    "root@$VMP_ADDR_B" "$@"
 }
 
-# A relocation server on B.  Extra arguments go to vm-recv.
+# A relocation server on B, in the foreground of a background job.
+# Extra arguments go to vm-recv.
 vmp_reloc_start() {
+	rm -f "$VMP_DIR/reloc.pid"
 	inB "$VMP_BIN/vm-recv" -k "$VMP_DIR/host_key" \
-	    -a "$VMP_DIR/authorized_keys" "$@" \
+	    -a "$VMP_DIR/authorized_keys" -P "$VMP_DIR/reloc.pid" "$@" \
 	    --listen "$VMP_ADDR_B:$VMP_RELOC_PORT" 2>>"$VMP_DIR/reloc.log" &
-	echo $! >"$VMP_DIR/reloc.bgpid"
 	vmp_wait_port "$VMP_RELOC_PORT"
 }
 
 vmp_reloc_stop() {
-	[ -f "${VMP_DIR:-/nonexistent}/reloc.bgpid" ] || return 0
-	kill "$(cat "$VMP_DIR/reloc.bgpid")" 2>/dev/null
-	wait "$(cat "$VMP_DIR/reloc.bgpid")" 2>/dev/null
-	rm -f "$VMP_DIR/reloc.bgpid"
+	local i
+	[ -f "${VMP_DIR:-/nonexistent}/reloc.pid" ] || return 0
+	kill "$(cat "$VMP_DIR/reloc.pid")" 2>/dev/null
+	rm -f "$VMP_DIR/reloc.pid"
+	for i in $(seq 50); do
+		ip netns exec "$VMP_NSB" ss -Htln "sport = :$VMP_RELOC_PORT" |
+		    grep -q . || return 0
+		sleep 0.05
+	done
 }
 
 # For `run bash -c "... | vmp_send"'.
