@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# vm-migrate: offline and live, over ssh and to a relocation server, and
+# the rule that no guest is ever lost: whatever dies half-way (sender,
+# receiver, ssh, vm-migrate itself), the guest carries on at the source.
+
+load test_helper
+load sshd/lib
+
+setup_file() {
+	vmp_hosts_up
+	vmp_sshd_start
+}
+
+teardown_file() {
+	vmp_hosts_down
+}
+
+setup() {
+	need_kvm
+	vmpipe_setup
+	vmp_rundirs "$TEST_TMP"
+	export VMPIPE_RUNDIR=$VMP_RUN_A
+}
+
+teardown() {
+	vmp_reloc_stop
+	vmp_clean_b
+	vmpipe_teardown
+}
+
+on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
+
+# vm-migrate from A to B's sshd; extra options first.
+migrate() {
+	inA "$VMP_BIN/vm-migrate" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
+	    -o "$VMP_DIR/known_hosts" \
+	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" "$@" "root@$VMP_ADDR_B"
+}
+
+assert_moved() {
+	local name=$1 last=$2 first
+	on_b wait_hb "$name" $((last + 5))
+	first=$(grep -a '^vmpipe-guest: hb ' "$(on_b guest_log "$name")" |
+	    head -n 1 | awk '{ print $3 }')
+	[ "$first" -gt "$last" ]
+	on_b assert_clean "$name"
+	# Gone from A.
+	run "$VMPIPE_BIN/vm-ctl" info "$name"
+	[ "$status" -ne 0 ]
+}
+
+assert_runs_here() {
+	local n
+	n=$(last_hb "$1")
+	wait_hb "$1" $((n + 3))
+	assert_clean "$1"
+	[ -z "$(ls "$VMP_RUN_B"/*.sock 2>/dev/null)" ]
+}
+
+# Start a slow live migration in the background, wait for B's `ready'.
+slow_migrate() {
+	migrate --live --bandwidth 4M g >"$TEST_TMP/mig.out" 2>&1 &
+	MIG=$!
+	wait_for "$TEST_TMP/mig.out" "ready for g"
+	sleep 0.5
+}
+
+@test "vm-migrate: offline over ssh" {
+	start_guest_hb g 3
+	run migrate g
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ vmpipe-recv:\ running\ g\ [0-9]+ ]]
+	assert_moved g "$(last_hb g 2>/dev/null || echo 3)"
+}
+
+@test "vm-migrate --live to a relocation server" {
+	vmp_reloc_start
+	start_guest_hb g 3 -o rate=3000
+	run inA "$VMP_BIN/vm-migrate" --live -r -i "$VMP_DIR/id" \
+	    -o "$VMP_DIR/known_hosts" g "$VMP_ADDR_B"
+	[ "$status" -eq 0 ]
+	assert_moved g 3
+}
+
+@test "vm-migrate: refused by B, the guest runs on at A" {
+	on_b start_guest_hb g 1
+	start_guest_hb g 2
+	run migrate --live g
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refused the guest: a guest named g already runs here"* ]]
+	[[ "$output" == *"g: not migrated"*"the guest runs here"* ]]
+	n=$(last_hb g)
+	wait_hb g $((n + 3))
+	assert_clean g
+}
+
+@test "killing vm-send mid-stream: the guest runs on at A" {
+	start_guest_hb g 2
+	slow_migrate
+	kill $(vmp_pids A vm-send)
+	st=0
+	wait "$MIG" || st=$?
+	[ "$st" -eq 1 ] || { cat "$TEST_TMP/mig.out" >&2; false; }
+	assert_runs_here g
+}
+
+@test "killing vm-recv at B mid-stream: the guest runs on at A" {
+	start_guest_hb g 2
+	slow_migrate
+	kill -9 $(vmp_pids B vm-recv)
+	st=0
+	wait "$MIG" || st=$?
+	[ "$st" -eq 1 ] || { cat "$TEST_TMP/mig.out" >&2; false; }
+	grep -q "connection to 10.77.0.2 lost\|10.77.0.2 failed" "$TEST_TMP/mig.out"
+	assert_runs_here g
+}
+
+@test "killing B's sshd session mid-stream: the guest runs on at A" {
+	start_guest_hb g 2
+	slow_migrate
+	local p
+	for p in $(vmp_pids B sshd); do
+		# The session's process, not the listener.
+		[ "$p" = "$(cat "$VMP_DIR/sshd.pid")" ] || kill -9 "$p"
+	done
+	st=0
+	wait "$MIG" || st=$?
+	[ "$st" -eq 1 ] || { cat "$TEST_TMP/mig.out" >&2; false; }
+	assert_runs_here g
+}
+
+@test "SIGTERM to vm-migrate: the guest runs on at A, exit non-zero" {
+	start_guest_hb g 2
+	slow_migrate
+	kill -TERM "$(vmp_pids A vm-migrate)"
+	st=0
+	wait "$MIG" || st=$?
+	[ "$st" -eq 1 ] || { cat "$TEST_TMP/mig.out" >&2; false; }
+	grep -q "not migrated, interrupted" "$TEST_TMP/mig.out"
+	assert_runs_here g
+}
+
+@test "the hand-made pipeline from vm-migrate(1) works as written" {
+	start_guest_hb g 3 -o rate=3000
+	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q &&
+	    '$VMPIPE_BIN/vm-ctl' destroy g || '$VMPIPE_BIN/vm-ctl' resume g"
+	[ "$status" -eq 0 ]
+	assert_moved g 3
+}
+
+@test "vm-migrate usage" {
+	run "$VMP_BIN/vm-migrate"
+	[ "$status" -eq 100 ]
+	[[ "$output" == "usage: vm-migrate "* ]]
+}
