@@ -202,6 +202,8 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			p.bytes += have - off;
 		}
 		k = next_line(&p, 0);
+		if (k == XFER_RUNNING)	/* it has read END already */
+			goto ack;
 		if (k != 0) {
 			rc = fail(&p, k, "during the transfer");
 			goto out;
@@ -228,6 +230,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		rc = fail(&p, k, "at the end of the transfer");
 		goto out;
 	}
+ack:
 	printf("%s\n", p.line);
 	if (fflush(stdout) == EOF)
 		warn("stdout");
