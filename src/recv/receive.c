@@ -34,6 +34,7 @@ struct verdict {
 	int		 out;
 	const char	*name;
 	int		 refused;
+	int		 acked;
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -71,6 +72,17 @@ on_preflight(void *arg, int ok, const char *msg)
 		msg += 11;
 	say(v->out, "refused: %s", msg);
 	v->refused = 1;
+}
+
+/* The ack, sent the moment the guest runs: before the restore lets go
+ * of the guest's memory, which for a large guest takes a while. */
+static void
+on_running(void *arg, const struct restore_result *res)
+{
+	struct verdict *v = arg;
+
+	say(v->out, "running %s %" PRIu64, res->info.name, res->resume_ns);
+	v->acked = 1;
 }
 
 static void *
@@ -158,6 +170,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		.paused = o->paused,
 		.progress = !o->quiet,
 		.preflight = on_preflight,
+		.running = on_running,
 	};
 	struct restore_result res;
 	struct verdict v = { .out = out };
@@ -213,7 +226,9 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	pthread_detach(th);
 	ropts.arg = &v;
 	if (restore_stream(p[0], &ropts, &res, emsg, sizeof emsg) == 0) {
-		say(out, "running %s %" PRIu64, res.info.name, res.resume_ns);
+		if (!v.acked)
+			say(out, "running %s %" PRIu64, res.info.name,
+			    res.resume_ns);
 		rc = XFER_EX_OK;
 	} else {
 		if (!v.refused)
