@@ -57,6 +57,7 @@ feed_main(void *arg)
 
 	(void)io_writeall(f->fd, f->p, f->len);
 	close(f->fd);
+	free((void *)f->p);
 	free(f);
 	return NULL;
 }
@@ -74,9 +75,13 @@ pipe_with(const void *p, size_t len)
 
 	if (f == NULL || pipe(fds) == -1)
 		err(1, "pipe_with");
+	/* The feeder's own copy: the caller may free p before it is done. */
 	f->fd = fds[1];
-	f->p = p;
+	f->p = malloc(len ? len : 1);
 	f->len = len;
+	if (f->p == NULL)
+		err(1, "pipe_with");
+	memcpy((void *)f->p, p, len);
 	if (pthread_create(&t, NULL, feed_main, f) != 0)
 		errx(1, "pthread_create");
 	pthread_detach(t);
