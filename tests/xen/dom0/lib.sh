@@ -9,8 +9,11 @@ note() { echo "# $*"; }
 console_log() { echo "/var/log/xen/console/guest-$1.log"; }
 
 # The highest "tick N" that guest NAME has printed, or -1.
+# xl migrate to this host makes the guest's copy as NAME--incoming, and
+# xenconsoled keeps logging under the name it first saw: both count.
 last_tick() {
-	tr -d '\r' <"$(console_log "$1")" 2>/dev/null |
+	cat "$(console_log "$1")" "$(console_log "$1--incoming")" 2>/dev/null |
+	    tr -d '\r' |
 	    awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { if ($2 + 0 > n) n = $2 + 0 } END { print n }'
 }
 
