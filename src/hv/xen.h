@@ -54,13 +54,14 @@ struct hv_guest {
 
 	/* restore (create() until commit()) */
 	int		 creating;	/* not yet committed */
-	int		 sock;		/* our end of the stream to libxl */
+	int		 sock;		/* our end of the pipe to libxl */
+	uint64_t	 sent;		/* octets written into it */
 	int		 werr;		/* errno of a failed stream write */
 	pthread_t	 thread;
 	int		 thread_up;
 	int		 lrc;		/* libxl's result */
 	char		 lmsg[256];	/* and its last error */
-	int		 peer;		/* libxl's end of the stream */
+	int		 peer;		/* libxl's end; -1 once it is done */
 	libxl_domain_config config;
 	int		 config_init;
 	struct stage_buf *stage;	/* xen_stage.c */
@@ -122,8 +123,13 @@ int	xen_mem_free(const struct hv_info *, const void *, size_t,
 /* Write one migration-stream record (header, body, padding) to libxl. */
 int	xen_stream_record(struct hv_guest *, uint32_t type,
 	    const void *a, size_t alen, const void *b, size_t blen);
-/* Write iov[0..n) (at most IOV_MAX) to libxl's stream, all of it. */
+/* Write iov[0..n) (at most IOV_MAX) to libxl's stream, all of it.  The
+ * splice variant hands over page-aligned pages by reference: they must
+ * not change until libxl has read them (xen_stage.c). */
 int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
+int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
+/* The pipe's size: pages spliced into it may be unread up to this much. */
+#define XEN_PIPE_SIZE	(1 << 20)
 
 /* xen_xl.c */
 int	xen_restore_native(int, const char *, int, int, struct hv_info *);

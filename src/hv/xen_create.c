@@ -5,7 +5,7 @@
  * guest needs around it: xenstore entries, the console, the devices, the
  * grant table seeds.  It does so while reading a migration stream, so
  * create() starts libxl_domain_create_restore() on a thread with one end
- * of a socket pair, and the hooks write that stream on the other end:
+ * of a pipe, and the hooks write that stream on the other end:
  *
  *   libxl header, LIBXC_CONTEXT
  *     libxc image header, domain header (HVM), STATIC_DATA_END
@@ -21,24 +21,40 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "xen.h"
 
+/*
+ * Write iov[0..n) to the pipe, all of it: with vmsplice() when splice is
+ * set (the pages are then referred to, not copied, until libxl reads
+ * them; see xen_stage.c for when they may change), else with writev().
+ * SIGPIPE is held back while we write: a libxl that gave up is an EPIPE.
+ */
 static int
-write_all(int fd, struct iovec *iov, int n)
+write_all(struct hv_guest *g, struct iovec *iov, int n, int splice)
 {
+	sigset_t pipe, old;
+	int rc = 0, e = 0;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
 	while (n > 0) {
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = splice ? vmsplice(g->sock, iov, n, 0) :
+		    writev(g->sock, iov, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			return -1;
+			e = errno;
+			rc = -1;
+			break;
 		}
+		g->sent += w;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= iov->iov_len;
 			iov++;
@@ -49,21 +65,40 @@ write_all(int fd, struct iovec *iov, int n)
 			iov->iov_len -= w;
 		}
 	}
+	if (e == EPIPE && !sigismember(&old, SIGPIPE)) {
+		struct timespec now = { 0, 0 };
+
+		(void)sigtimedwait(&pipe, NULL, &now);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return rc;
+}
+
+static int
+stream_write(struct hv_guest *g, struct iovec *iov, int n, int splice)
+{
+	if (g->werr) {
+		errno = g->werr;
+		return -1;
+	}
+	if (write_all(g, iov, n, splice) == -1) {
+		g->werr = errno;
+		return -1;
+	}
 	return 0;
 }
 
 int
 xen_stream_iov(struct hv_guest *g, struct iovec *iov, int n)
 {
-	if (g->werr) {
-		errno = g->werr;
-		return -1;
-	}
-	if (write_all(g->sock, iov, n) == -1) {
-		g->werr = errno;
-		return -1;
-	}
-	return 0;
+	return stream_write(g, iov, n, 0);
+}
+
+int
+xen_stream_splice(struct hv_guest *g, struct iovec *iov, int n)
+{
+	return stream_write(g, iov, n, 1);
 }
 
 int
@@ -96,9 +131,10 @@ restore_thread(void *arg)
 	if (g->lrc != 0)
 		snprintf(g->lmsg, sizeof(g->lmsg), "%s", xen_lastlog());
 	libxl_domain_restore_params_dispose(&p);
-	/* Writes fail from here on rather than wait for a reader. */
+	/* Writes fail from here on rather than wait for a reader, and
+	 * pages in the pipe will never be read: the stage may reuse them. */
 	close(g->peer);
-	g->peer = -1;
+	__atomic_store_n(&g->peer, -1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -130,10 +166,8 @@ write_headers(struct hv_guest *g)
 		{ &ihdr, sizeof(ihdr) }, { &dhdr, sizeof(dhdr) },
 	};
 
-	if (write_all(g->sock, iov, 4) == -1) {
-		g->werr = errno;
+	if (xen_stream_iov(g, iov, 4) == -1)
 		return -1;
-	}
 	/* No CPUID or MSR policy: libxc gives the guest the defaults
 	 * a restored guest gets, the policy it was created with. */
 	return xen_stream_record(g, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
@@ -172,18 +206,18 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 		goto fail;
 	snprintf(g->name, sizeof(g->name), "%s", info->name);
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+	/*
+	 * A pipe, not a socket: the stage's pages go in by vmsplice(), and
+	 * the one copy of them is libxc's read.  Under the emulator every
+	 * copy in the kernel is slow, and each one saved is a tenth of a
+	 * second or more per 64 MiB.  1 MiB deep: libxc takes the pages in
+	 * bursts, and each wait for it is a switch between threads.
+	 */
+	if (pipe2(sv, O_CLOEXEC) == -1)
 		goto fail;
-	g->sock = sv[0];
-	g->peer = sv[1];
-	/* A deep socket buffer: libxc takes the pages in bursts, and each
-	 * wait for it is a switch between threads.  The forced size needs
-	 * CAP_NET_ADMIN, which a dom0 toolstack has; else the default. */
-	rc = 8 << 20;
-	if (setsockopt(g->sock, SOL_SOCKET, SO_SNDBUFFORCE, &rc,
-	    sizeof(rc)) == -1)
-		(void)setsockopt(g->sock, SOL_SOCKET, SO_SNDBUF, &rc,
-		    sizeof(rc));
+	g->peer = sv[0];
+	g->sock = sv[1];
+	(void)fcntl(g->sock, F_SETPIPE_SZ, XEN_PIPE_SIZE);
 	g->creating = 1;
 	if ((rc = pthread_create(&g->thread, NULL, restore_thread, g)) != 0) {
 		close(g->peer);
@@ -210,17 +244,18 @@ fail:
 static void
 finish(struct hv_guest *g)
 {
-	xen_stage_free(g);
-	if (g->sock != -1)
-		shutdown(g->sock, SHUT_WR);
-	if (g->thread_up) {
-		pthread_join(g->thread, NULL);
-		g->thread_up = 0;
-	}
+	/* The end of the stream for libxl, which has read it all or gives
+	 * up at its end. */
 	if (g->sock != -1) {
 		close(g->sock);
 		g->sock = -1;
 	}
+	if (g->thread_up) {
+		pthread_join(g->thread, NULL);
+		g->thread_up = 0;
+	}
+	/* Only now: libxl may have been reading spliced stage pages. */
+	xen_stage_free(g);
 }
 
 int
@@ -231,9 +266,8 @@ xen_commit(struct hv_guest *g)
 
 	hv_clearerr();
 	/* libxc's END, then libxl's. */
-	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0 &&
-	    write_all(g->sock, &iov, 1) == -1)
-		g->werr = errno;
+	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0)
+		(void)xen_stream_iov(g, &iov, 1);
 	finish(g);
 	if (g->lrc != 0 || g->werr != 0) {
 		hv_seterr("libxl could not restore the guest: %s",

@@ -4,9 +4,14 @@
  * Such a guest has no memory yet: libxc populates each frame as its page
  * arrives in the migration stream that libxl reads.  So map() hands out
  * a staging buffer, and unmap() sends what was written there as one
- * PAGE_DATA record, with one writev and no copy of its own:
+ * PAGE_DATA record, the headers copied into the pipe, the pages spliced:
  *
  *   record header, page header, frame words | page | page ... | page
+ *
+ * A spliced page stays in the pipe by reference until libxc reads it, so
+ * a buffer is reused only once the pipe holds nothing of it: the buffers
+ * go round a ring, and map() waits, should it come to that, until fewer
+ * octets are unread in the pipe than were written after the buffer.
  *
  * A frame the image holds as zero is sent without data, as an
  * "allocate only" (XALLOC) frame: libxc populates it, and Xen's fresh
@@ -18,12 +23,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 
 #include "xen.h"
 
 #define STAGE_MAX	1024		/* frames, as VMI_PAGES_MAX */
+#define STAGE_NBUF	4		/* 16 MiB; the pipe holds 1 MiB */
 
 /* The page types of a PAGE_DATA frame word, in bits 32 and up. */
 #define PD_NOTAB	0ull
@@ -36,13 +44,15 @@ struct stage {
 	uint8_t		*pages;		/* n pages, page-aligned */
 	uint64_t	*pfn;		/* n frame words */
 	int		 owned;		/* not the guest's reusable one */
+	uint64_t	 end;		/* g->sent after its last page */
 };
 
 struct stage_buf {
-	struct stage	 s;
+	struct stage	 s[STAGE_NBUF];
+	int		 next;		/* the one map() hands out next */
 	int		 busy;
 	uint64_t	 marker[2];
-	struct iovec	 iov[STAGE_MAX + 3];
+	struct iovec	 iov[STAGE_MAX + 2];
 };
 
 static int
@@ -65,7 +75,7 @@ stage_free(struct stage *st)
 }
 
 /*
- * The guest's buffer is reused batch after batch: fresh memory costs a
+ * The guest's buffers are reused batch after batch: fresh memory costs a
  * page fault per page on its first touch, every time.
  */
 static struct stage_buf *
@@ -77,16 +87,40 @@ stage_buf(struct hv_guest *g)
 		return b;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	if (stage_alloc(&b->s, STAGE_MAX) == -1 ||
-	    getrandom(b->marker, sizeof(b->marker), 0) !=
+	if (getrandom(b->marker, sizeof(b->marker), 0) !=
 	    sizeof(b->marker)) {
-		stage_free(&b->s);
 		free(b);
-		errno = ENOMEM;
+		errno = EIO;
 		return NULL;
 	}
-	b->s.staged = 1;
 	return g->stage = b;
+}
+
+/* The next buffer of the ring, once nothing of it is left in the pipe. */
+static struct stage *
+stage_next(struct hv_guest *g, struct stage_buf *b)
+{
+	struct stage *st = &b->s[b->next];
+	int q;
+
+	if (st->pages == NULL) {
+		if (stage_alloc(st, STAGE_MAX) == -1) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		st->staged = 1;
+	}
+	/* A libxl that has gone reads nothing more: no need to wait. */
+	while (__atomic_load_n(&g->peer, __ATOMIC_ACQUIRE) != -1 &&
+	    g->werr == 0) {
+		if (ioctl(g->sock, FIONREAD, &q) == -1)
+			return NULL;
+		if ((uint64_t)q <= g->sent - st->end)
+			break;
+		usleep(100);
+	}
+	b->next = (b->next + 1) % STAGE_NBUF;
+	return st;
 }
 
 int
@@ -104,7 +138,6 @@ xen_stage_map(struct hv_guest *g, const uint64_t *pfn, unsigned n,
 	}
 	if ((b = stage_buf(g)) == NULL)
 		return -1;
-	st = &b->s;
 	if (b->busy) {
 		/* Never so with the restore engine: one batch at a time. */
 		if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -116,6 +149,8 @@ xen_stage_map(struct hv_guest *g, const uint64_t *pfn, unsigned n,
 		}
 		st->staged = st->owned = 1;
 	} else {
+		if ((st = stage_next(g, b)) == NULL)
+			return -1;
 		b->busy = 1;
 	}
 	st->n = n;
@@ -164,9 +199,12 @@ stage_send(struct hv_guest *g, struct stage_buf *b, struct stage *st)
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = st->pfn;
 	iov[1].iov_len = st->n * 8;
-	/* No padding: frame words and pages are multiples of 8 octets. */
-	if (xen_stream_iov(g, iov, k) == -1 && g->werr == 0)
-		g->werr = errno;
+	/* No padding: frame words and pages are multiples of 8 octets.
+	 * An owned buffer is freed at once: its pages are copied. */
+	if (xen_stream_iov(g, iov, st->owned ? k : 2) == 0 && !st->owned &&
+	    k > 2)
+		(void)xen_stream_splice(g, iov + 2, k - 2);
+	st->end = g->sent;
 }
 
 void
@@ -191,7 +229,8 @@ xen_stage_free(struct hv_guest *g)
 
 	if (b == NULL)
 		return;
-	stage_free(&b->s);
+	for (int i = 0; i < STAGE_NBUF; i++)
+		stage_free(&b->s[i]);
 	free(b);
 	g->stage = NULL;
 }
