@@ -346,10 +346,32 @@ xen_suspend(struct hv_guest *g)
 	return 0;
 }
 
+/*
+ * A resume with nothing of its own to undo (vm-ctl resume) resumes what
+ * the domain is in: a suspend or a pause made by another process, such
+ * as vm-save --paused for vm-migrate, whose far side refused the guest.
+ */
+static void
+adopt_state(struct hv_guest *g)
+{
+	xc_domaininfo_t di;
+
+	if (xen_dominfo(g->domid, &di) == -1)
+		return;
+	if ((di.flags & XEN_DOMINF_shutdown) &&
+	    (di.flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask) ==
+	    SHUTDOWN_suspend)
+		g->suspended = 1;
+	if (di.flags & XEN_DOMINF_paused)
+		g->paused = 1;
+}
+
 static int
 xen_resume(struct hv_guest *g)
 {
 	hv_clearerr();
+	if (!g->suspended && g->paused == 0)
+		adopt_state(g);
 	if (g->suspended) {
 		/* suspend_cancel: the guest's suspend call returns 1 and it
 		 * carries on with the same devices. */
