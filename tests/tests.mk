@@ -32,7 +32,7 @@ FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	     -fno-sanitize-recover=all $(TFLAGS) -Isrc/recv -mavx2 \
 	     -Wno-unused-command-line-argument
 
-tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $(HDRS) $(wildcard src/recv/*.h)
+tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd
 
 unit: tests/unit/test_vmi.bin
@@ -68,13 +68,13 @@ fuzz-corpus:
 fuzz: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
 	@for f in $(FUZZERS); do \
 		echo "fuzz $$f: $(FUZZ_TIME) s"; \
-		tests/fuzz/fuzz_$$f.bin -max_total_time=$(FUZZ_TIME) \
+		tests/fuzz/fuzz_$$f.bin -max_total_time=$(FUZZ_TIME) -timeout=10 \
 		    -print_final_stats=1 tests/fuzz/corpus/$$f || exit 1; \
 	done
 
 fuzz-brief: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
 	@for f in $(FUZZERS); do \
-		tests/fuzz/fuzz_$$f.bin -max_total_time=10 \
+		tests/fuzz/fuzz_$$f.bin -max_total_time=10 -timeout=10 \
 		    tests/fuzz/corpus/$$f > tests/fuzz/fuzz_$$f.log 2>&1 || \
 		    { tail -n 30 tests/fuzz/fuzz_$$f.log; exit 1; }; \
 		echo "fuzz $$f: $$(tail -n 1 tests/fuzz/fuzz_$$f.log)"; \

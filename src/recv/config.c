@@ -120,8 +120,32 @@ server_compile_allow(struct server *s)
 		return -1;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t",
 	    &save)) {
-		int e;
+		int e, reps = 0;
 
+		/*
+		 * glibc's regcomp() grows without bound on stacked
+		 * repetitions ("a++++..."): hosts-allow wants simple
+		 * patterns, so anything else is refused, not compiled.
+		 */
+		for (const char *c = w; *c; c++) {
+			int q = *c == '*' || *c == '+' || *c == '?' ||
+			    *c == '{';
+
+			reps += q;
+			/* A repetition of a repetition (POSIX leaves it
+			 * undefined) is what explodes. */
+			if (q && c > w && (c[-1] == '*' || c[-1] == '+' ||
+			    c[-1] == '?' || c[-1] == '}'))
+				reps = 1000;
+		}
+		if (strlen(w) > 255 || reps > 8) {
+			fprintf(stderr, "vm-recv: hosts-allow '%.40s%s': too "
+			    "complex: expected at most 255 characters and 8 "
+			    "repetitions, none repeated\n", w,
+			    strlen(w) > 40 ? "..." : "");
+			free(copy);
+			return -1;
+		}
 		snprintf(pat, sizeof pat, "^(%s)", w);
 		if ((e = regcomp(&s->allow[s->nallow], pat,
 		    REG_EXTENDED | REG_NOSUB | REG_ICASE)) != 0) {
