@@ -157,3 +157,10 @@ assert_runs_here() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"refused: this server runs only 'vm-recv"* ]]
 }
+
+@test "hosts-allow patterns that would make the regex compiler explode are refused" {
+	run timeout 10 "$VMPIPE_BIN/vm-recv" --plain --listen 127.0.0.1:18002 \
+	    -H '^10\. a+++++++++b'
+	[ "$status" -eq 100 ]
+	[ "$output" = "vm-recv: hosts-allow 'a+++++++++b': too complex: expected at most 255 characters and 8 repetitions, none repeated" ]
+}
