@@ -102,6 +102,10 @@ xen_test() {
 	xen_test 70-vmpipe-pv-live
 }
 
+@test "xen: vm-migrate over ssh to dom0 itself is refused, the guest runs on; a live move over ssh continues" {
+	xen_test 88-migrate-ssh
+}
+
 @test "xen: save, restore and live migration side by side with xl (timings)" {
 	xen_test 90-side-by-side
 	# The numbers, for whoever reads the run: here and in the results.

@@ -1,0 +1,88 @@
+# vm-migrate and vm-send over ssh in dom0, to an sshd on loopback with key
+# authentication.  Xen has one namespace of guests per host, so a
+# migration to this same host meets its own source: vm-recv refuses the
+# stream (the source, still running, holds the image's UUID), and
+# vm-migrate's rule that no guest is lost must leave the guest running
+# here, live and offline.  The moving itself is then done over ssh by
+# vm-precopy and vm-restore --as, the source destroyed only after the
+# receiver succeeded, and the copy must continue the counter.
+. ./lib.sh
+need_xen_backend vm-precopy
+need_xen_backend vm-restore
+command -v /usr/sbin/sshd >/dev/null || skip "no sshd in dom0"
+
+d=/tmp/ssh port=2222
+rm -rf "$d"
+mkdir -p "$d" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -C xen-host -f "$d/host_key" || fail "ssh-keygen"
+ssh-keygen -q -t ed25519 -N '' -C xen-client -f "$d/id" || fail "ssh-keygen"
+cp "$d/id.pub" "$d/authorized_keys"
+hk=$(cat "$d/host_key.pub")
+echo "[127.0.0.1]:$port ${hk% *}" >"$d/known_hosts"
+cat >"$d/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel ERROR
+CFG
+/usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" || fail "sshd"
+i=0
+until [ -s "$d/sshd.pid" ] || [ "$i" -ge 20 ]; do sleep 1; i=$((i + 1)); done
+sshrun() {	# command: run it in dom0 through sshd
+	ssh -F /dev/null -i "$d/id" -p $port -o BatchMode=yes \
+	    -o UserKnownHostsFile="$d/known_hosts" root@127.0.0.1 "$@"
+}
+sshrun true || { cat "$d/sshd.log"; fail "ssh to dom0's sshd"; }
+
+runs_on() {	# name what: still here and ticking
+	n=$(last_tick "$1")
+	wait_tick_above "$1" $((n + 1)) 60 || fail "$2: $1 stopped ticking at $n"
+	xl list "$1" >/dev/null 2>&1 || fail "$2: $1 is gone"
+}
+migrate() {	# vm-migrate options...: to dom0's own sshd
+	vm-migrate -b xen -p $port -i "$d/id" -o "$d/known_hosts" \
+	    -e 'vm-recv --name ms2' "$@" root@127.0.0.1
+}
+
+guest_up ms pvh
+wait_tick_above ms 2 60 || fail "no tick 3"
+
+migrate -l ms >/tmp/mig.out 2>&1
+r=$?
+cat /tmp/mig.out
+[ "$r" -eq 1 ] || fail "vm-migrate -l to this host: exit $r, expected 1"
+grep -q 'UUID' /tmp/mig.out || fail "vm-migrate -l: no word of the UUID"
+guest_gone ms2 || fail "vm-migrate -l left a guest ms2"
+runs_on ms "vm-migrate -l refused"
+note "vm-migrate -l over ssh: refused by vm-recv, ms runs on"
+
+migrate ms >/tmp/mig.out 2>&1
+r=$?
+cat /tmp/mig.out
+[ "$r" -eq 1 ] || fail "vm-migrate to this host: exit $r, expected 1"
+runs_on ms "vm-migrate (offline) refused"
+note "vm-migrate over ssh: refused by vm-recv, ms resumed and runs on"
+
+# The move, live, over ssh; the source goes only once the copy runs.
+vm-precopy -q -b xen ms | sshrun vm-restore -q -b xen --as ms2 ||
+	{ xl list; fail "vm-precopy | ssh vm-restore --as ms2"; }
+# The source has been suspended since its last round: its last tick is
+# where the copy must go on from.
+last=$(last_tick ms)
+xl destroy ms || fail "xl destroy ms"
+wait_tick_above ms2 $((last + 2)) 60 || {
+	tail -n 5 "$(console_log ms2)"; fail "ms2 does not tick on from $last"; }
+first=$(tr -d '\r' <"$(console_log ms2)" | awk '/^tick [0-9]+$/ { print $2; exit }')
+[ -n "$first" ] && [ "$first" -ge "$last" ] && [ "$first" -le $((last + 3)) ] ||
+	fail "ms2 started at tick '$first', expected just after $last"
+note "live over ssh: ms stopped at $last, ms2 ticks on from $first to $(last_tick ms2)"
+xl destroy ms2
+kill "$(cat "$d/sshd.pid")"
+echo ok
