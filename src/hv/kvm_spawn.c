@@ -44,6 +44,10 @@ find_vm_run(char *buf, size_t len)
 		snprintf(buf, len, "%s/vm-run", dirname(self));
 		if (access(buf, X_OK) == 0)
 			return;
+		/* Installed: programs in PREFIX/bin, vm-run in PREFIX/sbin. */
+		snprintf(buf, len, "%s/../sbin/vm-run", dirname(self));
+		if (access(buf, X_OK) == 0)
+			return;
 	}
 	snprintf(buf, len, "vm-run");
 }
