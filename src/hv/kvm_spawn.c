@@ -41,11 +41,13 @@ find_vm_run(char *buf, size_t len)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
-		snprintf(buf, len, "%s/vm-run", dirname(self));
+		const char *dir = dirname(self);	/* in place, once */
+
+		snprintf(buf, len, "%s/vm-run", dir);
 		if (access(buf, X_OK) == 0)
 			return;
 		/* Installed: programs in PREFIX/bin, vm-run in PREFIX/sbin. */
-		snprintf(buf, len, "%s/../sbin/vm-run", dirname(self));
+		snprintf(buf, len, "%s/../sbin/vm-run", dir);
 		if (access(buf, X_OK) == 0)
 			return;
 	}
