@@ -20,6 +20,7 @@ bench-save-restore: all
 	bench/save-restore
 
 bench-migrate: all bench/out/codec
+	scripts/deps bench
 	bench/migrate
 	bench/plot-migrate
 
