@@ -19,6 +19,7 @@
 
 #include "kvm_client.h"
 #include "kvm_guest_abi.h"
+#include "meminfo.h"
 
 /* vm-run's exit status when the guest's name is taken (vm-run(8)). */
 #define RUN_EXIT_EXISTS	3
@@ -52,25 +53,6 @@ find_vm_run(char *buf, size_t len)
 			return;
 	}
 	snprintf(buf, len, "vm-run");
-}
-
-static uint64_t
-mem_available(void)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	char line[128];
-	unsigned long long kb;
-	uint64_t r = UINT64_MAX;
-
-	if (f == NULL)
-		return r;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-			r = (uint64_t)kb << 10;
-			break;
-		}
-	fclose(f);
-	return r;
 }
 
 /* Is a guest of this name alive (its socket answers)? */
@@ -117,8 +99,8 @@ check(const struct hv_info *in)
 		errno = EEXIST;
 		return -1;
 	}
-	avail = mem_available();
-	if (in->mem_bytes > avail) {
+	avail = meminfo_available();
+	if (avail && in->mem_bytes > avail) {
 		hv_seterr("guest %s needs %llu MiB, the host has %llu MiB "
 		    "available", in->name,
 		    (unsigned long long)(in->mem_bytes >> 20),

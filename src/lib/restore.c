@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "meminfo.h"
 #include "progress.h"
 #include "restore.h"
 #include "vmi.h"
@@ -42,23 +43,6 @@ fail(struct rs *s, const char *fmt, ...)
 	vsnprintf(s->err, s->errlen, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* MemAvailable from /proc/meminfo, in octets; 0 if unknown. */
-static uint64_t
-mem_available(void)
-{
-	char line[128];
-	unsigned long long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
 }
 
 static void
@@ -152,7 +136,7 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	 * (Xen) says itself what a guest needs and what it has free. */
 	need = vg->mem_bytes;
 	if (s->ops->mem_free == NULL)
-		avail = mem_available();
+		avail = meminfo_available();
 	else if (s->ops->mem_free(&s->info, cfg, cfglen, &need, &avail) == -1)
 		return fail(s, "preflight: free memory: %s", hv_strerror());
 	if (getenv("VMPIPE_MEM_AVAILABLE") != NULL)
