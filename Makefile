@@ -14,7 +14,8 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
 	   -Isrc/lib -Isrc/hv
 LDFLAGS	+= -pthread
 LIBS	:= -lzstd
-XENLIBS	:= -lxenctrl -lxenforeignmemory -lxenlight -lxentoollog -lxenguest
+XENLIBS	:= -lxenctrl -lxenforeignmemory -lxenlight -lxentoollog -lxenguest \
+	   -lxenstore
 
 # Programs, by source directory.  Administrative programs go to sbin.
 PROGS	:= inspect save restore precopy send recv run ctl migrate xlconv

@@ -103,6 +103,14 @@ struct hv_ops {
 	 * be paused.  Data passed to fn is valid only during the call. */
 	int	(*get_state)(struct hv_guest *, hv_state_fn fn, void *arg);
 
+	/* Optional; NULL means none.  State that a restore needs before
+	 * any page (Xen PV: the guest's width, its p2m frames and which
+	 * frames are page tables), emitted right after the configuration.
+	 * Called after suspend() by an offline save; a backend that has no
+	 * such state while the guest runs fails here for a live copy. */
+	int	(*get_early_state)(struct hv_guest *, hv_state_fn fn,
+		    void *arg);
+
 	/* Restore side.  create() makes a new guest from a description and
 	 * configuration, paused, with zeroed memory, ready for map() and
 	 * set_state(); a guest so made that is closed before commit() is

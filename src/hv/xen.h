@@ -10,12 +10,15 @@
  * xen_config.c	the guest's libxl configuration: parsing, a clone's
  *		identity, memory needed
  * xen_xl.c	restoring a file of `xl save'
+ * xen_dm.c	an HVM guest's device model (QEMU): its state, its
+ *		xenstore keys, its dirty log
+ * xen_pv.c	saving a PV guest through libxl's own save
  *
- * Guests are PVH (one HVM context holds every vCPU).  PV guests are refused
- * with a clear message (and live copies of them could not work with
- * Debian's Xen anyway: log-dirty of a PV guest needs shadow paging, which
- * it is built without); so are HVM guests, whose QEMU device state is not
- * carried yet.
+ * PVH and HVM guests are saved by this backend itself, offline and live:
+ * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
+ * with it.  PV guests are saved offline only, through libxenctrl's save
+ * (xen_pv.c): live copies of them can't work with Debian's Xen, whose
+ * log-dirty of a PV guest needs the shadow paging it is built without.
  */
 #ifndef XEN_H
 #define XEN_H
@@ -30,14 +33,7 @@
 
 #include "hv.h"
 
-/* The Xen migration stream (libxc's v3 and libxl's v2) record types that
- * this backend writes for libxl on restore, and uses as state tags. */
-#define XSR_END			0x00
-#define XSR_PAGE_DATA		0x01
-#define XSR_TSC_INFO		0x08
-#define XSR_HVM_CONTEXT		0x09
-#define XSR_HVM_PARAMS		0x0a
-#define XSR_STATIC_DATA_END	0x10
+#include "xen_stream.h"
 
 struct hv_guest {
 	uint32_t	 domid;
@@ -65,6 +61,13 @@ struct hv_guest {
 	libxl_domain_config config;
 	int		 config_init;
 	struct stage_buf *stage;	/* xen_stage.c */
+	uint8_t		*ptype;		/* PV: page type per frame, or NULL */
+	unsigned long	 nptype;
+	struct xen_tail	*tail;		/* libxl records held for commit() */
+	int		 dm_logdirty;	/* QEMU asked to log its writes */
+
+	/* save of a PV guest (xen_pv.c) */
+	struct pv_copy	*pv;
 };
 
 /* The shared handles, opened on first use; -1 with a message on failure. */
@@ -79,8 +82,6 @@ void		 hv_clearerr(void);
 
 /* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
-/* -1 with a message for a guest type this backend can't save (PV, HVM). */
-int		 xen_unsupported(struct hv_guest *);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
 
@@ -130,6 +131,24 @@ int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
 /* The pipe's size: pages spliced into it may be unread up to this much. */
 #define XEN_PIPE_SIZE	(1 << 20)
+
+/* xen_pv.c */
+int	xen_pv_suspend(struct hv_guest *);
+int	xen_pv_map(struct hv_guest *, const uint64_t *, unsigned, void **,
+	    void **);
+int	xen_pv_early_state(struct hv_guest *, hv_state_fn, void *);
+int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
+void	xen_pv_free(struct hv_guest *);
+
+/* xen_dm.c */
+int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);
+void	xen_dm_forget(struct hv_guest *);
+int	xen_dm_logdirty(struct hv_guest *, int on);
+
+/* xen_state.c */
+int	xen_early_state(struct hv_guest *, hv_state_fn, void *);
+void	xen_tail_free(struct hv_guest *);
+int	xen_tail_write(struct hv_guest *);
 
 /* xen_xl.c */
 int	xen_restore_native(int, const char *, int, int, struct hv_info *);

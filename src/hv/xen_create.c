@@ -12,7 +12,12 @@
  *     PAGE_DATA ...            from unmap() of staged frames
  *     TSC_INFO, HVM_CONTEXT, HVM_PARAMS   from set_state()
  *     END                                  from commit()
+ *   EMULATOR_XENSTORE_DATA, EMULATOR_CONTEXT (HVM: set_state(), held)
  *   END
+ *
+ * A PV guest's stream has the PV domain header, and its early pieces
+ * (X86_PV_INFO ... STATIC_DATA_END, X86_PV_P2M_FRAMES) come from
+ * set_state() before its pages, as they came out of libxc's save.
  *
  * libxc populates each frame as it arrives, fresh rings replace the
  * console and xenstore pages, and the guest, which was suspended
@@ -138,7 +143,8 @@ restore_thread(void *arg)
 	return NULL;
 }
 
-/* The stream's headers, up to the first page. */
+/* The stream's headers, up to the first page (for PV: up to its early
+ * pieces). */
 static int
 write_headers(struct hv_guest *g)
 {
@@ -147,7 +153,7 @@ write_headers(struct hv_guest *g)
 		uint32_t version, options;
 	} lhdr = { __builtin_bswap64(0x4c6962786c466d74ull),
 		__builtin_bswap32(2), 0 };
-	uint32_t libxc_ctx[2] = { 1, 0 };
+	uint32_t libxc_ctx[2] = { XLR_LIBXC_CONTEXT, 0 };
 	struct {
 		uint64_t marker;
 		uint32_t id, version;
@@ -160,7 +166,9 @@ write_headers(struct hv_guest *g)
 		uint32_t type;
 		uint16_t page_shift, r1;
 		uint32_t major, minor;
-	} dhdr = { 2, 12, 0, (uint32_t)v >> 16, (uint32_t)v & 0xffff };
+	} dhdr = { g->type == VMI_GT_XEN_PV ? XSR_DOMAIN_X86_PV :
+		XSR_DOMAIN_X86_HVM, 12, 0, (uint32_t)v >> 16,
+		(uint32_t)v & 0xffff };
 	struct iovec iov[4] = {
 		{ &lhdr, sizeof(lhdr) }, { libxc_ctx, sizeof(libxc_ctx) },
 		{ &ihdr, sizeof(ihdr) }, { &dhdr, sizeof(dhdr) },
@@ -168,6 +176,8 @@ write_headers(struct hv_guest *g)
 
 	if (xen_stream_iov(g, iov, 4) == -1)
 		return -1;
+	if (g->type == VMI_GT_XEN_PV)
+		return 0;
 	/* No CPUID or MSR policy: libxc gives the guest the defaults
 	 * a restored guest gets, the policy it was created with. */
 	return xen_stream_record(g, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
@@ -183,13 +193,23 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	hv_clearerr();
 	if (xen_handles() == -1)
 		return -1;
-	if (info->guest_type != VMI_GT_XEN_PVH) {
-		hv_seterr("only PVH guests can be restored on Xen");
-		errno = ENOTSUP;
+	if (info->guest_type != VMI_GT_XEN_PVH &&
+	    info->guest_type != VMI_GT_XEN_HVM &&
+	    info->guest_type != VMI_GT_XEN_PV) {
+		hv_seterr("guest type %u is not a Xen guest's",
+		    info->guest_type);
+		errno = EINVAL;
 		return -1;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return -1;
+	if (info->guest_type == VMI_GT_XEN_PV) {
+		g->nptype = info->mem_bytes >> 12;
+		if ((g->ptype = calloc(g->nptype, 1)) == NULL) {
+			free(g);
+			return -1;
+		}
+	}
 	libxl_domain_config_init(&g->config);
 	g->config_init = 1;
 	g->sock = g->peer = -1;
@@ -197,6 +217,17 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	g->domid = INVALID_DOMID;
 	if (xen_config_parse(config, len, &g->config) == -1)
 		goto fail;
+	if ((g->config.c_info.type == LIBXL_DOMAIN_TYPE_PV) !=
+	    (g->type == VMI_GT_XEN_PV) ||
+	    (g->config.c_info.type == LIBXL_DOMAIN_TYPE_PVH) !=
+	    (g->type == VMI_GT_XEN_PVH)) {
+		hv_seterr("the configuration is of a %s guest, the image of "
+		    "a %s one", libxl_domain_type_to_string(
+		    g->config.c_info.type), g->type == VMI_GT_XEN_PV ? "pv" :
+		    g->type == VMI_GT_XEN_HVM ? "hvm" : "pvh");
+		errno = EINVAL;
+		goto fail;
+	}
 	/* A UUID other than the configuration's is a clone's (vm-restore
 	 * --as): its vifs need MACs of their own too. */
 	clone = memcmp(libxl_uuid_bytearray(&g->config.c_info.uuid),
@@ -236,6 +267,7 @@ fail:
 	rc = errno;
 	xen_create_abort(g);
 	libxl_domain_config_dispose(&g->config);
+	free(g->ptype);
 	free(g);
 	errno = rc;
 	return -1;
@@ -256,17 +288,21 @@ finish(struct hv_guest *g)
 	}
 	/* Only now: libxl may have been reading spliced stage pages. */
 	xen_stage_free(g);
+	xen_tail_free(g);
+	free(g->ptype);
+	g->ptype = NULL;
 }
 
 int
 xen_commit(struct hv_guest *g)
 {
-	uint32_t end[2] = { XSR_END, 0 };
+	uint32_t end[2] = { XLR_END, 0 };
 	struct iovec iov = { end, sizeof(end) };
 
 	hv_clearerr();
-	/* libxc's END, then libxl's. */
-	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0)
+	/* libxc's END, libxl's own records, then its END. */
+	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0 &&
+	    xen_tail_write(g) == 0)
 		(void)xen_stream_iov(g, &iov, 1);
 	finish(g);
 	if (g->lrc != 0 || g->werr != 0) {

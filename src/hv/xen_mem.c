@@ -5,6 +5,7 @@
  * xen_stage.c.)
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,6 +51,8 @@ xen_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, int writable,
 	hv_clearerr();
 	if (g->creating)
 		return xen_stage_map(g, pfn, n, ptr, handle);
+	if (g->pv != NULL)
+		return xen_pv_map(g, pfn, n, ptr, handle);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	arr = malloc(n * sizeof(*arr));
@@ -138,8 +141,6 @@ xen_log_dirty_start(struct hv_guest *g)
 		errno = ENOTSUP;
 		return -1;
 	}
-	if (xen_unsupported(g) == -1)
-		return -1;
 	if (xen_nr_pfns(g->domid, &n) == -1)
 		return -1;
 	pages = (n + 8 * 4096 - 1) / (8 * 4096);
@@ -165,6 +166,17 @@ xen_log_dirty_start(struct hv_guest *g)
 		return -1;
 	}
 	g->logdirty = 1;
+	/* QEMU's writes into the guest's memory too. */
+	if (xen_dm_logdirty(g, 1) == -1) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", hv_strerror());
+		(void)xen_log_dirty_stop(g);
+		hv_seterr("%s", why);
+		errno = EIO;
+		return -1;
+	}
+	g->dm_logdirty = g->type == VMI_GT_XEN_HVM;
 	return 0;
 }
 
@@ -176,6 +188,9 @@ xen_log_dirty_stop(struct hv_guest *g)
 	hv_clearerr();
 	if (!g->logdirty)
 		return 0;
+	if (g->dm_logdirty && xen_dm_logdirty(g, 0) == -1)
+		rc = -1;
+	g->dm_logdirty = 0;
 	if (xc_shadow_control(xen_xch, g->domid, XEN_DOMCTL_SHADOW_OP_OFF,
 	    NULL, 0) < 0) {
 		hv_seterr("can't disable log-dirty for domain %u: %s",

@@ -166,12 +166,15 @@ fill_info(uint32_t domid, struct hv_info *info)
 	info->vcpus = di.max_vcpu_id + 1;
 	/* The frame range, holes and special pages included: what save
 	 * walks and what a restore must be able to place. */
-	if (di.flags & XEN_DOMINF_hvm_guest) {
-		if (xen_nr_pfns(domid, &n) == -1)
+	if (xen_nr_pfns(domid, &n) == -1) {
+		if (di.flags & XEN_DOMINF_hvm_guest)
 			return -1;
-	} else {
-		n = di.max_pages;
+		n = 0;
 	}
+	/* A PV guest's frames run to its p2m's end, which its kernel sets
+	 * (often just above its pages); before it has set one, its pages. */
+	if (!(di.flags & XEN_DOMINF_hvm_guest) && n < di.max_pages)
+		n = di.max_pages;
 	info->mem_bytes = (uint64_t)n << 12;
 	info->guest_type = guest_type(domid, &di);
 	memcpy(info->uuid, di.handle, sizeof(info->uuid));
@@ -302,30 +305,6 @@ xen_pause(struct hv_guest *g)
 }
 
 /*
- * Fail, before the guest is touched, for what this backend can't carry:
- * a PV guest's page tables hold machine frames, and an HVM guest's
- * emulated devices live in QEMU, whose state is not in the image yet.
- */
-int
-xen_unsupported(struct hv_guest *g)
-{
-	if (g->type == VMI_GT_XEN_PV) {
-		hv_seterr("domain %u is a PV guest: only PVH guests can be "
-		    "saved", g->domid);
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (g->type == VMI_GT_XEN_HVM) {
-		hv_seterr("domain %u is an HVM guest: its device model's state "
-		    "is not carried yet; only PVH guests can be saved",
-		    g->domid);
-		errno = ENOTSUP;
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * A cooperative suspend: the guest's kernel quiesces its devices and
  * drivers and calls SCHEDOP_shutdown(suspend), so that wherever it is
  * continued its PV drivers reconnect.  libxl does the xenstore dance.
@@ -334,8 +313,15 @@ static int
 xen_suspend(struct hv_guest *g)
 {
 	hv_clearerr();
-	if (xen_unsupported(g) == -1)
-		return -1;
+	if (g->type == VMI_GT_XEN_PV) {
+		/* libxl's own save, which suspends it too (xen_pv.c). */
+		if (xen_pv_suspend(g) == -1)
+			return -1;
+		g->suspended = 1;
+		return 0;
+	}
+	/* For HVM, libxl has QEMU write its device state to a file once
+	 * the guest is suspended (xen_dm.c reads it). */
 	if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
 		hv_seterr("can't suspend domain %u: %s", g->domid,
 		    xen_lastlog());
@@ -382,6 +368,8 @@ xen_resume(struct hv_guest *g)
 			return -1;
 		}
 		g->suspended = 0;
+		xen_pv_free(g);
+		xen_dm_forget(g);
 	}
 	while (g->paused > 0) {
 		if (xc_domain_unpause(xen_xch, g->domid) == -1) {
@@ -405,7 +393,11 @@ xen_destroy(struct hv_guest *g)
 		return -1;
 	}
 	g->creating = 0;
+	if (g->suspended)
+		xen_dm_forget(g);
 	g->suspended = g->paused = 0;
+	g->logdirty = g->dm_logdirty = 0;
+	xen_pv_free(g);
 	return 0;
 }
 
@@ -428,6 +420,11 @@ xen_close(struct hv_guest *g)
 		xen_create_abort(g);
 	if (g->logdirty)
 		xen_log_dirty_stop(g);
+	/* Left suspended on purpose (vm-save --paused): whoever resumes
+	 * it resumes QEMU, which needs no file for that. */
+	if (g->suspended)
+		xen_dm_forget(g);
+	xen_pv_free(g);
 	if (g->config_init)
 		libxl_domain_config_dispose(&g->config);
 	free(g);
@@ -450,6 +447,7 @@ const struct hv_ops hv_xen_ops = {
 	.map = xen_map,
 	.unmap = xen_unmap,
 	.get_state = xen_get_state,
+	.get_early_state = xen_early_state,
 	.create = xen_create,
 	.set_state = xen_set_state,
 	.commit = xen_commit,

@@ -18,7 +18,8 @@
  * memory is zero.  The restore engine writes nothing into a zero frame it
  * has not written before, so a page still holding the marker that map()
  * left in it is such a frame.  A frame written before and now zero is
- * cleared by the engine, loses its marker and goes with its zeros.
+ * cleared by the engine, loses its marker and goes with its zeros; so
+ * does a PV guest's page table, which libxc must see with its type.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,10 +34,6 @@
 #define STAGE_MAX	1024		/* frames, as VMI_PAGES_MAX */
 #define STAGE_NBUF	4		/* 16 MiB; the pipe holds 1 MiB */
 
-/* The page types of a PAGE_DATA frame word, in bits 32 and up. */
-#define PD_NOTAB	0ull
-#define PD_XALLOC	((uint64_t)XEN_DOMCTL_PFINFO_XALLOC << 32)
-#define PD_PFN_MASK	0x000fffffffffffffull
 
 struct stage {
 	int		 staged;	/* 1: see xen_mem.c's struct xmap */
@@ -157,7 +154,7 @@ xen_stage_map(struct hv_guest *g, const uint64_t *pfn, unsigned n,
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t *p = (uint64_t *)(st->pages + (size_t)i * 4096);
 
-		st->pfn[i] = pfn[i] & PD_PFN_MASK;
+		st->pfn[i] = pfn[i] & XSR_PFN_MASK;
 		p[0] = b->marker[0];
 		p[511] = b->marker[1];
 		ptr[i] = p;
@@ -177,12 +174,18 @@ stage_send(struct hv_guest *g, struct stage_buf *b, struct stage *st)
 
 	for (unsigned i = 0; i < st->n; i++) {
 		uint64_t *p = (uint64_t *)(st->pages + (size_t)i * 4096);
+		uint64_t f = st->pfn[i];
+		unsigned t = g->ptype && f < g->nptype ? g->ptype[f] : 0;
 
 		if (p[0] == b->marker[0] && p[511] == b->marker[1]) {
-			st->pfn[i] |= PD_XALLOC;
-			continue;
+			if (t == 0) {
+				st->pfn[i] |= (uint64_t)XSR_PT_XALLOC << 60;
+				continue;
+			}
+			/* A page table goes with its type, zeros and all. */
+			memset(p, 0, 4096);
 		}
-		st->pfn[i] |= PD_NOTAB;
+		st->pfn[i] |= (uint64_t)t << 60;
 		len += 4096;
 		/* Neighbouring pages make one piece. */
 		if (k > 2 && (uint8_t *)iov[k - 1].iov_base +

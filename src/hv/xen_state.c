@@ -1,10 +1,11 @@
 /*
- * xen_state.c: a PVH or HVM guest's state, as Xen's own migration stream
- * carries it: TSC_INFO, HVM_CONTEXT (every vCPU and the emulated platform
- * in one blob) and HVM_PARAMS (where the special pages are, and the few
- * settings that go with the guest).  Each becomes one PLATFORM piece
- * whose tag is the stream's record type, so that restore hands it to
- * libxl unchanged.
+ * xen_state.c: a guest's state, as Xen's own migration stream carries it.
+ * For PVH and HVM: TSC_INFO, HVM_CONTEXT (every vCPU and the emulated
+ * platform in one blob) and HVM_PARAMS (where the special pages are, and
+ * the few settings that go with the guest), then for HVM the device
+ * model's records (xen_dm.c).  For PV: the records of libxc's own save
+ * (xen_pv.c).  Each becomes one PLATFORM piece whose tag is the stream's
+ * record type (xen.h), so that restore hands it to libxl unchanged.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,8 +71,8 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	int len, rc;
 
 	hv_clearerr();
-	if (xen_unsupported(g) == -1)
-		return -1;
+	if (g->type == VMI_GT_XEN_PV)
+		return xen_pv_state(g, fn, arg);
 	if (xc_domain_get_tsc_info(xen_xch, g->domid, &tsc.mode, &tsc.nsec,
 	    &tsc.khz, &tsc.incarnation) < 0) {
 		hv_seterr("can't read domain %u's TSC: %s", g->domid,
@@ -116,14 +117,131 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 		p.e[p.count].value = v;
 		p.count++;
 	}
-	return emit(fn, arg, XSR_HVM_PARAMS, &p,
-	    8 + p.count * sizeof(p.e[0]));
+	if ((rc = emit(fn, arg, XSR_HVM_PARAMS, &p,
+	    8 + p.count * sizeof(p.e[0]))) != 0)
+		return rc;
+	return g->type == VMI_GT_XEN_HVM ? xen_dm_state(g, fn, arg) : 0;
+}
+
+int
+xen_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
+{
+	hv_clearerr();
+	return g->type == VMI_GT_XEN_PV ? xen_pv_early_state(g, fn, arg) : 0;
+}
+
+/*
+ * libxl's records come after libxc's END: held until commit().
+ */
+struct xen_tail {
+	struct xen_tail	*next;
+	uint32_t	 type;
+	uint32_t	 len;
+	uint8_t		 body[];
+};
+
+static int
+tail_add(struct hv_guest *g, uint32_t type, const void *data, uint32_t len)
+{
+	struct xen_tail *t, **p;
+
+	if ((t = malloc(sizeof(*t) + len)) == NULL)
+		return -1;
+	t->next = NULL;
+	t->type = type;
+	t->len = len;
+	memcpy(t->body, data, len);
+	for (p = &g->tail; *p != NULL; p = &(*p)->next)
+		;
+	*p = t;
+	return 0;
+}
+
+int
+xen_tail_write(struct hv_guest *g)
+{
+	for (struct xen_tail *t = g->tail; t != NULL; t = t->next)
+		if (xen_stream_record(g, t->type, t->body, t->len, NULL, 0) ==
+		    -1)
+			return -1;
+	return 0;
+}
+
+void
+xen_tail_free(struct hv_guest *g)
+{
+	while (g->tail != NULL) {
+		struct xen_tail *t = g->tail;
+
+		g->tail = t->next;
+		free(t);
+	}
+}
+
+/* PV page types: frame words, kept for the stage (xen_stage.c). */
+static int
+set_types(struct hv_guest *g, const struct hv_state *st)
+{
+	const uint8_t *d = st->data;
+
+	if (st->len == 0 || st->len % 8 != 0)
+		return -1;
+	for (uint32_t i = 0; i < st->len; i += 8) {
+		uint64_t w, pfn;
+		unsigned t;
+
+		memcpy(&w, d + i, 8);
+		pfn = w & XSR_PFN_MASK;
+		t = XSR_PAGE_TYPE(w);
+		if (pfn >= g->nptype || (w & 0x0ff0000000000000ull) ||
+		    !XSR_PT_IS_TABLE(t)) {
+			hv_seterr("PV page types: bad frame word %#llx",
+			    (unsigned long long)w);
+			errno = EINVAL;
+			return -2;
+		}
+		g->ptype[pfn] = t;
+	}
+	return 0;
+}
+
+/* Which pieces a guest of each type takes, and how long each may be. */
+static int
+tag_ok(uint32_t type, uint32_t tag, uint32_t len)
+{
+	switch (tag) {
+	case XSR_TSC_INFO:
+		return len == sizeof(struct tsc_info);
+	case XSR_HVM_CONTEXT:
+		return type != VMI_GT_XEN_PV && len > 0 && len <= (64u << 20);
+	case XSR_HVM_PARAMS:
+		return type != VMI_GT_XEN_PV && len >= 8;
+	case XEN_TAG_LIBXL | XLR_EMULATOR_XENSTORE:
+	case XEN_TAG_LIBXL | XLR_EMULATOR_CONTEXT:
+		return type == VMI_GT_XEN_HVM && len > 8;
+	case XSR_X86_PV_INFO:
+	case XSR_X86_PV_P2M_FRAMES:
+	case XSR_X86_PV_VCPU_BASIC:
+	case XSR_X86_PV_VCPU_EXT:
+	case XSR_X86_PV_VCPU_XSAVE:
+	case XSR_SHARED_INFO:
+	case XSR_X86_PV_VCPU_MSRS:
+	case XSR_STATIC_DATA_END:
+	case XSR_X86_CPUID_POLICY:
+	case XSR_X86_MSR_POLICY:
+	case XEN_TAG_PV_TYPES:
+		return type == VMI_GT_XEN_PV;
+	}
+	return -1;
 }
 
 /*
  * Restore: check each piece and pass it on to libxl's restore as the
- * record it came from.  HVM_CONTEXT is applied by libxc once the stream
- * ends; parameters and TSC at once.
+ * record it came from: libxc's at once, in the order they come (a PV
+ * guest's early pieces come before its pages, as libxc needs them),
+ * libxl's at commit(), after libxc's END.  HVM_CONTEXT is applied by
+ * libxc once its stream ends; parameters and TSC at once.  A PV guest's
+ * page types are kept for the pages still to come.
  */
 int
 xen_set_state(struct hv_guest *g, const struct hv_state *st)
@@ -141,29 +259,33 @@ xen_set_state(struct hv_guest *g, const struct hv_state *st)
 		errno = EINVAL;
 		return -1;
 	}
-	switch (st->tag) {
-	case XSR_TSC_INFO:
-		if (st->len != sizeof(struct tsc_info))
-			goto badlen;
-		break;
-	case XSR_HVM_CONTEXT:
-		if (st->len == 0 || st->len > (64u << 20))
-			goto badlen;
-		break;
-	case XSR_HVM_PARAMS: {
-		uint32_t count;
-
-		if (st->len < 8)
-			goto badlen;
-		memcpy(&count, st->data, 4);
-		if (count > 1024 || st->len != 8 + count * 16)
-			goto badlen;
-		break;
-	}
-	default:
+	switch (tag_ok(g->type, st->tag, st->len)) {
+	case -1:
 		hv_seterr("unknown Xen state tag %#x", st->tag);
 		errno = EINVAL;
 		return -1;
+	case 0:
+		goto badlen;
+	}
+	if (st->tag == XSR_HVM_PARAMS) {
+		uint32_t count;
+
+		memcpy(&count, st->data, 4);
+		if (count > 1024 || st->len != 8 + count * 16)
+			goto badlen;
+	}
+	if (st->tag == XEN_TAG_PV_TYPES) {
+		int rc = set_types(g, st);
+
+		if (rc == -1)
+			goto badlen;
+		return rc == 0 ? 0 : -1;
+	}
+	if (st->tag & XEN_TAG_LIBXL) {
+		if (tail_add(g, st->tag & ~XEN_TAG_LIBXL, st->data, st->len) ==
+		    -1)
+			return -1;
+		return 0;
 	}
 	if (xen_stream_record(g, st->tag, st->data, st->len, NULL, 0) == -1) {
 		hv_seterr("can't pass state to libxl: %s", strerror(errno));
@@ -171,7 +293,9 @@ xen_set_state(struct hv_guest *g, const struct hv_state *st)
 	}
 	return 0;
 badlen:
-	hv_seterr("Xen state tag %#x: bad length %u", st->tag, st->len);
+	hv_seterr("Xen state tag %#x of %u octets does not fit a %s guest",
+	    st->tag, st->len, g->type == VMI_GT_XEN_PV ? "PV" :
+	    g->type == VMI_GT_XEN_HVM ? "HVM" : "PVH");
 	errno = EINVAL;
 	return -1;
 }

@@ -23,6 +23,9 @@ eerr(struct emit *e, const char *what, const char *why)
 	return -1;
 }
 
+static int	emit_pieces(struct emit *, int (*)(struct hv_guest *,
+		    hv_state_fn, void *));
+
 int
 emit_guest(struct emit *e, const char *program)
 {
@@ -56,6 +59,9 @@ emit_guest(struct emit *e, const char *program)
 		return eerr(e, NULL, vmi_writer_error(e->w));
 	}
 	free(cfg);
+	if (e->ops->get_early_state != NULL &&
+	    emit_pieces(e, e->ops->get_early_state) == -1)
+		return -1;
 	gethostname(host, sizeof(host) - 1);
 	gmtime_r(&now, &tm);
 	snprintf(note, sizeof(note), "%s on %s at %04d-%02d-%02dT%02d:%02d:%02dZ",
@@ -179,16 +185,24 @@ put_state(void *arg, const struct hv_state *st)
 	return 0;
 }
 
-int
-emit_state(struct emit *e)
+/* Every piece that hook gives, as VCPU and PLATFORM records. */
+static int
+emit_pieces(struct emit *e, int (*hook)(struct hv_guest *, hv_state_fn,
+    void *))
 {
 	struct state_arg a = { e, 0 };
 
 	e->err[0] = '\0';
-	if (e->ops->get_state(e->g, put_state, &a) == -1) {
+	if (hook(e->g, put_state, &a) == -1) {
 		if (e->err[0] == '\0')
 			eerr(e, "guest state", hv_strerror());
 		return -1;
 	}
 	return 0;
+}
+
+int
+emit_state(struct emit *e)
+{
+	return emit_pieces(e, e->ops->get_state);
 }

@@ -21,7 +21,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-recv [-q] [--name name] [--paused] [-d rundir]\n"
+	    "usage: vm-recv [-q] [--name name | --as name] [--paused] "
+	    "[-d rundir]\n"
 	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-d rundir] "
 	    "[-f file]\n"
 	    "               [-H hosts_allow] [-k host_key] [-P pidfile] "
@@ -33,6 +34,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "as", required_argument, NULL, 'A' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "paused", no_argument, NULL, 'p' },
@@ -73,11 +75,13 @@ main(int argc, char *argv[])
 		case 'L':
 			listen = optarg;
 			break;
+		case 'A':
 		case 'N':
 			if (!xfer_name_ok(optarg))
 				errx(XFER_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			ro.name = optarg;
+			ro.clone = ch == 'A';
 			stdin_only = 1;
 			break;
 		case 'P':

@@ -167,6 +167,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 {
 	struct restore_opts ropts = {
 		.name = o->name,
+		.clone = o->clone,
 		.paused = o->paused,
 		.progress = !o->quiet,
 		.preflight = on_preflight,
@@ -288,7 +289,7 @@ recv_parse_request(const char *cmd, struct recv_opts *o, char *why,
 	int n;
 
 	snprintf(why, len, "this server runs only "
-	    "'vm-recv [--name name] [--paused] [-q]'");
+	    "'vm-recv [--name name | --as name] [--paused] [-q]'");
 	if (strlen(cmd) > XFER_LINE_MAX)
 		return -1;
 	strcpy(copy, cmd);
@@ -302,7 +303,9 @@ recv_parse_request(const char *cmd, struct recv_opts *o, char *why,
 			o->paused = 1;
 		else if (strcmp(w[i], "-q") == 0)
 			o->quiet = 1;
-		else if (strcmp(w[i], "--name") == 0 && i + 1 < n) {
+		else if ((strcmp(w[i], "--name") == 0 ||
+		    strcmp(w[i], "--as") == 0) && i + 1 < n) {
+			o->clone = strcmp(w[i], "--as") == 0;
 			if (!xfer_name_ok(w[++i])) {
 				snprintf(why, len, "bad guest name");
 				return -1;

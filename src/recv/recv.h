@@ -11,6 +11,7 @@
 
 struct recv_opts {
 	const char	*name;		/* --name, or NULL: the image's */
+	int		 clone;		/* --as: a fresh UUID (and MACs) */
 	int		 paused;	/* --paused */
 	int		 quiet;		/* -q: no progress line */
 	char		 namebuf[VMI_NAME_MAX];	/* holds a parsed --name */

@@ -1,10 +1,12 @@
 /*
- * vm-xlconv: turn a vmpipe image of a Xen PVH guest into a file that
- * `xl restore' reads.  The image's records map one to one onto Xen's own
- * stream: its CONFIG record is libxl's configuration, its PLATFORM
- * records are libxc records by tag, and each PAGES record becomes one
- * PAGE_DATA record.  A live image (vm-precopy) converts too: a frame sent
- * again replaces the earlier copy on restore, as in Xen's live streams.
+ * vm-xlconv: turn a vmpipe image of a Xen guest (PVH, HVM or PV) into a
+ * file that `xl restore' reads.  The image's records map one to one onto
+ * Xen's own stream: its CONFIG record is libxl's configuration, its
+ * PLATFORM records are libxc records by tag (libxl's own, an HVM guest's
+ * device model, held until libxc's END), and each PAGES record becomes
+ * one PAGE_DATA record, a PV guest's page tables with their types.  A
+ * live image (vm-precopy) converts too: a frame sent again replaces the
+ * earlier copy on restore, as in Xen's live streams.
  */
 #include <err.h>
 #include <errno.h>
@@ -28,11 +30,19 @@ usage(void)
 	exit(EX_USAGE);
 }
 
+struct held {
+	struct held	*next;
+	uint32_t	 type, len;
+	uint8_t		 body[];
+};
+
 struct conv {
 	struct xls	 x;
 	const struct vmi_guest *g;
 	uint64_t	 nframes;
 	uint64_t	*sent;		/* frames sent with data so far */
+	uint8_t		*ptype;		/* PV: page type per frame */
+	struct held	*held, **tail;	/* libxl records, for the end */
 	uint64_t	 pfn[VMI_PAGES_MAX];
 	uint8_t		 zero[4096];
 	struct iovec	 iov[VMI_PAGES_MAX + 2];	/* heads, then data */
@@ -52,13 +62,31 @@ guest(struct conv *c, const struct vmi_guest *g)
 	if (g->backend != VMI_BACKEND_XEN)
 		return cerr(c, "%s", "not an image of a Xen guest (backend "
 		    "kvm): xl can't restore it");
-	if (g->guest_type != VMI_GT_XEN_PVH)
-		return cerr(c, "%s", "only images of PVH guests convert (an "
-		    "HVM guest's device model state is not in the image)");
 	c->g = g;
 	c->nframes = g->mem_bytes >> g->page_shift;
-	if ((c->sent = calloc((c->nframes + 63) / 64, 8)) == NULL)
+	c->tail = &c->held;
+	if ((c->sent = calloc((c->nframes + 63) / 64, 8)) == NULL ||
+	    (g->guest_type == VMI_GT_XEN_PV &&
+	    (c->ptype = calloc(c->nframes, 1)) == NULL))
 		return cerr(c, "%s", "out of memory");
+	return 0;
+}
+
+/* The page types of a PV guest's page tables, for the pages to come. */
+static int
+types(struct conv *c, const uint8_t *d, size_t len)
+{
+	if (c->ptype == NULL || len % 8 != 0)
+		return cerr(c, "%s", "page types in an image not of a PV guest");
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, d + i, 8);
+		if ((w & XSR_PFN_MASK) >= c->nframes ||
+		    !XSR_PT_IS_TABLE(XSR_PAGE_TYPE(w)))
+			return cerr(c, "%s", "a bad page type word");
+		c->ptype[w & XSR_PFN_MASK] = XSR_PAGE_TYPE(w);
+	}
 	return 0;
 }
 
@@ -81,11 +109,15 @@ pages(struct conv *c, const struct vmi_record *rec)
 	for (uint32_t i = 0; i < v.count; i++) {
 		uint64_t f = v.pfn[i] & VMI_PFN_MASK, bit = 1ull << f % 64;
 		const void *page;
+		unsigned t;
 
 		if (f >= c->nframes)
 			return cerr(c, "%s", "frame beyond the guest's memory");
-		if ((v.pfn[i] & VMI_PFN_ZERO) && !(c->sent[f / 64] & bit)) {
-			c->pfn[i] = f | XC_PAGE_XALLOC;
+		t = c->ptype ? c->ptype[f] : XSR_PT_NOTAB;
+		/* A page table goes with its type, even when all zero. */
+		if ((v.pfn[i] & VMI_PFN_ZERO) && !(c->sent[f / 64] & bit) &&
+		    t == XSR_PT_NOTAB) {
+			c->pfn[i] = f | (uint64_t)XSR_PT_XALLOC << 60;
 			continue;
 		}
 		if (v.pfn[i] & VMI_PFN_ZERO) {
@@ -95,7 +127,7 @@ pages(struct conv *c, const struct vmi_record *rec)
 			d += 4096;
 		}
 		c->sent[f / 64] |= bit;
-		c->pfn[i] = f | XC_PAGE_NOTAB;
+		c->pfn[i] = f | (uint64_t)t << 60;
 		if (page != c->zero && k > 2 && (const uint8_t *)
 		    c->iov[k - 1].iov_base + c->iov[k - 1].iov_len == page) {
 			c->iov[k - 1].iov_len += 4096;
@@ -108,7 +140,7 @@ pages(struct conv *c, const struct vmi_record *rec)
 	}
 	/* Record header, PAGE_DATA header (count, reserved), frame words,
 	 * then the data (whole pages: no padding). */
-	hdr[0] = XC_REC_PAGE_DATA;
+	hdr[0] = XSR_PAGE_DATA;
 	hdr[1] = 8 + v.count * 8 + len;
 	hdr[2] = v.count;
 	hdr[3] = 0;
@@ -124,24 +156,50 @@ static int
 state(struct conv *c, const struct vmi_record *rec)
 {
 	struct vmi_state h;
+	const uint8_t *d;
+	size_t len;
 
 	memcpy(&h, rec->body, sizeof(h));
 	if (rec->type != VMI_REC_PLATFORM || h.id != 0)
 		return cerr(c, "%s", "a per-vCPU record: not a Xen image");
-	switch (h.tag) {
-	case XC_REC_TSC_INFO:
-	case XC_REC_HVM_CONTEXT:
-	case XC_REC_HVM_PARAMS:
-		break;
-	default:
+	d = (const uint8_t *)rec->body + sizeof(h);
+	len = rec->len - sizeof(h);
+	if (h.tag == XEN_TAG_PV_TYPES)
+		return types(c, d, len);
+	if (h.tag & XEN_TAG_LIBXL) {
+		struct held *k;
+
+		if ((k = malloc(sizeof(*k) + len)) == NULL)
+			return cerr(c, "%s", "out of memory");
+		k->next = NULL;
+		k->type = h.tag & ~XEN_TAG_LIBXL;
+		k->len = len;
+		memcpy(k->body, d, len);
+		*c->tail = k;
+		c->tail = &k->next;
+		return 0;
+	}
+	if (h.tag >= XEN_TAG_PV_TYPES || h.tag == XSR_END ||
+	    h.tag == XSR_PAGE_DATA) {
 		snprintf(c->err, sizeof(c->err), "unknown Xen state tag %#x",
 		    h.tag);
 		return -1;
 	}
-	if (xls_record(&c->x, h.tag, (const uint8_t *)rec->body + sizeof(h),
-	    rec->len - sizeof(h), NULL, 0) == -1)
+	if (xls_record(&c->x, h.tag, d, len, NULL, 0) == -1)
 		return cerr(c, "write: %s", strerror(errno));
 	return 0;
+}
+
+/* libxc's END, libxl's held records, libxl's END. */
+static int
+finish(struct conv *c)
+{
+	if (xls_end_libxc(&c->x) == -1)
+		return -1;
+	for (struct held *k = c->held; k != NULL; k = k->next)
+		if (xls_record(&c->x, k->type, k->body, k->len, NULL, 0) == -1)
+			return -1;
+	return xls_end(&c->x);
 }
 
 static int
@@ -160,7 +218,9 @@ convert(struct conv *c, int in)
 				goto out;
 			break;
 		case VMI_REC_CONFIG:
-			if (xls_begin(&c->x, rec.body, rec.len) == -1) {
+			if (xls_begin(&c->x, rec.body, rec.len,
+			    c->g->guest_type == VMI_GT_XEN_PV ?
+			    XSR_DOMAIN_X86_PV : XSR_DOMAIN_X86_HVM) == -1) {
 				cerr(c, "write: %s", strerror(errno));
 				goto out;
 			}
@@ -184,7 +244,7 @@ convert(struct conv *c, int in)
 		cerr(c, "%s", vmi_reader_error(r));
 		goto out;
 	}
-	if (xls_end(&c->x) == -1) {
+	if (finish(c) == -1) {
 		cerr(c, "write: %s", strerror(errno));
 		goto out;
 	}

@@ -13,9 +13,6 @@
 #define XL_FLAG_JSON		(1u << 0)
 #define XL_FLAG_STREAMV2	(1u << 1)
 
-#define LIBXL_REC_END		0x00
-#define LIBXL_REC_LIBXC_CONTEXT	0x01
-#define LIBXC_DOMAIN_X86_HVM	2	/* PVH and HVM alike */
 
 int
 xls_iov(struct xls *x, struct iovec *iov, int n)
@@ -26,7 +23,7 @@ xls_iov(struct xls *x, struct iovec *iov, int n)
 }
 
 int
-xls_begin(struct xls *x, const void *json, size_t len)
+xls_begin(struct xls *x, const void *json, size_t len, uint32_t dtype)
 {
 	/* xl's header, in the saving host's byte order. */
 	struct {
@@ -43,7 +40,7 @@ xls_begin(struct xls *x, const void *json, size_t len)
 		uint32_t	version, options;
 	} lh = { __builtin_bswap64(0x4c6962786c466d74ull),	/* LibxlFmt */
 	    __builtin_bswap32(2), 0 };
-	uint32_t libxc_ctx[2] = { LIBXL_REC_LIBXC_CONTEXT, 0 };
+	uint32_t libxc_ctx[2] = { XLR_LIBXC_CONTEXT, 0 };
 	/* libxc's image header (big-endian) and domain header.  The Xen
 	 * version there is informational: 0.0, unknown. */
 	struct {
@@ -57,7 +54,7 @@ xls_begin(struct xls *x, const void *json, size_t len)
 		uint32_t	type;
 		uint16_t	page_shift, r1;
 		uint32_t	major, minor;
-	} dh = { LIBXC_DOMAIN_X86_HVM, 12, 0, 0, 0 };
+	} dh = { dtype, 12, 0, 0, 0 };
 	static const char nul;
 	struct iovec iov[7] = {
 		{ &xh, sizeof(xh) }, { &clen, 4 }, { (void *)json, len },
@@ -71,9 +68,11 @@ xls_begin(struct xls *x, const void *json, size_t len)
 	iov[0] = (struct iovec){ &dh, sizeof(dh) };
 	if (xls_iov(x, iov, 1) == -1)
 		return -1;
+	if (dtype == XSR_DOMAIN_X86_PV)
+		return 0;
 	/* No CPUID or MSR policy: the guest gets the one it is created
 	 * with, as a restore of an older stream does. */
-	return xls_record(x, XC_REC_STATIC_DATA_END, NULL, 0, NULL, 0);
+	return xls_record(x, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
 }
 
 int
@@ -95,10 +94,13 @@ xls_record(struct xls *x, uint32_t type, const void *a, size_t alen,
 }
 
 int
+xls_end_libxc(struct xls *x)
+{
+	return xls_record(x, XSR_END, NULL, 0, NULL, 0);
+}
+
+int
 xls_end(struct xls *x)
 {
-	uint32_t ends[4] = { XC_REC_END, 0, LIBXL_REC_END, 0 };
-	struct iovec iov = { ends, sizeof(ends) };
-
-	return xls_iov(x, &iov, 1);
+	return xls_record(x, XLR_END, NULL, 0, NULL, 0);
 }

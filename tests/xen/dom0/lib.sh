@@ -44,8 +44,10 @@ memory = 128
 vcpus = 1
 on_crash = "preserve"
 CFG
-	# PVH under this emulator needs the TSC passed through.
-	[ "$2" != pvh ] || echo 'tsc_mode = "native"'
+	# PVH and HVM under this emulator need the TSC passed through: its
+	# SVM gives no next-instruction address for an intercepted RDTSCP,
+	# and Xen can't emulate it without one.
+	[ "$2" = pv ] || echo 'tsc_mode = "native"'
 }
 
 # Create guest NAME of TYPE and wait for it to tick.

@@ -1,0 +1,68 @@
+/*
+ * xen_stream.h: what the Xen backend and vm-xlconv share of Xen's own
+ * migration streams (libxc's version 3 wrapped in libxl's version 2; see
+ * docs/specs/libxc-migration-stream and libxl-migration-stream in the Xen
+ * sources), and how an image's PLATFORM pieces stand for their records.
+ * No Xen header is needed: vm-xlconv builds without libxen.
+ */
+#ifndef XEN_STREAM_H
+#define XEN_STREAM_H
+
+/* libxc record types. */
+#define XSR_END			0x00
+#define XSR_PAGE_DATA		0x01
+#define XSR_X86_PV_INFO		0x02
+#define XSR_X86_PV_P2M_FRAMES	0x03
+#define XSR_X86_PV_VCPU_BASIC	0x04
+#define XSR_X86_PV_VCPU_EXT	0x05
+#define XSR_X86_PV_VCPU_XSAVE	0x06
+#define XSR_SHARED_INFO		0x07
+#define XSR_TSC_INFO		0x08
+#define XSR_HVM_CONTEXT		0x09
+#define XSR_HVM_PARAMS		0x0a
+#define XSR_X86_PV_VCPU_MSRS	0x0c
+#define XSR_STATIC_DATA_END	0x10
+#define XSR_X86_CPUID_POLICY	0x11
+#define XSR_X86_MSR_POLICY	0x12
+
+/* libxc's domain header types. */
+#define XSR_DOMAIN_X86_PV	1
+#define XSR_DOMAIN_X86_HVM	2	/* PVH and HVM alike */
+
+/* libxl record types. */
+#define XLR_END			0x00
+#define XLR_LIBXC_CONTEXT	0x01
+#define XLR_EMULATOR_XENSTORE	0x02
+#define XLR_EMULATOR_CONTEXT	0x03
+
+/* PAGE_DATA frame words: the frame, and its type in bits 60 to 63 (a
+ * XEN_DOMCTL_PFINFO_* value shifted down by 28). */
+#define XSR_PFN_MASK		0x000fffffffffffffull
+#define XSR_PAGE_TYPE(w)	((unsigned)((w) >> 60))
+#define XSR_PT_NOTAB		0x0	/* an ordinary page */
+#define XSR_PT_L1		0x1	/* L1 to L4 page tables, 0x9-0xc */
+#define XSR_PT_L4		0x4	/*   when pinned */
+#define XSR_PT_PINNED		0x8
+#define XSR_PT_BROKEN		0xd	/* no data */
+#define XSR_PT_XALLOC		0xe	/* populate only: no data */
+#define XSR_PT_XTAB		0xf	/* no frame: no data */
+
+/* Does a frame of this type carry data?  Is it a page table? */
+#define XSR_PT_HAS_DATA(t)	((t) < XSR_PT_BROKEN)
+#define XSR_PT_IS_TABLE(t)	(((t) & 7) >= XSR_PT_L1 && \
+				 ((t) & 7) <= XSR_PT_L4 && (t) <= 0xc)
+
+/*
+ * The tags of PLATFORM pieces.  Below XEN_TAG_LIBXL: a record of libxc's
+ * stream, of that type, whose body the piece is.  XEN_TAG_LIBXL | type: a
+ * record of libxl's stream (after libxc's END), the emulator records of
+ * an HVM guest.  XEN_TAG_PV_TYPES: vmpipe's own, the page tables of a PV
+ * guest as PAGE_DATA frame words; they come before the pages, which a
+ * restore sends to libxc with these types.  A PV guest's pieces up to
+ * its P2M_FRAMES also come before the pages, in the order libxc wrote
+ * them.
+ */
+#define XEN_TAG_LIBXL		0x40000000u
+#define XEN_TAG_PV_TYPES	0x20000001u
+
+#endif /* XEN_STREAM_H */

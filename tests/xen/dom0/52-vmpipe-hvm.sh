@@ -1,0 +1,61 @@
+# timeout: 900
+# An HVM guest (QEMU's emulated devices beside it): vm-save + vm-restore,
+# then a live vm-precopy into a restore beside it, each time continuing
+# its counter with a device model of its own; and a live copy whose
+# reader gives up leaves it running.
+. ./lib.sh
+need_xen_backend vm-save
+need_xen_backend vm-restore
+need_xen_backend vm-precopy
+dm_of() { pgrep -f "xen-qemu-system-i386 -xen-domid $(xl domid "$1") " >/dev/null; }
+# continues NAME BEFORE LINES: guest NAME ticks past BEFORE, never from 0
+continues() {
+	wait_tick_above "$1" $(($2 + 2)) 120 || {
+		tail -n 5 "$(console_log "$1")"
+		fail "$1's counter did not pass $2"; }
+	tail -n +$(($3 + 1)) "$(console_log "$1")" | tr -d '\r' >/tmp/after
+	grep -q 'guest up' /tmp/after && fail "$1 booted again"
+	first=$(awk '/^tick [0-9]+$/ { print $2; exit }' /tmp/after)
+	note "$1: first tick $first after $2"
+	[ -n "$first" ] && [ "$first" -ge "$2" ] && [ "$first" -le $(($2 + 5)) ] ||
+		fail "$1's first tick is '$first', expected just after $2"
+}
+
+guest_up hvm5 hvm
+wait_tick_above hvm5 2 60 || fail "no tick 3"
+dm_of hvm5 || fail "no QEMU for hvm5"
+
+# Offline.
+vm-save -b xen -o /tmp/hvm5.vmi hvm5 || fail "vm-save of an HVM guest"
+before=$(last_tick hvm5)
+lines=$(console_lines hvm5)
+guest_gone hvm5 || fail "hvm5 still there after vm-save"
+[ ! -e /var/lib/xen/qemu-save.* ] 2>/dev/null || ls /var/lib/xen
+vm-inspect /tmp/hvm5.vmi | grep -q 'backend xen, type hvm' ||
+	{ vm-inspect /tmp/hvm5.vmi; fail "the image does not say type hvm"; }
+vm-restore -b xen /tmp/hvm5.vmi || fail "vm-restore of an HVM guest"
+dm_of hvm5 || fail "no QEMU for the restored hvm5"
+continues hvm5 "$before" "$lines"
+
+# A live copy whose reader goes away: the guest and its QEMU run on.
+n=$(last_tick hvm5)
+vm-precopy -b xen hvm5 2>/tmp/err | head -c 4000000 >/dev/null
+cat /tmp/err
+grep -q . /tmp/err || fail "vm-precopy said nothing of its failure"
+xl list hvm5 >/dev/null || fail "hvm5 gone after a failed live copy"
+wait_tick_above hvm5 $((n + 2)) 60 || fail "hvm5 stopped after a failed live copy"
+dm_of hvm5 || fail "hvm5's QEMU gone after a failed live copy"
+
+# Live, into a restore beside it (vm-recv refuses a guest whose UUID
+# runs here; --as gives the copy its own).
+rm -f "$(console_log hvm6)"
+vm-precopy -b xen hvm5 2>/tmp/pc.err | vm-restore -b xen --as hvm6 ||
+	{ cat /tmp/pc.err; fail "vm-precopy | vm-restore --as"; }
+at=$(last_tick hvm5)
+tail -n 3 /tmp/pc.err
+xl destroy hvm5
+dm_of hvm6 || fail "no QEMU for hvm6"
+continues hvm6 "$at" 0
+xl destroy hvm6
+rm -f /tmp/hvm5.vmi
+echo ok
