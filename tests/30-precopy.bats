@@ -60,6 +60,20 @@ assert_continues_on_b() {
 	assert_continues_on_b g "$last"
 }
 
+@test "live to this host: vm-precopy g | vm-recv --as g2 runs a clone with its own UUID" {
+	start_guest_hb g 5 -o rate=5000
+	u1=$("$VMPIPE_BIN/vm-ctl" info g | awk '$1 == "uuid:" { print $2 }')
+	run bash -c '"$VMPIPE_BIN/vm-precopy" -q g | "$VMPIPE_BIN/vm-recv" -q --as g2; echo "status ${PIPESTATUS[*]}"'
+	[ "${lines[-1]}" = "status 0 0" ]
+	[[ "$output" == *"vmpipe-recv: running g2 "* ]]
+	u2=$("$VMPIPE_BIN/vm-ctl" info g2 | awk '$1 == "uuid:" { print $2 }')
+	[ -n "$u2" ] && [ "$u1" != "$u2" ]
+	last=$(last_hb g)
+	"$VMPIPE_BIN/vm-ctl" destroy g
+	wait_hb g2 $((last + 3))
+	assert_clean g2
+}
+
 @test "four vCPUs all writing, compressed stream, short downtime target" {
 	start_guest_hb g 5 -c 4 -o rate=4000
 	"$VMPIPE_BIN/vm-precopy" -q -z 1 --downtime 10 g |

@@ -94,6 +94,14 @@ xen_test() {
 	xen_test 50-vmpipe-save-restore
 }
 
+@test "xen: an HVM guest: vm-save/vm-restore, vm-precopy | vm-recv --as, xl interop; a failed live copy leaves it running" {
+	xen_test 52-vmpipe-hvm
+}
+
+@test "xen: a PV guest offline: vm-save/vm-restore, vm-save | vm-recv --as, xl interop; failed saves and cut images" {
+	xen_test 55-vmpipe-pv
+}
+
 @test "xen: vm-precopy (log-dirty rounds) + vm-restore of a PVH guest" {
 	xen_test 60-vmpipe-precopy
 }

@@ -129,6 +129,8 @@ int	xen_stream_record(struct hv_guest *, uint32_t type,
  * not change until libxl has read them (xen_stage.c). */
 int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
+/* After a failed write: why libxl stopped reading (waits for it). */
+const char *xen_stream_why(struct hv_guest *);
 /* The pipe's size: pages spliced into it may be unread up to this much. */
 #define XEN_PIPE_SIZE	(1 << 20)
 

@@ -258,7 +258,7 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	}
 	g->thread_up = 1;
 	if (write_headers(g) == -1) {
-		hv_seterr("libxl refused the restore: %s", strerror(g->werr));
+		hv_seterr("libxl refused the restore: %s", xen_stream_why(g));
 		goto fail;
 	}
 	*out = g;
@@ -271,6 +271,21 @@ fail:
 	free(g);
 	errno = rc;
 	return -1;
+}
+
+/* Why libxl stopped reading: its own message, once its thread is done. */
+const char *
+xen_stream_why(struct hv_guest *g)
+{
+	if (g->sock != -1) {
+		close(g->sock);
+		g->sock = -1;
+	}
+	if (g->thread_up) {
+		pthread_join(g->thread, NULL);
+		g->thread_up = 0;
+	}
+	return g->lmsg[0] ? g->lmsg : strerror(g->werr ? g->werr : EIO);
 }
 
 static void

@@ -23,6 +23,7 @@ libxl_ctx		*xen_ctx;
  * keeps the last error for the hook's message instead.
  */
 static __thread char	lastlog[256];
+static int		debug;
 
 static void
 log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
@@ -31,9 +32,15 @@ log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
 	char msg[200];
 
 	(void)l;
-	if (level < XTL_ERROR)
+	if (level < XTL_ERROR && !debug)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* VMPIPE_DEBUG: everything libxl and libxc say, as they say it. */
+	if (debug && level >= XTL_DETAIL)
+		fprintf(stderr, "xen: %s%s%s\n", context ? context : "",
+		    context ? ": " : "", msg);
+	if (level < XTL_ERROR)
+		return;
 	if (errnoval > 0)
 		snprintf(lastlog, sizeof(lastlog), "%s%s%s: %s",
 		    context ? context : "", context ? ": " : "", msg,
@@ -69,6 +76,7 @@ int
 xen_handles(void)
 {
 	lastlog[0] = '\0';
+	debug = getenv("VMPIPE_DEBUG") != NULL;
 	if (xen_xch == NULL &&
 	    (xen_xch = xc_interface_open(&logger, &logger, 0)) == NULL) {
 		hv_seterr("can't open the Xen control interface: %s",

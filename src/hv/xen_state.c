@@ -288,7 +288,9 @@ xen_set_state(struct hv_guest *g, const struct hv_state *st)
 		return 0;
 	}
 	if (xen_stream_record(g, st->tag, st->data, st->len, NULL, 0) == -1) {
-		hv_seterr("can't pass state to libxl: %s", strerror(errno));
+		hv_seterr("libxl gave up on the restore: %s",
+		    xen_stream_why(g));
+		errno = EIO;
 		return -1;
 	}
 	return 0;

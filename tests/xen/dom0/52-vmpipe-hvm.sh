@@ -1,8 +1,9 @@
 # timeout: 900
 # An HVM guest (QEMU's emulated devices beside it): vm-save + vm-restore,
-# then a live vm-precopy into a restore beside it, each time continuing
-# its counter with a device model of its own; and a live copy whose
-# reader gives up leaves it running.
+# a live vm-precopy | vm-recv --as beside it, and xl's restore of
+# vm-xlconv's output and vm-restore of xl's save, each time continuing its
+# counter with a device model of its own; a live copy whose reader gives
+# up leaves it running.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
@@ -46,16 +47,32 @@ xl list hvm5 >/dev/null || fail "hvm5 gone after a failed live copy"
 wait_tick_above hvm5 $((n + 2)) 60 || fail "hvm5 stopped after a failed live copy"
 dm_of hvm5 || fail "hvm5's QEMU gone after a failed live copy"
 
-# Live, into a restore beside it (vm-recv refuses a guest whose UUID
-# runs here; --as gives the copy its own).
+# Live to this host (vm-recv refuses a guest whose UUID runs here; --as
+# gives the copy its own).
 rm -f "$(console_log hvm6)"
-vm-precopy -b xen hvm5 2>/tmp/pc.err | vm-restore -b xen --as hvm6 ||
-	{ cat /tmp/pc.err; fail "vm-precopy | vm-restore --as"; }
+vm-precopy -b xen hvm5 2>/tmp/pc.err | vm-recv --as hvm6 >/tmp/recv.out ||
+	{ cat /tmp/pc.err /tmp/recv.out; fail "vm-precopy | vm-recv --as"; }
 at=$(last_tick hvm5)
 tail -n 3 /tmp/pc.err
+grep -q 'running hvm6' /tmp/recv.out || { cat /tmp/recv.out; fail "no ack"; }
 xl destroy hvm5
 dm_of hvm6 || fail "no QEMU for hvm6"
 continues hvm6 "$at" 0
+
+# xl restore takes vm-xlconv's output of an HVM image ...
+vm-save -q -b xen -o /tmp/hvm6.vmi hvm6 || fail "vm-save hvm6"
+before=$(last_tick hvm6)
+lines=$(console_lines hvm6)
+vm-xlconv -o /tmp/hvm6.xl /tmp/hvm6.vmi || fail "vm-xlconv of an HVM image"
+xl restore /tmp/hvm6.xl || fail "xl restore of vm-xlconv's output"
+dm_of hvm6 || fail "no QEMU for hvm6 after xl restore"
+continues hvm6 "$before" "$lines"
+# ... and vm-restore takes xl's save of it.
+xl save hvm6 /tmp/hvm6.xl >/dev/null 2>&1 || fail "xl save hvm6"
+before=$(last_tick hvm6)
+lines=$(console_lines hvm6)
+vm-restore /tmp/hvm6.xl || fail "vm-restore of xl's save of an HVM guest"
+continues hvm6 "$before" "$lines"
 xl destroy hvm6
-rm -f /tmp/hvm5.vmi
+rm -f /tmp/hvm5.vmi /tmp/hvm6.vmi /tmp/hvm6.xl
 echo ok

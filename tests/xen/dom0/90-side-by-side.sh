@@ -59,8 +59,8 @@ done
 
 # Live migration to this host.  xl's receiver renames its copy once the
 # sender has gone.  vm-recv would refuse our stream here, the original
-# still running with its UUID, so our receiver is vm-restore --as (what
-# vm-recv runs on another host) and the guest changes name each time.
+# still running with its UUID, so it restores a clone (--as) and the
+# guest changes name each time.
 g=sbs
 r=0
 while [ "$r" -lt 2 ]; do
@@ -69,7 +69,7 @@ while [ "$r" -lt 2 ]; do
 	[ $g = sbs ] && to=sbs2 || to=sbs
 	rm -f /tmp/pc.err
 	timed migrate vmpipe /tmp/pc.err sh -c "vm-precopy -b xen $g 2>/tmp/pc.err |
-	    vm-restore -q -b xen --as $to && xl destroy $g; r=\$?
+	    vm-recv -q --as $to >/tmp/recv.out && xl destroy $g; r=\$?
 	    tail -n 2 /tmp/pc.err; exit \$r"
 	g=$to
 	ticks_on $g
