@@ -76,6 +76,9 @@ extern xc_interface		*xen_xch;
 extern xenforeignmemory_handle	*xen_fmem;
 extern libxl_ctx		*xen_ctx;
 
+/* VMPIPE_DEBUG is set: log what libxl says, and each piece of state. */
+extern int	 xen_debug;
+
 /* The last error libxl or libxc logged in this thread, or "". */
 const char	*xen_lastlog(void);
 void		 hv_clearerr(void);

@@ -23,7 +23,7 @@ libxl_ctx		*xen_ctx;
  * keeps the last error for the hook's message instead.
  */
 static __thread char	lastlog[256];
-static int		debug;
+int			xen_debug;
 
 static void
 log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
@@ -32,11 +32,11 @@ log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
 	char msg[200];
 
 	(void)l;
-	if (level < XTL_ERROR && !debug)
+	if (level < XTL_ERROR && !xen_debug)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* VMPIPE_DEBUG: everything libxl and libxc say, as they say it. */
-	if (debug && level >= XTL_DETAIL)
+	if (xen_debug && level >= XTL_DEBUG)
 		fprintf(stderr, "xen: %s%s%s\n", context ? context : "",
 		    context ? ": " : "", msg);
 	if (level < XTL_ERROR)
@@ -76,7 +76,7 @@ int
 xen_handles(void)
 {
 	lastlog[0] = '\0';
-	debug = getenv("VMPIPE_DEBUG") != NULL;
+	xen_debug = getenv("VMPIPE_DEBUG") != NULL;
 	if (xen_xch == NULL &&
 	    (xen_xch = xc_interface_open(&logger, &logger, 0)) == NULL) {
 		hv_seterr("can't open the Xen control interface: %s",

@@ -8,6 +8,7 @@
  * record type (xen.h), so that restore hands it to libxl unchanged.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,6 +260,9 @@ xen_set_state(struct hv_guest *g, const struct hv_state *st)
 		errno = EINVAL;
 		return -1;
 	}
+	if (xen_debug)
+		fprintf(stderr, "xen: state piece %#x, %u octets\n", st->tag,
+		    st->len);
 	switch (tag_ok(g->type, st->tag, st->len)) {
 	case -1:
 		hv_seterr("unknown Xen state tag %#x", st->tag);

@@ -173,9 +173,12 @@ create_guest(struct rs *s, const void *cfg, size_t cfglen)
 		return fail(s, "out of memory");
 	/*
 	 * Backends whose memory is one flat mapping (KVM) give frame 0's
-	 * address for the whole guest; others are mapped batch by batch.
+	 * address for the whole guest; others are mapped batch by batch,
+	 * and only when pages come (Xen sends each batch it maps into its
+	 * stream, which for a PV guest must not begin with a page).
 	 */
-	if (s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
+	if (s->ops->flat &&
+	    s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
 	    handle == NULL && ptr != NULL)
 		s->mem = ptr;
 	else if (handle != NULL)
