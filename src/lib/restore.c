@@ -163,7 +163,7 @@ static int
 create_guest(struct rs *s, const void *cfg, size_t cfglen)
 {
 	uint64_t pfn = 0;
-	void *ptr, *handle;
+	void *ptr = NULL, *handle = NULL;
 
 	if (s->ops->create(&s->info, cfg, cfglen, &s->g) == -1)
 		return fail(s, "create guest %s: %s", s->info.name,
@@ -177,8 +177,9 @@ create_guest(struct rs *s, const void *cfg, size_t cfglen)
 	 * and only when pages come (Xen sends each batch it maps into its
 	 * stream, which for a PV guest must not begin with a page).
 	 */
-	if (s->ops->flat &&
-	    s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
+	if (!s->ops->flat)
+		return 0;
+	if (s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
 	    handle == NULL && ptr != NULL)
 		s->mem = ptr;
 	else if (handle != NULL)
