@@ -28,12 +28,18 @@ FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c
 FUZZ_SRC_recvconf := src/recv/config.c
 FUZZ_SRC_proto	  := src/hv/kvm_proto.c
+# The Xen backend's readers of Xen's formats, where libxen is installed.
+ifneq ($(XENLIBS),)
+FUZZERS		  += xenstream
+FUZZ_SRC_xenstream := $(LIBSRC)
+FUZZ_LIBS_xenstream := $(XENLIBS)
+endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	     -fno-sanitize-recover=all $(TFLAGS) -Isrc/recv -mavx2 \
 	     -Wno-unused-command-line-argument
 
 tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
-	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd
+	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd $(FUZZ_LIBS_$*)
 
 unit: tests/unit/test_vmi.bin
 	tests/unit/test_vmi.bin
@@ -64,6 +70,8 @@ fuzz-corpus:
 	@cp tests/vectors/*.vmi tests/fuzz/corpus/xfer/
 	@cp tests/fuzz/seeds/recvconf/* tests/fuzz/corpus/recvconf/
 	@cp tests/fuzz/seeds/proto/* tests/fuzz/corpus/proto/
+	@[ ! -d tests/fuzz/corpus/xenstream ] || \
+		cp tests/fuzz/seeds/xenstream/* tests/fuzz/corpus/xenstream/
 
 fuzz: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
 	@for f in $(FUZZERS); do \

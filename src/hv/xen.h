@@ -144,6 +144,12 @@ int	xen_pv_map(struct hv_guest *, const uint64_t *, unsigned, void **,
 int	xen_pv_early_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_pv_free(struct hv_guest *);
+/* The parser of libxl's stream of a PV save, on its own (the fuzzer's):
+ * a copy for npfn frames, read from fd to libxl's END; NULL, or why it
+ * stopped. */
+struct pv_copy	*xen_pv_copy_new(unsigned long npfn);
+const char	*xen_pv_read(struct pv_copy *, int fd);
+void		 xen_pv_copy_free(struct pv_copy *);
 
 /* xen_dm.c */
 int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);
@@ -157,5 +163,8 @@ int	xen_tail_write(struct hv_guest *);
 
 /* xen_xl.c */
 int	xen_restore_native(int, const char *, int, int, struct hv_info *);
+/* xl's header and the configuration it holds (*json malloc'd, *len
+ * octets with the NUL), read from fd up to libxl's stream. */
+int	xen_xl_read_head(int fd, char **json, size_t *len);
 
 #endif /* XEN_H */

@@ -248,11 +248,30 @@ out:
 	return NULL;
 }
 
-void
-xen_pv_free(struct hv_guest *g)
+struct pv_copy *
+xen_pv_copy_new(unsigned long npfn)
 {
-	struct pv_copy *c = g->pv;
+	struct pv_copy *c;
 
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->npfn = npfn;
+	c->mem = mmap(NULL, npfn * 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	c->type = malloc(npfn);
+	if (c->mem == MAP_FAILED || c->type == NULL) {
+		c->mem = c->mem == MAP_FAILED ? NULL : c->mem;
+		xen_pv_copy_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(c->type, 0xff, npfn);
+	return c;
+}
+
+void
+xen_pv_copy_free(struct pv_copy *c)
+{
 	if (c == NULL)
 		return;
 	if (c->mem != NULL)
@@ -262,6 +281,20 @@ xen_pv_free(struct hv_guest *g)
 		free(c->rec[i].body);
 	free(c->rec);
 	free(c);
+}
+
+const char *
+xen_pv_read(struct pv_copy *c, int fd)
+{
+	c->fd = fd;
+	reader(c);
+	return c->err[0] ? c->err : NULL;
+}
+
+void
+xen_pv_free(struct hv_guest *g)
+{
+	xen_pv_copy_free(g->pv);
 	g->pv = NULL;
 }
 
@@ -282,22 +315,12 @@ xen_pv_suspend(struct hv_guest *g)
 		return -1;
 	if (n < di.max_pages)
 		n = di.max_pages;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -1;
-	c->npfn = n;
-	c->mem = mmap(NULL, n * 4096, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	c->type = malloc(n);
-	if (c->mem == MAP_FAILED || c->type == NULL) {
-		c->mem = c->mem == MAP_FAILED ? NULL : c->mem;
-		g->pv = c;
-		xen_pv_free(g);
+	if ((c = xen_pv_copy_new(n)) == NULL) {
 		hv_seterr("no memory for a copy of domain %u's %lu frames",
 		    g->domid, n);
 		errno = ENOMEM;
 		return -1;
 	}
-	memset(c->type, 0xff, n);
 	g->pv = c;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		goto fail;

@@ -58,8 +58,8 @@ readall(int fd, void *buf, size_t len)
 }
 
 /* The header and the configuration; *json is malloc'd. */
-static int
-read_head(int fd, char **json, size_t *len)
+int
+xen_xl_read_head(int fd, char **json, size_t *len)
 {
 	struct xl_header h;
 	uint32_t clen;
@@ -175,7 +175,7 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 	hv_clearerr();
 	if (xen_handles() == -1)
 		return -1;
-	if (read_head(fd, &json, &len) == -1)
+	if (xen_xl_read_head(fd, &json, &len) == -1)
 		return -1;
 	libxl_domain_config_init(&c);
 	libxl_domain_restore_params_init(&p);

@@ -1,0 +1,50 @@
+/*
+ * fuzz_xenstream: libFuzzer target for the Xen backend's readers of Xen's
+ * own formats: the header of an xl save file (vm-restore reads any file
+ * it is given), and libxl's stream of a PV save, which xen_pv.c takes
+ * apart.  The first octet picks the reader; the rest is its input, read
+ * from a file as the backend reads a pipe.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "xen.h"
+
+#define NPFN	64
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd;
+
+	if (size < 1)
+		return 0;
+	if ((fd = memfd_create("fuzz", MFD_CLOEXEC)) == -1)
+		abort();
+	if (size > 1 && write(fd, data + 1, size - 1) != (ssize_t)(size - 1))
+		abort();
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	if (data[0] & 1) {
+		char *json;
+		size_t len;
+
+		if (xen_xl_read_head(fd, &json, &len) == 0) {
+			if (len == 0)
+				abort();
+			free(json);
+		}
+	} else {
+		struct pv_copy *c = xen_pv_copy_new(NPFN);
+
+		if (c == NULL)
+			abort();
+		(void)xen_pv_read(c, fd);
+		xen_pv_copy_free(c);
+	}
+	close(fd);
+	return 0;
+}
