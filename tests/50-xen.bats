@@ -94,12 +94,21 @@ xen_test() {
 	xen_test 50-vmpipe-save-restore
 }
 
+# show_table NAME: the timings a dom0 test printed, for whoever reads
+# the run, here and in the results directory.
+show_table() {
+	sed -n 's/^TABLE //p' "$XEN_OUT/$1.log" |
+	    tee "$XEN_OUT/$1.table" | sed 's/^/# /' >&3
+}
+
 @test "xen: an HVM guest: vm-save/vm-restore, vm-precopy | vm-recv --as, xl interop; a failed live copy leaves it running" {
 	xen_test 52-vmpipe-hvm
+	show_table 52-vmpipe-hvm
 }
 
 @test "xen: a PV guest offline: vm-save/vm-restore, vm-save | vm-recv --as, xl interop; failed saves and cut images" {
 	xen_test 55-vmpipe-pv
+	show_table 55-vmpipe-pv
 }
 
 @test "xen: vm-precopy (log-dirty rounds) + vm-restore of a PVH guest" {
@@ -116,9 +125,7 @@ xen_test() {
 
 @test "xen: save, restore and live migration side by side with xl (timings)" {
 	xen_test 90-side-by-side
-	# The numbers, for whoever reads the run: here and in the results.
-	sed -n 's/^TABLE //p' "$XEN_OUT/90-side-by-side.log" |
-	    tee "$XEN_OUT/side-by-side.txt" | sed 's/^/# /' >&3
+	show_table 90-side-by-side
 }
 
 @test "xen: vm-restore takes xl save files; xl restore takes vm-xlconv's output" {

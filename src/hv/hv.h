@@ -94,7 +94,8 @@ struct hv_ops {
 
 	/* Map n frames of guest memory.  ptr[i] is set to the frame's
 	 * address, or NULL for a frame that does not exist (a hole, which
-	 * save skips).  writable for restore.  Returns an opaque handle for
+	 * save skips).  writable for restore (of a backend without
+	 * put_pages()).  Returns an opaque handle for
 	 * unmap(), which may be NULL when nothing needs releasing.  The
 	 * mapping stays valid until unmap() or close(). */
 	int	(*map)(struct hv_guest *, const uint64_t *pfn, unsigned n,
@@ -115,12 +116,20 @@ struct hv_ops {
 		    void *arg);
 
 	/* Restore side.  create() makes a new guest from a description and
-	 * configuration, paused, with zeroed memory, ready for map() and
-	 * set_state(); a guest so made that is closed before commit() is
+	 * configuration, paused, with zeroed memory, ready for map() (or
+	 * put_pages()) and set_state(); a guest so made that is closed before commit() is
 	 * destroyed, so a failed restore leaves nothing behind.  commit()
 	 * makes it an ordinary guest, still paused. */
 	int	(*create)(const struct hv_info *, const void *config,
 		    size_t len, struct hv_guest **out);
+	/* Optional.  Write n frames of a guest that create() made: data[i]
+	 * is a frame's 4096 octets, or NULL for a frame that is zero and
+	 * was never written (fresh memory is zero).  stable: the data stays
+	 * unchanged until commit() or close() returns, so the backend may
+	 * refer to it rather than copy it.  Where a backend has it, restore
+	 * uses it instead of map(), a copy and unmap(). */
+	int	(*put_pages)(struct hv_guest *, const uint64_t *pfn,
+		    unsigned n, const void *const *data, int stable);
 	/* set_state() may apply a piece at once or queue it until commit()
 	 * (KVM sends all of them in one request); a bad piece may therefore
 	 * be reported by commit(). */

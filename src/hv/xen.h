@@ -4,7 +4,7 @@
  * xen_ops.c	opening guests, describing them, pausing, suspending,
  *		destroying, and the ops table
  * xen_mem.c	mapping guest memory and log-dirty
- * xen_stage.c	staging the memory of a guest being restored
+ * xen_put.c	the pages of a guest being restored
  * xen_state.c	vCPU and platform state (HVM context, params, TSC)
  * xen_create.c	making a guest for a restore through libxl
  * xen_config.c	the guest's libxl configuration: parsing, a clone's
@@ -60,7 +60,6 @@ struct hv_guest {
 	int		 peer;		/* libxl's end; -1 once it is done */
 	libxl_domain_config config;
 	int		 config_init;
-	struct stage_buf *stage;	/* xen_stage.c */
 	uint8_t		*ptype;		/* PV: page type per frame, or NULL */
 	unsigned long	 nptype;
 	struct xen_tail	*tail;		/* libxl records held for commit() */
@@ -96,11 +95,10 @@ int	xen_log_dirty_start(struct hv_guest *);
 int	xen_log_dirty_stop(struct hv_guest *);
 long	xen_dirty_fetch(struct hv_guest *, uint64_t *);
 
-/* xen_stage.c: map() and unmap() of a guest being restored. */
-int	xen_stage_map(struct hv_guest *, const uint64_t *, unsigned, void **,
-	    void **);
-void	xen_stage_unmap(struct hv_guest *, void *);
-void	xen_stage_free(struct hv_guest *);
+/* xen_put.c: the pages of a guest being restored. */
+int	xen_put_pages(struct hv_guest *, const uint64_t *, unsigned,
+	    const void *const *, int);
+
 
 /* xen_state.c */
 int	xen_get_state(struct hv_guest *, hv_state_fn, void *);
@@ -128,13 +126,13 @@ int	xen_mem_free(const struct hv_info *, const void *, size_t,
 int	xen_stream_record(struct hv_guest *, uint32_t type,
 	    const void *a, size_t alen, const void *b, size_t blen);
 /* Write iov[0..n) (at most IOV_MAX) to libxl's stream, all of it.  The
- * splice variant hands over page-aligned pages by reference: they must
- * not change until libxl has read them (xen_stage.c). */
+ * splice variant hands over the pages by reference: they must not change
+ * until libxl has read them (xen_put.c). */
 int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
 /* After a failed write: why libxl stopped reading (waits for it). */
 const char *xen_stream_why(struct hv_guest *);
-/* The pipe's size: pages spliced into it may be unread up to this much. */
+/* The pipe's size. */
 #define XEN_PIPE_SIZE	(1 << 20)
 
 /* xen_pv.c */
@@ -144,9 +142,11 @@ int	xen_pv_map(struct hv_guest *, const uint64_t *, unsigned, void **,
 int	xen_pv_early_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_pv_free(struct hv_guest *);
+/* -1 with the reason a PV guest can't be copied live. */
+int	xen_pv_no_live(struct hv_guest *);
 /* The parser of libxl's stream of a PV save, on its own (the fuzzer's):
- * a copy for npfn frames, read from fd to libxl's END; NULL, or why it
- * stopped. */
+ * an index for npfn frames, read from the file fd (which it owns from
+ * then on) to libxl's END; NULL, or why it stopped. */
 struct pv_copy	*xen_pv_copy_new(unsigned long npfn);
 const char	*xen_pv_read(struct pv_copy *, int fd);
 void		 xen_pv_copy_free(struct pv_copy *);

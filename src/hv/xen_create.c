@@ -9,7 +9,7 @@
  *
  *   libxl header, LIBXC_CONTEXT
  *     libxc image header, domain header (HVM), STATIC_DATA_END
- *     PAGE_DATA ...            from unmap() of staged frames
+ *     PAGE_DATA ...            from put_pages()
  *     TSC_INFO, HVM_CONTEXT, HVM_PARAMS   from set_state()
  *     END                                  from commit()
  *   EMULATOR_XENSTORE_DATA, EMULATOR_CONTEXT (HVM: set_state(), held)
@@ -36,7 +36,7 @@
 /*
  * Write iov[0..n) to the pipe, all of it: with vmsplice() when splice is
  * set (the pages are then referred to, not copied, until libxl reads
- * them; see xen_stage.c for when they may change), else with writev().
+ * them: they must not change; see xen_put.c), else with writev().
  * SIGPIPE is held back while we write: a libxl that gave up is an EPIPE.
  */
 static int
@@ -136,8 +136,7 @@ restore_thread(void *arg)
 	if (g->lrc != 0)
 		snprintf(g->lmsg, sizeof(g->lmsg), "%s", xen_lastlog());
 	libxl_domain_restore_params_dispose(&p);
-	/* Writes fail from here on rather than wait for a reader, and
-	 * pages in the pipe will never be read: the stage may reuse them. */
+	/* Writes fail from here on rather than wait for a reader. */
 	close(g->peer);
 	__atomic_store_n(&g->peer, -1, __ATOMIC_RELEASE);
 	return NULL;
@@ -238,11 +237,10 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	snprintf(g->name, sizeof(g->name), "%s", info->name);
 
 	/*
-	 * A pipe, not a socket: the stage's pages go in by vmsplice(), and
-	 * the one copy of them is libxc's read.  Under the emulator every
-	 * copy in the kernel is slow, and each one saved is a tenth of a
-	 * second or more per 64 MiB.  1 MiB deep: libxc takes the pages in
-	 * bursts, and each wait for it is a switch between threads.
+	 * A pipe, not a socket: stable pages go in by vmsplice(), and the
+	 * one copy of them is libxc's read (xen_put.c).  1 MiB deep: libxc
+	 * takes the pages in bursts, and each wait for it is a switch
+	 * between threads.
 	 */
 	if (pipe2(sv, O_CLOEXEC) == -1)
 		goto fail;
@@ -273,9 +271,10 @@ fail:
 	return -1;
 }
 
-/* Why libxl stopped reading: its own message, once its thread is done. */
-const char *
-xen_stream_why(struct hv_guest *g)
+/* The end of the stream for libxl, which has read it all or gives up
+ * at its end; then wait for libxl to be done. */
+static void
+stream_close(struct hv_guest *g)
 {
 	if (g->sock != -1) {
 		close(g->sock);
@@ -285,24 +284,20 @@ xen_stream_why(struct hv_guest *g)
 		pthread_join(g->thread, NULL);
 		g->thread_up = 0;
 	}
+}
+
+/* Why libxl stopped reading: its own message, once its thread is done. */
+const char *
+xen_stream_why(struct hv_guest *g)
+{
+	stream_close(g);
 	return g->lmsg[0] ? g->lmsg : strerror(g->werr ? g->werr : EIO);
 }
 
 static void
 finish(struct hv_guest *g)
 {
-	/* The end of the stream for libxl, which has read it all or gives
-	 * up at its end. */
-	if (g->sock != -1) {
-		close(g->sock);
-		g->sock = -1;
-	}
-	if (g->thread_up) {
-		pthread_join(g->thread, NULL);
-		g->thread_up = 0;
-	}
-	/* Only now: libxl may have been reading spliced stage pages. */
-	xen_stage_free(g);
+	stream_close(g);
 	xen_tail_free(g);
 	free(g->ptype);
 	g->ptype = NULL;

@@ -1,8 +1,8 @@
 /*
  * xen_mem.c: guest memory for the Xen backend: foreign mappings of a
  * running guest's frames, and log-dirty through the hypervisor's paging
- * assistance.  (A guest being restored has its frames staged instead:
- * xen_stage.c.)
+ * assistance.  (A guest being restored is given its pages instead:
+ * xen_put.c.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 
 /* What unmap() releases. */
 struct xmap {
-	int		 staged;	/* 0: a foreign mapping */
 	unsigned	 n;
 	void		*addr;
 };
@@ -49,8 +48,12 @@ xen_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, int writable,
 	int *err, e;
 
 	hv_clearerr();
-	if (g->creating)
-		return xen_stage_map(g, pfn, n, ptr, handle);
+	if (g->creating) {
+		hv_seterr("domain %u is being restored: its frames exist only "
+		    "as they arrive (put_pages)", g->domid);
+		errno = EINVAL;
+		return -1;
+	}
 	if (g->pv != NULL)
 		return xen_pv_map(g, pfn, n, ptr, handle);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -114,12 +117,9 @@ xen_unmap(struct hv_guest *g, void *handle)
 {
 	struct xmap *m = handle;
 
-	if (m == NULL)
+	/* A PV guest's saved pages are in a buffer of its save. */
+	if (m == NULL || (g->pv != NULL && handle == (void *)g->pv))
 		return;
-	if (m->staged) {
-		xen_stage_unmap(g, handle);
-		return;
-	}
 	if (m->n > 0)
 		xenforeignmemory_unmap(xen_fmem, m->addr, m->n);
 	free(m);
@@ -134,13 +134,8 @@ xen_log_dirty_start(struct hv_guest *g)
 	hv_clearerr();
 	if (g->logdirty)
 		return 0;
-	if (g->type == VMI_GT_XEN_PV) {
-		hv_seterr("domain %u is a PV guest: this Xen has no shadow "
-		    "paging, so it can't log a PV guest's writes; save it "
-		    "offline (without a live pre-copy)", g->domid);
-		errno = ENOTSUP;
-		return -1;
-	}
+	if (g->type == VMI_GT_XEN_PV)
+		return xen_pv_no_live(g);
 	if (xen_nr_pfns(g->domid, &n) == -1)
 		return -1;
 	pages = (n + 8 * 4096 - 1) / (8 * 4096);

@@ -457,6 +457,7 @@ const struct hv_ops hv_xen_ops = {
 	.get_state = xen_get_state,
 	.get_early_state = xen_early_state,
 	.create = xen_create,
+	.put_pages = xen_put_pages,
 	.set_state = xen_set_state,
 	.commit = xen_commit,
 	.destroy = xen_destroy,

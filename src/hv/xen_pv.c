@@ -7,7 +7,7 @@
  * the other way round), and must know which frames are page tables of
  * which level.  libxenctrl's save does exactly that, so suspend() of a PV
  * guest runs libxl's own save (which also suspends the guest
- * cooperatively) into a pipe, and takes the stream apart as it comes:
+ * cooperatively) into a file in memory, and takes its stream apart:
  *
  *   libxl header, LIBXC_CONTEXT
  *     image header, domain header
@@ -18,25 +18,32 @@
  *     END
  *   libxl records ..., END
  *
- * The pages go into a sparse copy of the guest's frames that map() then
- * hands out; the other records become PLATFORM pieces tagged with their
- * record type, early ones before the pages (a restore needs them first),
- * with one piece of our own listing the frames that are page tables.
- * The copy costs dom0 memory the size of the guest's, for as long as the
- * save runs: the price of an offline save through libxc.
+ * The file's PAGE_DATA records are indexed, each frame by where its page
+ * lies in the file, and map() reads a batch of them into one buffer; the
+ * other records become PLATFORM pieces tagged with their record type,
+ * early ones before the pages (a restore needs them first), with one
+ * piece of our own listing the frames that are page tables.
+ *
+ * A file and reads, not a pipe into fresh memory: in a PV dom0 every
+ * first touch of a page of our own is a page table update that Xen must
+ * check, and under the emulator that cost four fifths of a save.  The
+ * file costs dom0 memory the size of the guest's pages for as long as
+ * the save runs: the price of an offline save through libxc.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "xen.h"
 
 #define REC_MAX			(64u << 20)	/* no record of a save is larger */
 #define TYPES_PER_PIECE		65536
+#define MAP_MAX			1024		/* frames a map() at most */
+#define NO_PAGE			UINT64_MAX
 
 struct pv_rec {
 	uint32_t	 tag;
@@ -47,14 +54,16 @@ struct pv_rec {
 
 struct pv_copy {
 	unsigned long	 npfn;
-	uint8_t		*mem;		/* npfn pages, sparse */
+	uint64_t	*off;		/* per frame: its page in the file */
 	uint8_t		*type;		/* per frame: PFINFO >> 28, 0xff none */
 	struct pv_rec	*rec;
 	size_t		 nrec, arec;
 	int		 pages_seen;
+	uint8_t		*buf;		/* map()'s pages, MAP_MAX of them */
 
 	/* the reader */
 	int		 fd;
+	uint64_t	 pos;
 	char		 err[200];
 };
 
@@ -64,7 +73,8 @@ rd(struct pv_copy *c, void *buf, size_t len)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(c->fd, (uint8_t *)buf + done, len - done);
+		ssize_t n = pread(c->fd, (uint8_t *)buf + done, len - done,
+		    c->pos + done);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -76,21 +86,7 @@ rd(struct pv_copy *c, void *buf, size_t len)
 		}
 		done += n;
 	}
-	return 0;
-}
-
-static int
-skip(struct pv_copy *c, size_t len)
-{
-	uint8_t buf[4096];
-
-	while (len > 0) {
-		size_t n = len < sizeof(buf) ? len : sizeof(buf);
-
-		if (rd(c, buf, n) == -1)
-			return -1;
-		len -= n;
-	}
+	c->pos += len;
 	return 0;
 }
 
@@ -98,7 +94,6 @@ static int
 keep(struct pv_copy *c, uint32_t tag, uint32_t len, int early)
 {
 	struct pv_rec *r;
-	size_t pad = (8 - len % 8) % 8;
 
 	if (c->nrec == c->arec) {
 		size_t n = c->arec ? c->arec * 2 : 16;
@@ -121,30 +116,33 @@ keep(struct pv_copy *c, uint32_t tag, uint32_t len, int early)
 	c->nrec++;
 	if (rd(c, r->body, len) == -1)
 		return -1;
-	return skip(c, pad);
+	c->pos += (8 - len % 8) % 8;
+	return 0;
 }
 
 /* One PAGE_DATA record: its frame words, then the data of those that
- * have some, each into the copy at its frame. */
+ * have some, each indexed where it lies. */
 static int
 page_data(struct pv_copy *c, uint32_t len)
 {
 	uint32_t h[2];
-	uint64_t *w;
+	uint64_t w[MAP_MAX], data;
 	size_t need;
 
-	if (len < 8 || rd(c, h, 8) == -1)
-		return len < 8 ? (snprintf(c->err, sizeof(c->err),
-		    "PAGE_DATA of %u octets", len), -1) : -1;
-	if (h[0] == 0 || h[0] > 1024 || len < 8 + (size_t)h[0] * 8) {
+	if (len < 8) {
+		snprintf(c->err, sizeof(c->err), "PAGE_DATA of %u octets",
+		    len);
+		return -1;
+	}
+	if (rd(c, h, 8) == -1)
+		return -1;
+	if (h[0] == 0 || h[0] > MAP_MAX || len < 8 + (size_t)h[0] * 8) {
 		snprintf(c->err, sizeof(c->err), "PAGE_DATA of %u frames in "
 		    "%u octets", h[0], len);
 		return -1;
 	}
-	if ((w = malloc(h[0] * 8)) == NULL)
-		return -1;
 	if (rd(c, w, h[0] * 8) == -1)
-		goto fail;
+		return -1;
 	need = 8 + (size_t)h[0] * 8;
 	for (uint32_t i = 0; i < h[0]; i++)
 		if (XSR_PT_HAS_DATA(XSR_PAGE_TYPE(w[i])))
@@ -152,8 +150,9 @@ page_data(struct pv_copy *c, uint32_t len)
 	if (need != len) {
 		snprintf(c->err, sizeof(c->err), "PAGE_DATA: %u octets for "
 		    "%zu", len, need);
-		goto fail;
+		return -1;
 	}
+	data = c->pos;
 	for (uint32_t i = 0; i < h[0]; i++) {
 		uint64_t pfn = w[i] & XSR_PFN_MASK;
 		unsigned t = XSR_PAGE_TYPE(w[i]);
@@ -162,18 +161,18 @@ page_data(struct pv_copy *c, uint32_t len)
 			snprintf(c->err, sizeof(c->err), "frame %#llx beyond "
 			    "the guest's %#lx", (unsigned long long)pfn,
 			    c->npfn);
-			goto fail;
+			return -1;
 		}
 		c->type[pfn] = t;
-		if (XSR_PT_HAS_DATA(t) && rd(c, c->mem + pfn * 4096, 4096) == -1)
-			goto fail;
+		c->off[pfn] = NO_PAGE;
+		if (XSR_PT_HAS_DATA(t)) {
+			c->off[pfn] = data;
+			data += 4096;
+		}
 	}
-	free(w);
+	c->pos = data;
 	c->pages_seen = 1;
 	return 0;
-fail:
-	free(w);
-	return -1;
 }
 
 /* libxc's part: its headers, then records up to its END. */
@@ -198,8 +197,10 @@ read_libxc(struct pv_copy *c)
 			    "%u octets", h[0], h[1]);
 			return -1;
 		}
-		if (h[0] == XSR_END)
-			return skip(c, h[1]);
+		if (h[0] == XSR_END) {
+			c->pos += (h[1] + 7) & ~7u;
+			return 0;
+		}
 		if (h[0] == XSR_PAGE_DATA) {
 			if (page_data(c, h[1]) == -1)
 				return -1;
@@ -210,42 +211,30 @@ read_libxc(struct pv_copy *c)
 	}
 }
 
-static void *
-reader(void *arg)
+static void
+reader(struct pv_copy *c)
 {
-	struct pv_copy *c = arg;
 	uint8_t lhdr[16];
 	uint32_t h[2];
 
 	if (rd(c, lhdr, sizeof(lhdr)) == -1)
-		goto out;
+		return;
 	for (;;) {
-		if (rd(c, h, 8) == -1)
-			break;
-		if (h[0] == XLR_END)
-			break;
+		if (rd(c, h, 8) == -1 || h[0] == XLR_END)
+			return;
 		if (h[0] == XLR_LIBXC_CONTEXT) {
 			if (read_libxc(c) == -1)
-				break;
+				return;
 			continue;
 		}
 		if (h[1] > REC_MAX) {
 			snprintf(c->err, sizeof(c->err), "libxl record %#x of "
 			    "%u octets", h[0], h[1]);
-			break;
+			return;
 		}
 		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
-			break;
+			return;
 	}
-out:
-	/* Drain: libxl's helper must never block on a full pipe. */
-	if (c->err[0] != '\0') {
-		uint8_t buf[4096];
-
-		while (read(c->fd, buf, sizeof(buf)) > 0)
-			;
-	}
-	return NULL;
 }
 
 struct pv_copy *
@@ -256,11 +245,12 @@ xen_pv_copy_new(unsigned long npfn)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->npfn = npfn;
-	c->mem = mmap(NULL, npfn * 4096, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	c->fd = -1;
+	c->off = malloc(npfn * sizeof(*c->off));
 	c->type = malloc(npfn);
-	if (c->mem == MAP_FAILED || c->type == NULL) {
-		c->mem = c->mem == MAP_FAILED ? NULL : c->mem;
+	if (posix_memalign((void **)&c->buf, 4096, MAP_MAX * 4096) != 0)
+		c->buf = NULL;
+	if (c->off == NULL || c->type == NULL || c->buf == NULL) {
 		xen_pv_copy_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -274,12 +264,14 @@ xen_pv_copy_free(struct pv_copy *c)
 {
 	if (c == NULL)
 		return;
-	if (c->mem != NULL)
-		munmap(c->mem, c->npfn * 4096);
+	free(c->off);
 	free(c->type);
+	free(c->buf);
 	for (size_t i = 0; i < c->nrec; i++)
 		free(c->rec[i].body);
 	free(c->rec);
+	if (c->fd != -1)
+		close(c->fd);
 	free(c);
 }
 
@@ -287,6 +279,7 @@ const char *
 xen_pv_read(struct pv_copy *c, int fd)
 {
 	c->fd = fd;
+	c->pos = 0;
 	reader(c);
 	return c->err[0] ? c->err : NULL;
 }
@@ -304,8 +297,7 @@ xen_pv_suspend(struct hv_guest *g)
 	struct pv_copy *c;
 	xc_domaininfo_t di;
 	unsigned long n = 0;
-	pthread_t t;
-	int p[2], rc, e;
+	int fd, rc;
 
 	if (xen_dominfo(g->domid, &di) == -1) {
 		hv_seterr("no Xen domain %u", g->domid);
@@ -316,28 +308,28 @@ xen_pv_suspend(struct hv_guest *g)
 	if (n < di.max_pages)
 		n = di.max_pages;
 	if ((c = xen_pv_copy_new(n)) == NULL) {
-		hv_seterr("no memory for a copy of domain %u's %lu frames",
+		hv_seterr("no memory for an index of domain %u's %lu frames",
 		    g->domid, n);
 		errno = ENOMEM;
 		return -1;
 	}
-	g->pv = c;
-	if (pipe2(p, O_CLOEXEC) == -1)
-		goto fail;
-	(void)fcntl(p[1], F_SETPIPE_SZ, XEN_PIPE_SIZE);
-	c->fd = p[0];
-	if ((rc = pthread_create(&t, NULL, reader, c)) != 0) {
-		close(p[0]);
-		close(p[1]);
-		errno = rc;
-		goto fail;
+	if ((fd = memfd_create("vmpipe-pv-save", MFD_CLOEXEC)) == -1) {
+		int e = errno;
+
+		xen_pv_copy_free(c);
+		hv_seterr("can't make a file for domain %u's save: %s",
+		    g->domid, strerror(e));
+		errno = e;
+		return -1;
 	}
+	g->pv = c;
 	/* Synchronous: libxl suspends the guest, its helper writes the
 	 * stream, and it returns once all of it is written. */
-	rc = libxl_domain_suspend(xen_ctx, g->domid, p[1], 0, NULL);
-	close(p[1]);
-	pthread_join(t, NULL);
-	close(p[0]);
+	rc = libxl_domain_suspend(xen_ctx, g->domid, fd, 0, NULL);
+	if (rc == 0)
+		(void)xen_pv_read(c, fd);
+	else
+		close(fd);
 	if (rc != 0 || c->err[0] != '\0') {
 		char why[256];
 
@@ -354,25 +346,67 @@ xen_pv_suspend(struct hv_guest *g)
 		return -1;
 	}
 	return 0;
-fail:
-	e = errno;
-	xen_pv_free(g);
-	errno = e;
-	return -1;
 }
 
-/* map() of a PV guest that suspend() copied. */
+/*
+ * map() of a PV guest that suspend() saved: the batch's pages read into
+ * the one buffer, a run of neighbours in the file at a time.  The handle
+ * is not NULL, so that the engine is done with the pages before the next
+ * map() reads over them.
+ */
 int
 xen_pv_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, void **ptr,
     void **handle)
 {
 	struct pv_copy *c = g->pv;
+	uint64_t run = 0, at = 0;
+	size_t len = 0;
 
-	for (unsigned i = 0; i < n; i++)
-		ptr[i] = pfn[i] < c->npfn && c->type[pfn[i]] != 0xff &&
-		    XSR_PT_HAS_DATA(c->type[pfn[i]]) ?
-		    c->mem + pfn[i] * 4096 : NULL;
-	*handle = NULL;
+	if (n > MAP_MAX) {
+		hv_seterr("can't map %u frames at once (at most %u)", n,
+		    MAP_MAX);
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned i = 0; i <= n; i++) {
+		uint64_t o = NO_PAGE;
+
+		if (i < n) {
+			ptr[i] = NULL;
+			if (pfn[i] < c->npfn && c->type[pfn[i]] != 0xff)
+				o = c->off[pfn[i]];
+			if (o != NO_PAGE && len > 0 && o == run + len) {
+				ptr[i] = c->buf + at + len;
+				len += 4096;
+				continue;
+			}
+		}
+		/* The run so far, then a new one from this frame. */
+		if (len > 0) {
+			for (size_t d = 0; d < len; ) {
+				ssize_t r = pread(c->fd, c->buf + at + d,
+				    len - d, run + d);
+
+				if (r <= 0) {
+					hv_seterr("can't read domain %u's "
+					    "saved pages: %s", g->domid,
+					    r == 0 ? "short file" :
+					    strerror(errno));
+					errno = EIO;
+					return -1;
+				}
+				d += r;
+			}
+			at += len;
+			len = 0;
+		}
+		if (o != NO_PAGE) {
+			ptr[i] = c->buf + at;
+			run = o;
+			len = 4096;
+		}
+	}
+	*handle = c;
 	return 0;
 }
 
@@ -419,39 +453,64 @@ emit_types(struct pv_copy *c, hv_state_fn fn, void *arg)
 	return rc;
 }
 
+/* The records before the first page (early) or after it, in order. */
+static int
+emit_recs(const struct pv_copy *c, int early, hv_state_fn fn, void *arg)
+{
+	int rc;
+
+	for (size_t i = 0; i < c->nrec; i++)
+		if (c->rec[i].early == early &&
+		    (rc = emit_rec(fn, arg, &c->rec[i])) != 0)
+			return rc;
+	return 0;
+}
+
 int
 xen_pv_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
 	struct pv_copy *c = g->pv;
 	int rc;
 
-	if (c == NULL) {
-		hv_seterr("domain %u is a PV guest: this Xen has no shadow "
-		    "paging, so it can't log a PV guest's writes; save it "
-		    "offline (without a live pre-copy)", g->domid);
-		errno = ENOTSUP;
-		return -1;
-	}
-	for (size_t i = 0; i < c->nrec; i++)
-		if (c->rec[i].early && (rc = emit_rec(fn, arg, &c->rec[i])) != 0)
-			return rc;
+	if (c == NULL)
+		return xen_pv_no_live(g);
+	if ((rc = emit_recs(c, 1, fn, arg)) != 0)
+		return rc;
 	return emit_types(c, fn, arg);
 }
 
 int
 xen_pv_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
-	struct pv_copy *c = g->pv;
-	int rc;
-
-	if (c == NULL) {
+	if (g->pv == NULL) {
 		hv_seterr("domain %u is a PV guest: its state is read only "
 		    "by an offline save", g->domid);
 		errno = ENOTSUP;
 		return -1;
 	}
-	for (size_t i = 0; i < c->nrec; i++)
-		if (!c->rec[i].early && (rc = emit_rec(fn, arg, &c->rec[i])) != 0)
-			return rc;
-	return 0;
+	return emit_recs(g->pv, 0, fn, arg);
+}
+
+/*
+ * A live copy of a PV guest: log-dirty of a PV guest needs shadow page
+ * tables.  Without them (Debian's Xen) no tool can do it; with them,
+ * libxenctrl's own live save could, which this backend does not drive.
+ */
+int
+xen_pv_no_live(struct hv_guest *g)
+{
+	xc_physinfo_t pi = { 0 };
+
+	if (xc_physinfo(xen_xch, &pi) == 0 &&
+	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow))
+		hv_seterr("domain %u is a PV guest: live copies of PV guests "
+		    "are not supported; save it offline (vm-save, or "
+		    "vm-migrate without --live)", g->domid);
+	else
+		hv_seterr("domain %u is a PV guest: this Xen has no shadow "
+		    "paging, so it can't log a PV guest's writes; save it "
+		    "offline (vm-save, or vm-migrate without --live)",
+		    g->domid);
+	errno = ENOTSUP;
+	return -1;
 }

@@ -179,7 +179,7 @@ xen_tail_free(struct hv_guest *g)
 	}
 }
 
-/* PV page types: frame words, kept for the stage (xen_stage.c). */
+/* PV page types: frame words, kept for the pages (xen_put.c). */
 static int
 set_types(struct hv_guest *g, const struct hv_state *st)
 {

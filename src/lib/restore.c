@@ -187,6 +187,40 @@ create_guest(struct rs *s, const void *cfg, size_t cfglen)
 	return 0;
 }
 
+/* The same, through the backend's put_pages(): no copy of ours. */
+static int
+put_pages(struct rs *s, const struct vmi_record *rec, int stable)
+{
+	static const uint8_t zero[4096];
+	struct vmi_pages_view v;
+	const uint8_t *d;
+	const void *data[VMI_PAGES_MAX];
+	uint64_t pfn[VMI_PAGES_MAX];
+
+	vmi_pages_view(rec, &v);
+	d = v.data;
+	for (uint32_t i = 0; i < v.count; i++) {
+		uint64_t f = v.pfn[i] & VMI_PFN_MASK;
+		uint64_t bit = 1ull << f % 64;
+
+		pfn[i] = f;
+		if (v.pfn[i] & VMI_PFN_ZERO) {
+			/* Fresh memory is zero; a frame written before is
+			 * written again, with zeros. */
+			data[i] = s->written[f / 64] & bit ? zero : NULL;
+			s->written[f / 64] &= ~bit;
+			continue;
+		}
+		data[i] = d;
+		d += 4096;
+		s->written[f / 64] |= bit;
+	}
+	if (s->ops->put_pages(s->g, pfn, v.count, data, stable) == -1)
+		return fail(s, "record %llu: guest memory: %s",
+		    (unsigned long long)rec->seq, hv_strerror());
+	return 0;
+}
+
 static int
 apply_pages(struct rs *s, const struct vmi_record *rec)
 {
@@ -278,7 +312,9 @@ restore_stream(int fd, const struct restore_opts *o,
 			pi.total = pi.mem_pages = s.npages;
 			break;
 		case VMI_REC_PAGES:
-			if (apply_pages(&s, &rec) == -1)
+			if ((s.ops->put_pages ? put_pages(&s, &rec,
+			    vmi_record_stable(r, &rec)) :
+			    apply_pages(&s, &rec)) == -1)
 				goto out;
 			res->pages += ((const struct vmi_pages *)rec.body)->count;
 			pi.done = res->pages;

@@ -118,6 +118,9 @@ uint32_t	vmi_reader_flags(struct vmi_reader *);
 uint64_t	vmi_reader_offset(struct vmi_reader *);
 const struct vmi_guest *vmi_reader_guest(struct vmi_reader *);
 const char	*vmi_reader_error(struct vmi_reader *);
+/* 1 if rec's body lies in the mapped image file, unchanged (and mapped)
+ * until vmi_reader_free(): a regular file, the record not compressed. */
+int	vmi_record_stable(const struct vmi_reader *, const struct vmi_record *);
 /* 1 if the stream has octets after END (reads ahead to find out). */
 int	vmi_reader_trailing(struct vmi_reader *);
 void	vmi_reader_free(struct vmi_reader *);

@@ -698,3 +698,11 @@ vmi_reader_free(struct vmi_reader *r)
 	ZSTD_freeDCtx(r->z);
 	free(r);
 }
+
+int
+vmi_record_stable(const struct vmi_reader *r, const struct vmi_record *rec)
+{
+	const uint8_t *b = rec->body, *m = r->map;
+
+	return m != NULL && b >= m && b + rec->len <= m + r->map_len;
+}

@@ -115,12 +115,14 @@ main(int argc, char *argv[])
 		e.ops->close(e.g);
 		err(EX_FAIL, "%s: can't start the image", out);
 	}
+	/* The pause counts from the suspend: on Xen a PV guest is saved
+	 * whole within it (libxl's own save), stopped from its start. */
+	t1 = now_ns();
 	if (e.ops->suspend(e.g) == -1) {
 		errstr = "pause";
 		snprintf(e.err, sizeof(e.err), "%s", hv_strerror());
 		goto fail;
 	}
-	t1 = now_ns();
 	if (emit_guest(&e, "vm-save") == -1 ||
 	    (e.pi.total = e.npages, e.pi.mem_pages = e.npages,
 	    emit_pages(&e, NULL, 1, &sent)) == -1 ||

@@ -10,7 +10,6 @@ need_xen_backend vm-restore
 need_xen_backend vm-precopy
 rounds=2
 
-ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # size of a file, or the octets a summary in it names, or "-"
 size() {
 	[ -f "$1" ] || { echo -; return; }
