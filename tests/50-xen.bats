@@ -119,7 +119,7 @@ show_table() {
 	xen_test 70-vmpipe-pv-live
 }
 
-@test "xen: vm-migrate over ssh to dom0 itself is refused, the guest runs on; a live move over ssh continues" {
+@test "xen: vm-migrate over ssh to dom0 itself is refused, the guest runs on; vm-migrate to vm-recv --as moves PVH live and PV offline" {
 	xen_test 88-migrate-ssh
 }
 

@@ -36,6 +36,8 @@ guest_gone hvm5 || fail "hvm5 still there after vm-save"
 vm-inspect /tmp/hvm5.vmi | grep -q 'backend xen, type hvm' ||
 	{ vm-inspect /tmp/hvm5.vmi; fail "the image does not say type hvm"; }
 vm-restore -b xen /tmp/hvm5.vmi || fail "vm-restore of an HVM guest"
+# dom0's /tmp is memory: keep only the image in use.
+rm -f /tmp/hvm5.vmi
 dm_of hvm5 || fail "no QEMU for the restored hvm5"
 continues hvm5 "$before" "$lines"
 
@@ -60,6 +62,7 @@ vm-save -q -b xen -o /tmp/hvm6.vmi hvm6 || fail "vm-save hvm6"
 before=$(last_tick hvm6)
 lines=$(console_lines hvm6)
 vm-xlconv -o /tmp/hvm6.xl /tmp/hvm6.vmi || fail "vm-xlconv of an HVM image"
+rm -f /tmp/hvm6.vmi
 xl restore /tmp/hvm6.xl || fail "xl restore of vm-xlconv's output"
 dm_of hvm6 || fail "no QEMU for hvm6 after xl restore"
 continues hvm6 "$before" "$lines"
@@ -68,6 +71,7 @@ xl save hvm6 /tmp/hvm6.xl >/dev/null 2>&1 || fail "xl save hvm6"
 before=$(last_tick hvm6)
 lines=$(console_lines hvm6)
 vm-restore /tmp/hvm6.xl || fail "vm-restore of xl's save of an HVM guest"
+rm -f /tmp/hvm6.xl
 continues hvm6 "$before" "$lines"
 # The same guest saved and restored by xl and by vmpipe, timed.
 side_by_side hvm6 HVM

@@ -39,6 +39,8 @@ wait_tick_above pv5 $((n + 1)) 60 || fail "pv5 stopped after vm-save --keep"
 vm-save -q -b xen -o /tmp/pv6.vmi pv6 || fail "vm-save pv6"
 at=$(last_tick pv6)
 vm-xlconv -o /tmp/pv6.xl /tmp/pv6.vmi || fail "vm-xlconv of a PV image"
+# dom0's /tmp is memory: keep only the image in use.
+rm -f /tmp/pv6.vmi
 xl restore /tmp/pv6.xl || fail "xl restore of vm-xlconv's output"
 wait_tick_above pv6 $((at + 2)) 60 || fail "pv6 does not count on after xl restore"
 xl save pv6 /tmp/pv6.xl >/dev/null 2>&1 || fail "xl save pv6"
