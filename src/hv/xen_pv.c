@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xen.h"
@@ -297,6 +298,7 @@ xen_pv_suspend(struct hv_guest *g)
 	struct pv_copy *c;
 	xc_domaininfo_t di;
 	unsigned long n = 0;
+	struct timespec t0, t1, t2;
 	int fd, rc;
 
 	if (xen_dominfo(g->domid, &di) == -1) {
@@ -325,11 +327,18 @@ xen_pv_suspend(struct hv_guest *g)
 	g->pv = c;
 	/* Synchronous: libxl suspends the guest, its helper writes the
 	 * stream, and it returns once all of it is written. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = libxl_domain_suspend(xen_ctx, g->domid, fd, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc == 0)
 		(void)xen_pv_read(c, fd);
 	else
 		close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	if (xen_debug)
+		fprintf(stderr, "xen: PV save: libxl %.3f s, index %.3f s\n",
+		    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+		    (t2.tv_sec - t1.tv_sec) + (t2.tv_nsec - t1.tv_nsec) / 1e9);
 	if (rc != 0 || c->err[0] != '\0') {
 		char why[256];
 
