@@ -49,9 +49,6 @@ typedef int (*hv_list_fn)(void *arg, const struct hv_info *);
 struct hv_ops {
 	const char	*name;		/* "kvm", "xen" */
 	uint32_t	backend;	/* VMI_BACKEND_* */
-	/* A guest's memory is one flat mapping: map() of frame 0 gives
-	 * the address of every frame, frame n at n pages from it. */
-	int		flat;
 
 	/* Is this backend usable on this host?  1 yes, 0 no; no errno. */
 	int	(*probe)(void);

@@ -13,6 +13,7 @@
  * xen_dm.c	an HVM guest's device model (QEMU): its state, its
  *		xenstore keys, its dirty log
  * xen_pv.c	saving a PV guest through libxl's own save
+ * xen_pvstream.c	reading that save's stream (xen_pv.h)
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
  * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
@@ -144,12 +145,6 @@ int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_pv_free(struct hv_guest *);
 /* -1 with the reason a PV guest can't be copied live. */
 int	xen_pv_no_live(struct hv_guest *);
-/* The parser of libxl's stream of a PV save, on its own (the fuzzer's):
- * an index for npfn frames, read from the file fd (which it owns from
- * then on) to libxl's END; NULL, or why it stopped. */
-struct pv_copy	*xen_pv_copy_new(unsigned long npfn);
-const char	*xen_pv_read(struct pv_copy *, int fd);
-void		 xen_pv_copy_free(struct pv_copy *);
 
 /* xen_dm.c */
 int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);

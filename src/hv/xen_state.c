@@ -188,20 +188,16 @@ set_types(struct hv_guest *g, const struct hv_state *st)
 	if (st->len == 0 || st->len % 8 != 0)
 		return -1;
 	for (uint32_t i = 0; i < st->len; i += 8) {
-		uint64_t w, pfn;
-		unsigned t;
+		uint64_t w;
 
 		memcpy(&w, d + i, 8);
-		pfn = w & XSR_PFN_MASK;
-		t = XSR_PAGE_TYPE(w);
-		if (pfn >= g->nptype || (w & 0x0ff0000000000000ull) ||
-		    !XSR_PT_IS_TABLE(t)) {
+		if (!XSR_TYPE_WORD_OK(w, g->nptype)) {
 			hv_seterr("PV page types: bad frame word %#llx",
 			    (unsigned long long)w);
 			errno = EINVAL;
 			return -2;
 		}
-		g->ptype[pfn] = t;
+		g->ptype[w & XSR_PFN_MASK] = XSR_PAGE_TYPE(w);
 	}
 	return 0;
 }

@@ -52,6 +52,12 @@
 #define XSR_PT_IS_TABLE(t)	(((t) & 7) >= XSR_PT_L1 && \
 				 ((t) & 7) <= XSR_PT_L4 && (t) <= 0xc)
 
+/* Is w a PV_TYPES word: a page table among nframes, no other bits? */
+#define XSR_TYPE_WORD_OK(w, nframes) \
+	(((w) & XSR_PFN_MASK) < (nframes) && \
+	 !((w) & 0x0ff0000000000000ull) && \
+	 XSR_PT_IS_TABLE(XSR_PAGE_TYPE(w)))
+
 /*
  * The tags of PLATFORM pieces.  Below XEN_TAG_LIBXL: a record of libxc's
  * stream, of that type, whose body the piece is.  XEN_TAG_LIBXL | type: a

@@ -23,8 +23,44 @@ eerr(struct emit *e, const char *what, const char *why)
 	return -1;
 }
 
-static int	emit_pieces(struct emit *, int (*)(struct hv_guest *,
-		    hv_state_fn, void *));
+struct state_arg {
+	struct emit	*e;
+	unsigned	 n;
+};
+
+static int
+put_state(void *arg, const struct hv_state *st)
+{
+	struct state_arg *a = arg;
+	struct vmi_state h = { st->id, st->tag };
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) }, { (void *)st->data, st->len }
+	};
+
+	a->n++;
+	if (vmi_write(a->e->w, st->kind, iov, 2) == -1) {
+		eerr(a->e, NULL, vmi_writer_error(a->e->w));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Every piece that hook gives, as VCPU and PLATFORM records. */
+static int
+emit_pieces(struct emit *e, int (*hook)(struct hv_guest *, hv_state_fn,
+    void *))
+{
+	struct state_arg a = { e, 0 };
+
+	e->err[0] = '\0';
+	if (hook(e->g, put_state, &a) == -1) {
+		if (e->err[0] == '\0')
+			eerr(e, "guest state", hv_strerror());
+		return -1;
+	}
+	return 0;
+}
 
 int
 emit_guest(struct emit *e, const char *program)
@@ -159,45 +195,6 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 		return eerr(e, NULL, vmi_writer_error(e->w));
 	if (sent)
 		*sent = count;
-	return 0;
-}
-
-struct state_arg {
-	struct emit	*e;
-	unsigned	 n;
-};
-
-static int
-put_state(void *arg, const struct hv_state *st)
-{
-	struct state_arg *a = arg;
-	struct vmi_state h = { st->id, st->tag };
-	struct iovec iov[2] = {
-		{ &h, sizeof(h) }, { (void *)st->data, st->len }
-	};
-
-	a->n++;
-	if (vmi_write(a->e->w, st->kind, iov, 2) == -1) {
-		eerr(a->e, NULL, vmi_writer_error(a->e->w));
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
-/* Every piece that hook gives, as VCPU and PLATFORM records. */
-static int
-emit_pieces(struct emit *e, int (*hook)(struct hv_guest *, hv_state_fn,
-    void *))
-{
-	struct state_arg a = { e, 0 };
-
-	e->err[0] = '\0';
-	if (hook(e->g, put_state, &a) == -1) {
-		if (e->err[0] == '\0')
-			eerr(e, "guest state", hv_strerror());
-		return -1;
-	}
 	return 0;
 }
 

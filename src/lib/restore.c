@@ -172,12 +172,12 @@ create_guest(struct rs *s, const void *cfg, size_t cfglen)
 	if ((s->written = calloc((s->npages + 63) / 64, 8)) == NULL)
 		return fail(s, "out of memory");
 	/*
-	 * Backends whose memory is one flat mapping (KVM) give frame 0's
-	 * address for the whole guest; others are mapped batch by batch,
-	 * and only when pages come (Xen sends each batch it maps into its
-	 * stream, which for a PV guest must not begin with a page).
+	 * A backend that takes pages (put_pages(), Xen) is given them as they
+	 * come.  Of the others, those whose memory is one flat mapping (KVM)
+	 * give frame 0's address for the whole guest; the rest are mapped
+	 * batch by batch.
 	 */
-	if (!s->ops->flat)
+	if (s->ops->put_pages != NULL)
 		return 0;
 	if (s->ops->map(s->g, &pfn, 1, 1, &ptr, &handle) == 0 &&
 	    handle == NULL && ptr != NULL)
@@ -187,26 +187,25 @@ create_guest(struct rs *s, const void *cfg, size_t cfglen)
 	return 0;
 }
 
-/* The same, through the backend's put_pages(): no copy of ours. */
-static int
-put_pages(struct rs *s, const struct vmi_record *rec, int stable)
+/*
+ * What each frame of a PAGES record becomes: its data, the zero page (a
+ * frame written before and now zero), or NULL (zero and never written:
+ * fresh memory is zero, so it is not touched).  Keeps the map of frames
+ * written.
+ */
+static void
+page_sources(struct rs *s, const struct vmi_pages_view *v, uint64_t *pfn,
+    const void **data)
 {
 	static const uint8_t zero[4096];
-	struct vmi_pages_view v;
-	const uint8_t *d;
-	const void *data[VMI_PAGES_MAX];
-	uint64_t pfn[VMI_PAGES_MAX];
+	const uint8_t *d = v->data;
 
-	vmi_pages_view(rec, &v);
-	d = v.data;
-	for (uint32_t i = 0; i < v.count; i++) {
-		uint64_t f = v.pfn[i] & VMI_PFN_MASK;
+	for (uint32_t i = 0; i < v->count; i++) {
+		uint64_t f = v->pfn[i] & VMI_PFN_MASK;
 		uint64_t bit = 1ull << f % 64;
 
 		pfn[i] = f;
-		if (v.pfn[i] & VMI_PFN_ZERO) {
-			/* Fresh memory is zero; a frame written before is
-			 * written again, with zeros. */
+		if (v->pfn[i] & VMI_PFN_ZERO) {
 			data[i] = s->written[f / 64] & bit ? zero : NULL;
 			s->written[f / 64] &= ~bit;
 			continue;
@@ -215,52 +214,51 @@ put_pages(struct rs *s, const struct vmi_record *rec, int stable)
 		d += 4096;
 		s->written[f / 64] |= bit;
 	}
+}
+
+/* Through the backend's put_pages(): no copy of ours. */
+static int
+put_pages(struct rs *s, const struct vmi_record *rec, int stable)
+{
+	struct vmi_pages_view v;
+	const void *data[VMI_PAGES_MAX];
+	uint64_t pfn[VMI_PAGES_MAX];
+
+	vmi_pages_view(rec, &v);
+	page_sources(s, &v, pfn, data);
 	if (s->ops->put_pages(s->g, pfn, v.count, data, stable) == -1)
 		return fail(s, "record %llu: guest memory: %s",
 		    (unsigned long long)rec->seq, hv_strerror());
 	return 0;
 }
 
+/* Through map(): each page copied into the guest's memory. */
 static int
 apply_pages(struct rs *s, const struct vmi_record *rec)
 {
 	struct vmi_pages_view v;
-	const uint8_t *d;
+	const void *data[VMI_PAGES_MAX];
 	void *ptr[VMI_PAGES_MAX], *handle = NULL;
 	uint64_t pfn[VMI_PAGES_MAX];
 
 	vmi_pages_view(rec, &v);
-	if (s->mem == NULL) {
-		for (uint32_t i = 0; i < v.count; i++)
-			pfn[i] = v.pfn[i] & VMI_PFN_MASK;
-		if (s->ops->map(s->g, pfn, v.count, 1, ptr, &handle) == -1)
-			return fail(s, "record %llu: map guest memory: %s",
-			    (unsigned long long)rec->seq, hv_strerror());
-	}
-	d = v.data;
+	page_sources(s, &v, pfn, data);
+	if (s->mem == NULL &&
+	    s->ops->map(s->g, pfn, v.count, 1, ptr, &handle) == -1)
+		return fail(s, "record %llu: map guest memory: %s",
+		    (unsigned long long)rec->seq, hv_strerror());
 	for (uint32_t i = 0; i < v.count; i++) {
-		uint64_t f = v.pfn[i] & VMI_PFN_MASK;
-		uint8_t *dst = s->mem ? s->mem + (f << 12) : ptr[i];
-		uint64_t bit = 1ull << f % 64;
+		uint8_t *dst = s->mem ? s->mem + (pfn[i] << 12) : ptr[i];
 
 		if (dst == NULL) {
 			if (handle)
 				s->ops->unmap(s->g, handle);
 			return fail(s, "record %llu: frame %#llx does not exist "
 			    "in the new guest", (unsigned long long)rec->seq,
-			    (unsigned long long)f);
+			    (unsigned long long)pfn[i]);
 		}
-		if (v.pfn[i] & VMI_PFN_ZERO) {
-			/* Fresh memory is zero: touch it only to clear. */
-			if (s->written[f / 64] & bit) {
-				memset(dst, 0, 4096);
-				s->written[f / 64] &= ~bit;
-			}
-			continue;
-		}
-		memcpy(dst, d, 4096);
-		d += 4096;
-		s->written[f / 64] |= bit;
+		if (data[i] != NULL)
+			memcpy(dst, data[i], 4096);
 	}
 	if (handle)
 		s->ops->unmap(s->g, handle);

@@ -82,8 +82,7 @@ types(struct conv *c, const uint8_t *d, size_t len)
 		uint64_t w;
 
 		memcpy(&w, d + i, 8);
-		if ((w & XSR_PFN_MASK) >= c->nframes ||
-		    !XSR_PT_IS_TABLE(XSR_PAGE_TYPE(w)))
+		if (!XSR_TYPE_WORD_OK(w, c->nframes))
 			return cerr(c, "%s", "a bad page type word");
 		c->ptype[w & XSR_PFN_MASK] = XSR_PAGE_TYPE(w);
 	}

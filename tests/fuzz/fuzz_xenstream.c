@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "xen.h"
+#include "xen_pv.h"
 
 #define NPFN	64
 
