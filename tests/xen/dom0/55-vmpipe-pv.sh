@@ -58,6 +58,8 @@ size=$(wc -c </tmp/pv5.vmi)
 head -c $((size / 2)) /tmp/pv5.vmi >/tmp/cut.vmi
 vm-restore -b xen --as pv7 /tmp/cut.vmi 2>/tmp/err && fail "a cut image restored"
 cat /tmp/err
+grep -q ': stream ends after [0-9]* of [0-9]* body octets; no guest was made$' \
+    /tmp/err || fail "a cut image: not the message expected"
 guest_gone pv7 || fail "a cut image left domain pv7"
 # The same guest saved and restored by xl and by vmpipe, timed.
 side_by_side pv5 PV
