@@ -114,7 +114,7 @@ assert_continues_on_b() {
 	start_guest_hb g 3 -o rate=max
 	run "$VMPIPE_BIN/vm-precopy" --no-fallback --bandwidth 40M \
 	    --max-rounds 4 -o /dev/null g
-	[ "$status" -eq 4 ]
+	[ "$status" -eq 5 ]
 	[[ "$output" == *"--no-fallback was given; the guest was resumed"* ]]
 	a=$(last_hb g)
 	wait_hb g $((a + 3))

@@ -49,6 +49,12 @@ typedef int (*hv_list_fn)(void *arg, const struct hv_info *);
 struct hv_ops {
 	const char	*name;		/* "kvm", "xen" */
 	uint32_t	backend;	/* VMI_BACKEND_* */
+	/*
+	 * 1 if frames that map() returns stay mapped and unchanged while the
+	 * guest is paused and the handle open (KVM: one shared mapping), so
+	 * that a save may splice them into a pipe without a copy.
+	 */
+	int		stable_map;
 
 	/* Is this backend usable on this host?  1 yes, 0 no; no errno. */
 	int	(*probe)(void);

@@ -474,6 +474,7 @@ kvm_close(struct hv_guest *g)
 const struct hv_ops hv_kvm_ops = {
 	.name		= "kvm",
 	.backend	= VMI_BACKEND_KVM,
+	.stable_map	= 1,
 	.probe		= kvm_probe,
 	.list		= kvm_list,
 	.open		= kvm_open,

@@ -1,7 +1,7 @@
 /*
  * emit.h: writing a guest into a stream: its description, its memory
- * (all of it, or the frames of a dirty bitmap) and its state.  Shared by
- * vm-save and vm-precopy.
+ * (all of it, or the frames of a dirty bitmap) and its state.  The save
+ * engine's lower half, used by save.c alone: programs call save_guest().
  */
 #ifndef EMIT_H
 #define EMIT_H

@@ -42,4 +42,9 @@ struct policy_result {
 void	policy_decide(const struct policy_limits *, struct policy_round *,
 	    struct policy_result *);
 
+/* policy_decide() in the shape of the save engine's policy callback:
+ * arg is a const struct policy_limits *. */
+void	policy_default(void *limits, struct policy_round *,
+	    struct policy_result *);
+
 #endif /* POLICY_H */

@@ -34,6 +34,15 @@ policy_decide(const struct policy_limits *l, struct policy_round *r,
 		res->why = "predicted pause within the downtime target";
 		return;
 	}
+	/*
+	 * Nothing left dirty, and still above the target: the pause is its
+	 * fixed cost alone, which no further round can shorten.
+	 */
+	if (r->dirty_pages == 0) {
+		res->why = "nothing left to copy, but the fixed cost of the "
+		    "pause alone exceeds the downtime target";
+		goto give_up;
+	}
 	if (r->stalled >= 2) {
 		res->why = "not converging: the dirty set no longer shrinks";
 		goto give_up;
@@ -51,4 +60,11 @@ policy_decide(const struct policy_limits *l, struct policy_round *r,
 	return;
 give_up:
 	res->decision = l->fallback ? POLICY_STOP_AND_COPY : POLICY_ABORT;
+}
+
+void
+policy_default(void *limits, struct policy_round *r,
+    struct policy_result *res)
+{
+	policy_decide(limits, r, res);
 }
