@@ -233,7 +233,7 @@ unharmed() {
 	not='not a vmpipe image: expected magic 89 56 4d 50 49 50 45 0a ("\x89VMPIPE\n"), found'
 	# xl's own save files are restored on Xen; elsewhere they are named.
 	printf 'Xen saved domain, xl format\n \0 \r\0\0\0\0\0\0\0\0' |
-	    refused src "an xl save file needs backend xen, which this host does not run"
+	    refused src "preflight: an xl save file needs backend xen, which this host does not run"
 	zstd -q -1 -c "$IMG" | refused src "$not zstd-compressed data (decompress it first: zstd -dc)"
 	refused src "$not an empty stream" < /dev/null
 	refused src "$not an ELF executable" < "$VMPIPE_BIN/vm-restore"

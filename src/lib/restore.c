@@ -18,6 +18,7 @@
 
 #include "io.h"
 #include "meminfo.h"
+#include "peek.h"
 #include "progress.h"
 #include "restore.h"
 #include "vmi.h"
@@ -30,9 +31,17 @@ struct rs {
 	uint8_t			*mem;		/* whole guest, if mappable */
 	uint64_t		 npages;
 	uint64_t		*written;	/* frames holding data now */
+	enum restore_code	 code;		/* of a failure */
 	char			*err;
 	size_t			 errlen;
 };
+
+static int
+fail(struct rs *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int
+refuse(struct rs *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(struct rs *s, const char *fmt, ...)
@@ -43,6 +52,43 @@ fail(struct rs *s, const char *fmt, ...)
 	vsnprintf(s->err, s->errlen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* This host will not run the guest; the text is the reason alone. */
+static int
+refuse(struct rs *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, s->errlen, fmt, ap);
+	va_end(ap);
+	s->code = RESTORE_REFUSED;
+	return -1;
+}
+
+/*
+ * Tell the caller the verdict; the message kept for err then says that
+ * it was the preflight's.
+ */
+static void
+verdict(struct rs *s, enum restore_code code)
+{
+	struct restore_verdict v = { code, code == RESTORE_ACCEPTED ? NULL :
+	    s->err };
+	static const char lead[] = "preflight: ";
+	size_t n;
+
+	if (s->o->preflight)
+		s->o->preflight(s->o->arg, &v);
+	if (code != RESTORE_REFUSED)
+		return;
+	n = strlen(s->err);
+	if (n + sizeof(lead) > s->errlen)
+		n = s->errlen - sizeof(lead);
+	memmove(s->err + sizeof(lead) - 1, s->err, n);
+	memcpy(s->err, lead, sizeof(lead) - 1);
+	s->err[n + sizeof(lead) - 1] = '\0';
 }
 
 static void
@@ -93,10 +139,10 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 
 	want = vg->backend == VMI_BACKEND_KVM ? "kvm" : "xen";
 	if (s->o->backend && strcmp(s->o->backend, want) != 0)
-		return fail(s, "preflight: the image is of backend %s, "
+		return refuse(s, "the image is of backend %s, "
 		    "but %s was asked for", want, s->o->backend);
 	if ((s->ops = hv_by_id(vg->backend)) == NULL || !s->ops->probe())
-		return fail(s, "preflight: the image needs backend %s, which "
+		return refuse(s, "the image needs backend %s, which "
 		    "this host does not run", want);
 	memset(&s->info, 0, sizeof(s->info));
 	s->info.backend = vg->backend;
@@ -125,12 +171,12 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	}
 	if (s->ops->open(s->info.name, &other) == 0) {
 		s->ops->close(other);
-		return fail(s, "preflight: a guest named %s already runs "
+		return refuse(s, "a guest named %s already runs "
 		    "here", s->info.name);
 	}
 	uf.uuid = s->info.uuid;
 	if (s->ops->list(match_uuid, &uf) == 1)
-		return fail(s, "preflight: guest %s here already has the "
+		return refuse(s, "guest %s here already has the "
 		    "image's UUID", uf.name);
 	/* A hypervisor that keeps guests' memory apart from the host's
 	 * (Xen) says itself what a guest needs and what it has free. */
@@ -142,7 +188,7 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	if (getenv("VMPIPE_MEM_AVAILABLE") != NULL)
 		parse_size(getenv("VMPIPE_MEM_AVAILABLE"), &avail);
 	if (avail && need > avail)
-		return fail(s, "preflight: not enough memory: the guest needs "
+		return refuse(s, "not enough memory: the guest needs "
 		    "%llu MiB, this host has %llu MiB available",
 		    (unsigned long long)(need >> 20),
 		    (unsigned long long)(avail >> 20));
@@ -152,7 +198,7 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	for (int i = 0; i < 4; i++)
 		any |= missing[i] = vg->cpu_features[i] & ~host[i];
 	if (any)
-		return fail(s, "preflight: CPU features: the guest has "
+		return refuse(s, "CPU features: the guest has "
 		    "%08x %08x %08x %08x (CPUID 1.ECX 1.EDX 7.EBX 7.ECX) that "
 		    "this host lacks", missing[0], missing[1], missing[2],
 		    missing[3]);
@@ -265,6 +311,50 @@ apply_pages(struct rs *s, const struct vmi_record *rec)
 	return 0;
 }
 
+#define XL_MAGIC	"Xen saved domain, xl format\n \0 \r"
+#define XL_MAGIC_LEN	32
+
+/* Does the input begin with xl's magic?  It is looked at, not taken. */
+static int
+input_is_xl(int fd)
+{
+	char buf[XL_MAGIC_LEN];
+
+	return peek_input(fd, buf, sizeof(buf), XL_MAGIC, 2000) ==
+	    XL_MAGIC_LEN && memcmp(buf, XL_MAGIC, XL_MAGIC_LEN) == 0;
+}
+
+/* A file of `xl save': the Xen backend hands it to libxl as it is. */
+static int
+restore_xl(struct rs *s, int fd, struct restore_result *res)
+{
+	const struct restore_opts *o = s->o;
+	const struct hv_ops *ops = hv_by_id(VMI_BACKEND_XEN);
+
+	if ((o->backend && strcmp(o->backend, "xen") != 0) || ops == NULL ||
+	    ops->restore_native == NULL || !ops->probe()) {
+		refuse(s, "an xl save file needs backend xen, which %s",
+		    o->backend && strcmp(o->backend, "xen") != 0 ?
+		    "was not asked for" : "this host does not run");
+		verdict(s, RESTORE_REFUSED);
+		return -1;
+	}
+	/* libxl checks the file and the host itself, before it makes
+	 * anything: what it refuses leaves nothing behind. */
+	if (ops->restore_native(fd, o->name, o->clone, o->paused,
+	    &res->info) == -1) {
+		s->code = RESTORE_FAILED;
+		snprintf(s->err, s->errlen, "%s", hv_strerror());
+		verdict(s, RESTORE_FAILED);
+		return -1;
+	}
+	verdict(s, RESTORE_ACCEPTED);
+	res->resume_ns = wall_ns();
+	if (o->running)
+		o->running(o->arg, res);
+	return 0;
+}
+
 int
 restore_stream(int fd, const struct restore_opts *o,
     struct restore_result *res, char *err, size_t errlen)
@@ -278,10 +368,17 @@ restore_stream(int fd, const struct restore_opts *o,
 	int n, rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (input_is_xl(fd)) {
+		res->format = RESTORE_XL;
+		rc = restore_xl(&s, fd, res);
+		res->code = s.code;
+		return rc;
+	}
+	res->format = RESTORE_VMPIPE;
 	progress_init(&pr, "vm-restore", !o->progress, -1);
 	if ((r = vmi_reader_new(fd, 1, err, errlen)) == NULL) {
-		if (o->preflight)
-			o->preflight(o->arg, 0, err);
+		res->code = RESTORE_BAD_INPUT;
+		verdict(&s, RESTORE_BAD_INPUT);
 		return -1;
 	}
 	while ((n = vmi_next(r, &rec)) == 1) {
@@ -292,6 +389,8 @@ restore_stream(int fd, const struct restore_opts *o,
 			fail(&s, "record %llu (%s): expected the CONFIG record "
 			    "first", (unsigned long long)rec.seq,
 			    vmi_type_name(rec.type));
+			s.code = RESTORE_BAD_INPUT;
+			verdict(&s, RESTORE_BAD_INPUT);
 			goto out;
 		}
 		switch (rec.type) {
@@ -299,14 +398,13 @@ restore_stream(int fd, const struct restore_opts *o,
 			vg = vmi_reader_guest(r);
 			break;
 		case VMI_REC_CONFIG:
+			s.code = RESTORE_FAILED;
 			if (preflight(&s, vg, rec.body, rec.len) == -1 ||
 			    create_guest(&s, rec.body, rec.len) == -1) {
-				if (o->preflight)
-					o->preflight(o->arg, 0, err);
+				verdict(&s, s.code);
 				goto out;
 			}
-			if (o->preflight)
-				o->preflight(o->arg, 1, NULL);
+			verdict(&s, RESTORE_ACCEPTED);
 			pi.total = pi.mem_pages = s.npages;
 			break;
 		case VMI_REC_PAGES:
@@ -345,14 +443,18 @@ restore_stream(int fd, const struct restore_opts *o,
 	progress_clear(&pr);
 	if (n == -1) {
 		fail(&s, "%s", vmi_reader_error(r));
-		if (s.g == NULL && o->preflight)
-			o->preflight(o->arg, 0, err);
+		s.code = RESTORE_BAD_INPUT;
+		if (s.g == NULL)
+			verdict(&s, RESTORE_BAD_INPUT);
 		goto out;
 	}
 	if (s.g == NULL) {
 		fail(&s, "the image has no CONFIG record");
+		s.code = RESTORE_BAD_INPUT;
+		verdict(&s, RESTORE_BAD_INPUT);
 		goto out;
 	}
+	s.code = RESTORE_FAILED;
 	if (s.ops->commit(s.g) == -1) {
 		fail(&s, "commit guest %s: %s", s.info.name, hv_strerror());
 		goto out;
@@ -372,6 +474,7 @@ restore_stream(int fd, const struct restore_opts *o,
 		o->running(o->arg, res);
 	rc = 0;
 out:
+	res->code = s.code;
 	progress_clear(&pr);
 	/* An uncommitted guest is destroyed by close(). */
 	if (s.g)

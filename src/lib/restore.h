@@ -1,6 +1,8 @@
 /*
  * restore.h: restore a guest from an image stream as it arrives.
- * Shared by vm-restore and vm-recv.
+ * Shared by vm-restore and vm-recv.  The engine decides what its input
+ * is (a vmpipe image, or a file written by `xl save'), so that every
+ * program that restores accepts the same inputs.
  */
 #ifndef RESTORE_H
 #define RESTORE_H
@@ -10,7 +12,28 @@
 
 #include "hv.h"
 
+/* The preflight's verdict: what became of the guest's description. */
+enum restore_code {
+	RESTORE_ACCEPTED,	/* checked against this host; being made */
+	RESTORE_REFUSED,	/* this host cannot or will not run it */
+	RESTORE_BAD_INPUT,	/* not an image, or a damaged one */
+	RESTORE_FAILED,		/* a failure of this host while making it */
+};
+
+struct restore_verdict {
+	enum restore_code	 code;
+	const char		*text;	/* why, for all but ACCEPTED */
+};
+
+/* What the input was. */
+enum restore_format {
+	RESTORE_VMPIPE,		/* a vmpipe image (vm-image(5)) */
+	RESTORE_XL,		/* a file of `xl save', restored by libxl */
+};
+
 struct restore_result {
+	enum restore_format format;
+	enum restore_code code;		/* of a failure: refused or not */
 	struct hv_info	info;		/* the guest as restored */
 	uint64_t	records;
 	uint64_t	pages;		/* page records' frames applied */
@@ -24,12 +47,12 @@ struct restore_opts {
 	int		 paused;	/* leave the guest paused */
 	const char	*backend;	/* NULL: the image's */
 	/*
-	 * Called once the GUEST and CONFIG records have been read and
-	 * checked against this host, before any memory arrives: ok = 1,
-	 * msg = NULL; or the guest was refused: ok = 0 and msg says why.
-	 * May be NULL.
+	 * Called once, when the guest's description (GUEST and CONFIG, or
+	 * an xl file's header) has been judged, before any memory arrives:
+	 * accepted, or refused, or a bad input, with the reason.  Also
+	 * called with a failure that comes before any verdict.  May be NULL.
 	 */
-	void		(*preflight)(void *arg, int ok, const char *msg);
+	void		(*preflight)(void *arg, const struct restore_verdict *);
 	void		*arg;
 	/*
 	 * Called once the guest runs (or is committed, with paused), before
@@ -45,7 +68,8 @@ struct restore_opts {
 /*
  * Read an image from fd, create the guest, apply pages and state as they
  * come, and, when END checks, commit and (unless opts->paused) resume it.
- * Returns 0, or -1 with a message in err: then no guest is left behind.
+ * An `xl save' file is handed to the Xen backend whole.  Returns 0, or -1
+ * with a message in err and res->code set: then no guest is left behind.
  */
 int	restore_stream(int fd, const struct restore_opts *opts,
 	    struct restore_result *res, char *err, size_t errlen);

@@ -59,18 +59,22 @@ say(int out, const char *fmt, ...)
 }
 
 static void
-on_preflight(void *arg, int ok, const char *msg)
+on_preflight(void *arg, const struct restore_verdict *rv)
 {
 	struct verdict *v = arg;
 
-	if (ok) {
+	switch (rv->code) {
+	case RESTORE_ACCEPTED:
 		say(v->out, "ready %s", v->name);
 		return;
+	case RESTORE_REFUSED:
+	case RESTORE_BAD_INPUT:
+		say(v->out, "refused: %s", rv->text);
+		break;
+	case RESTORE_FAILED:
+		say(v->out, "error: %s", rv->text);
+		break;
 	}
-	/* Drop the library's "preflight: " lead: the keyword says it. */
-	if (strncmp(msg, "preflight: ", 11) == 0)
-		msg += 11;
-	say(v->out, "refused: %s", msg);
 	v->refused = 1;
 }
 

@@ -1,9 +1,10 @@
-# Interoperability with xl: vm-restore takes a file of `xl save' (from a
-# file and from a pipe), and `xl restore' takes an image of vm-save once
+# Interoperability with xl: vm-restore and vm-recv take a file of `xl
+# save' (from a file and from a pipe), and `xl restore' takes an image of vm-save once
 # vm-xlconv has converted it.  Each time the guest continues its counter.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
+need_xen_backend vm-recv
 command -v vm-xlconv >/dev/null || fail "no vm-xlconv in bin/"
 
 # The guest ticks on past BEFORE and printed neither a boot nor tick 0
@@ -33,7 +34,16 @@ xl save xi /tmp/xi.xl >/dev/null 2>&1 || fail "xl save (2)"
 mark xi
 cat /tmp/xi.xl | vm-restore -q || fail "vm-restore of an xl save file from a pipe"
 continued xi "$before" "$lines" "xl save, cat | vm-restore"
-rm -f /tmp/xi.xl
+
+# vm-recv takes what vm-restore takes: the restore engine decides.
+xl save xi /tmp/xi.xl >/dev/null 2>&1 || fail "xl save (3)"
+mark xi
+cat /tmp/xi.xl | vm-recv -q >/tmp/recv.out ||
+	fail "vm-recv of an xl save file: $(cat /tmp/recv.out)"
+grep -q '^vmpipe-recv: running xi ' /tmp/recv.out ||
+	fail "vm-recv of an xl save file said: $(cat /tmp/recv.out)"
+continued xi "$before" "$lines" "xl save, cat | vm-recv"
+rm -f /tmp/xi.xl /tmp/recv.out
 
 vm-save -q -b xen -o /tmp/xi.vmi xi || fail "vm-save"
 mark xi
