@@ -4,7 +4,6 @@
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
-need_xen_backend vm-recv
 command -v vm-xlconv >/dev/null || fail "no vm-xlconv in bin/"
 
 # The guest ticks on past BEFORE and printed neither a boot nor tick 0
