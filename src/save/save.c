@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_guest.h"
 #include "exits.h"
 #include "save.h"
 
@@ -103,12 +104,8 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 
-	if ((ops = hv_select(backend)) == NULL)
-		errx(VMP_EX_FAIL, "no usable backend%s%s", backend ? " " : "",
-		    backend ? backend : "");
 	/* The guest first: a missing guest must not truncate the output. */
-	if (ops->open(argv[0], &g) == -1)
-		errx(VMP_EX_FAIL, "guest %s: %s", argv[0], hv_strerror());
+	ops = cli_open_guest(backend, argv[0], &g, VMP_EX_FAIL);
 	fd = cli_open_out(out, VMP_EX_FAIL);
 	so.sync = fd != STDOUT_FILENO;
 	/* Signals stop the save cleanly, so that the guest is resumed. */

@@ -18,18 +18,7 @@
 #include <unistd.h>
 
 #include "save.h"
-
-static int failures, checks;
-
-#define CHECK(c, ...) do {						\
-	checks++;							\
-	if (!(c)) {							\
-		failures++;						\
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);	\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-} while (0)
+#include "check.h"
 
 #define NPAGES	1536
 #define PAGE	4096
