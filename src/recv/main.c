@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "recv.h"
 #include "xfer.h"
 
@@ -27,7 +28,7 @@ usage(void)
 	    "[-f file]\n"
 	    "               [-H hosts_allow] [-k host_key] [-P pidfile] "
 	    "[--listen [addr:]port]\n");
-	exit(XFER_EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 int
@@ -59,7 +60,7 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			if (setenv("VMPIPE_RUNDIR", optarg, 1) < 0)
-				err(XFER_EX_SYS, "setenv");
+				err(VMP_EX_FAIL, "setenv");
 			break;
 		case 'f':
 			config = optarg;
@@ -78,7 +79,7 @@ main(int argc, char *argv[])
 		case 'A':
 		case 'N':
 			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
+				errx(VMP_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			ro.name = optarg;
 			ro.clone = ch == 'A';
@@ -110,7 +111,7 @@ main(int argc, char *argv[])
 
 	if (listen == NULL && config == NULL) {
 		if (server_only)
-			errx(XFER_EX_USAGE, "server options need --listen or "
+			errx(VMP_EX_USAGE, "server options need --listen or "
 			    "-f");
 		/* The sender watches our stdout; a dead one must not kill
 		 * us before the half-made guest is cleaned up. */
@@ -118,18 +119,18 @@ main(int argc, char *argv[])
 		return recv_stream(0, 1, &ro);
 	}
 	if (stdin_only)
-		errx(XFER_EX_USAGE, "--name and --paused are the sender's to "
+		errx(VMP_EX_USAGE, "--name and --paused are the sender's to "
 		    "choose when listening");
 	if (listen != NULL) {
 		char *addr = NULL;
 
 		if (xfer_split_hostport(listen, 0, &addr, &s.port) < 0 ||
 		    s.port == 0)
-			errx(XFER_EX_USAGE, "bad listen address '%s'", listen);
+			errx(VMP_EX_USAGE, "bad listen address '%s'", listen);
 		s.address = addr;
 	}
 	if (config != NULL && server_config(&s, config) < 0)
-		return XFER_EX_USAGE;
+		return VMP_EX_USAGE;
 	if (s.port == 0)
 		s.port = XFER_RELOC_PORT;
 	if (s.hostkey == NULL)
@@ -137,6 +138,6 @@ main(int argc, char *argv[])
 	if (s.authkeys == NULL)
 		s.authkeys = DEF_AUTHKEYS;
 	if (server_compile_allow(&s) < 0)
-		return XFER_EX_USAGE;
+		return VMP_EX_USAGE;
 	return server_run(&s);
 }

@@ -16,18 +16,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exits.h"
 #include "io.h"
 #include "restore.h"
-
-#define EX_FAIL		1
-#define EX_USAGE	2
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] "
 	    "[-n name | --as name] [file]\n");
-	exit(EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 #define XL_MAGIC	"Xen saved domain, xl format\n \0 \r"
@@ -119,7 +117,7 @@ main(int argc, char *argv[])
 			/* FALLTHROUGH */
 		case 'n':
 			if (strlen(optarg) >= VMI_NAME_MAX || !*optarg)
-				errx(EX_USAGE, "name: expected 1 to %d "
+				errx(VMP_EX_USAGE, "name: expected 1 to %d "
 				    "characters, found %zu", VMI_NAME_MAX - 1,
 				    strlen(optarg));
 			o.name = optarg;
@@ -143,14 +141,14 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		in = argv[0];
-	fd = cli_open_in(in, EX_FAIL);
+	fd = cli_open_in(in, VMP_EX_FAIL);
 	/* A dying restore must still destroy its half-made guest. */
 	signal(SIGPIPE, SIG_IGN);
 	o.progress = !quiet;
 	t0 = now_ns();
 	if (is_xl_file(fd)) {
 		if (restore_xl(fd, &o, &res, msg, sizeof(msg)) == -1)
-			errx(EX_FAIL, "%s: %s; no guest was made", in, msg);
+			errx(VMP_EX_FAIL, "%s: %s; no guest was made", in, msg);
 		if (!quiet)
 			fprintf(stderr, "vm-restore: %s: xl save file in %.3f "
 			    "s; guest %s\n", res.info.name,
@@ -159,7 +157,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (restore_stream(fd, &o, &res, msg, sizeof(msg)) == -1)
-		errx(EX_FAIL, "%s: %s; no guest was made", in, msg);
+		errx(VMP_EX_FAIL, "%s: %s; no guest was made", in, msg);
 	if (!quiet)
 		fprintf(stderr, "vm-restore: %s: %llu pages, %llu octets in "
 		    "%.3f s (%.2f GB/s of guest memory); guest %s\n",

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -22,7 +23,7 @@ usage(void)
 	    "[-c cipher] [-e command]\n"
 	    "               [-i identity] [-l user] [-o known_hosts] "
 	    "[-p port] [user@]host[:port]\n");
-	exit(XFER_EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 /* Append ' word' to cmd, quoted for a POSIX shell. */
@@ -32,7 +33,7 @@ cmd_add(char *cmd, size_t len, const char *word)
 	size_t n = strlen(cmd);
 
 	if (n + 4 + 4 * strlen(word) >= len)
-		errx(XFER_EX_USAGE, "command too long");
+		errx(VMP_EX_USAGE, "command too long");
 	cmd[n++] = ' ';
 	cmd[n++] = '\'';
 	for (; *word != '\0'; word++) {
@@ -90,7 +91,7 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
+				errx(VMP_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			o.name = optarg;
 			break;
@@ -100,7 +101,7 @@ main(int argc, char *argv[])
 		case 'p':
 			o.port = atoi(optarg);
 			if (o.port < 1 || o.port > 65535)
-				errx(XFER_EX_USAGE, "bad port '%s'", optarg);
+				errx(VMP_EX_USAGE, "bad port '%s'", optarg);
 			break;
 		case 'P':
 			o.paused = 1;
@@ -126,10 +127,10 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 	if (o.plain && !o.relocation)
-		errx(XFER_EX_USAGE, "--plain needs -r: only a relocation "
+		errx(VMP_EX_USAGE, "--plain needs -r: only a relocation "
 		    "server speaks raw TCP");
 	if (isatty(0))
-		errx(XFER_EX_USAGE, "stdin is a terminal, not an image stream");
+		errx(VMP_EX_USAGE, "stdin is a terminal, not an image stream");
 
 	host = argv[0];
 	if ((at = strrchr(host, '@')) != NULL) {
@@ -138,7 +139,7 @@ main(int argc, char *argv[])
 		host = at + 1;
 	}
 	if (xfer_split_hostport(host, 1, &host, &o.port) < 0 || host == NULL)
-		errx(XFER_EX_USAGE, "bad host '%s'", argv[0]);
+		errx(VMP_EX_USAGE, "bad host '%s'", argv[0]);
 	o.host = host;
 
 	/* A dead peer must show up as an error from write, not kill us. */
@@ -158,7 +159,7 @@ main(int argc, char *argv[])
 	} else
 		xp = xport_ssh_open(&o, cmd, emsg, sizeof emsg);
 	if (xp == NULL)
-		errx(XFER_EX_SYS, "%s", emsg);
+		errx(VMP_EX_FAIL, "%s", emsg);
 	rc = send_stream(xp, 0, &o);
 	xp->ops->close(xp);
 	return rc;
