@@ -163,7 +163,7 @@ child(const char *prog, const struct hv_info *in, int ctl, int errw)
 	argv[i++] = uuid;
 	argv[i++] = "-m";
 	argv[i++] = mem;
-	argv[i++] = "-c";
+	argv[i++] = "--vcpus";
 	argv[i++] = vcpus;
 	argv[i] = NULL;
 	execvp(prog, argv);

@@ -1,5 +1,5 @@
 /*
- * vm-recv: the receiving end of a migration.  Without --listen or -f it
+ * vm-recv: the receiving end of a migration.  Without --listen or -C it
  * restores the image on stdin (the far end of `ssh host vm-recv'); with
  * them it is a relocation server (see server.c).
  */
@@ -24,10 +24,10 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-recv [-q] [--name name | --as name] [--paused] "
 	    "[-d rundir]\n"
-	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-d rundir] "
-	    "[-f file]\n"
-	    "               [-H hosts_allow] [-k host_key] [-P pidfile] "
-	    "[--listen [addr:]port]\n");
+	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-C file] "
+	    "[-d rundir]\n"
+	    "               [-H hosts_allow] [-k host_key] [--pidfile file]\n"
+	    "               [--listen [addr:]port]\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -36,9 +36,11 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "as", required_argument, NULL, 'A' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "name", required_argument, NULL, 'N' },
-		{ "paused", no_argument, NULL, 'p' },
+		{ "paused", no_argument, NULL, 'P' },
+		{ "pidfile", required_argument, NULL, 'I' },
 		{ "plain", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -47,7 +49,7 @@ main(int argc, char *argv[])
 	const char *config = NULL, *listen = NULL;
 	int ch, server_only = 0, stdin_only = 0;
 
-	while ((ch = getopt_long(argc, argv, "a:Dd:f:H:k:P:q", longopts,
+	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:q", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -62,7 +64,7 @@ main(int argc, char *argv[])
 			if (setenv("VMPIPE_RUNDIR", optarg, 1) < 0)
 				err(VMP_EX_FAIL, "setenv");
 			break;
-		case 'f':
+		case 'C':
 			config = optarg;
 			break;
 		case 'H':
@@ -85,11 +87,11 @@ main(int argc, char *argv[])
 			ro.clone = ch == 'A';
 			stdin_only = 1;
 			break;
-		case 'P':
+		case 'I':
 			s.pidfile = optarg;
 			server_only = 1;
 			break;
-		case 'p':
+		case 'P':
 			ro.paused = 1;
 			stdin_only = 1;
 			break;
@@ -112,7 +114,7 @@ main(int argc, char *argv[])
 	if (listen == NULL && config == NULL) {
 		if (server_only)
 			errx(VMP_EX_USAGE, "server options need --listen or "
-			    "-f");
+			    "-C");
 		/* The sender watches our stdout; a dead one must not kill
 		 * us before the half-made guest is cleaned up. */
 		signal(SIGPIPE, SIG_IGN);

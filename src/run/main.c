@@ -29,12 +29,13 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-run [-DPf] [-c vcpus] [-d dir] [-l log] [-M backing] "
-	    "[-m size]\n"
-	    "              [-n name] [-o param[,param ...]] [-u uuid] image\n"
-	    "       vm-run -i [-Df] [-c vcpus] [-d dir] [-l log] "
-	    "[-M backing] [-m size]\n"
-	    "              [-u uuid] -n name\n");
+	    "usage: vm-run [-DP] [--foreground] [--log log] [--vcpus n] "
+	    "[-d dir] [-M backing]\n"
+	    "              [-m size] [-n name] [-u uuid] "
+	    "[-w param[,param ...]] image\n"
+	    "       vm-run --incoming [-D] [--foreground] [--log log] "
+	    "[--vcpus n] [-d dir]\n"
+	    "              [-M backing] [-m size] [-u uuid] -n name\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -118,8 +119,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "incoming",	no_argument,		NULL, 'i' },
 		{ "ctl-fd",	required_argument,	NULL, 'F' },
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "incoming",	no_argument,		NULL, 'i' },
+		{ "log",	required_argument,	NULL, 'l' },
+		{ "vcpus",	required_argument,	NULL, 'c' },
+		{ "workload",	required_argument,	NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vm *vm = &the_vm;
@@ -135,7 +140,7 @@ main(int argc, char *argv[])
 	vm->backing = MEM_AUTO;
 	vm->logfd = -1;
 	vm->pidfd = -1;
-	while ((ch = getopt_long(argc, argv, "DF:M:Pc:d:fil:m:n:o:u:",
+	while ((ch = getopt_long(argc, argv, "DM:Pd:m:n:u:w:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D':
@@ -166,7 +171,7 @@ main(int argc, char *argv[])
 		case 'c':
 			vcpus = (unsigned)atoi(optarg);
 			if (vcpus < 1 || vcpus > KVMG_MAX_VCPUS)
-				errx(VMP_EX_USAGE, "-c: 1 to %d vCPUs",
+				errx(VMP_EX_USAGE, "--vcpus: 1 to %d vCPUs",
 				    KVMG_MAX_VCPUS);
 			break;
 		case 'd':
@@ -187,7 +192,7 @@ main(int argc, char *argv[])
 		case 'n':
 			name = optarg;
 			break;
-		case 'o':
+		case 'w':
 			parse_workload(optarg, &wl);
 			break;
 		case 'u':

@@ -21,8 +21,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-send [-qrv] [--name name] [--paused] [--plain] "
 	    "[-c cipher] [-e command]\n"
-	    "               [-i identity] [-l user] [-o known_hosts] "
-	    "[-p port] [user@]host[:port]\n");
+	    "               [-i identity] [-K known_hosts] [-p port] "
+	    "[--user user]\n"
+	    "               [user@]host[:port]\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -64,9 +65,11 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "known-hosts", required_argument, NULL, 'K' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "paused", no_argument, NULL, 'P' },
 		{ "plain", no_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct send_opts o = { .command = "vm-recv" };
@@ -74,7 +77,7 @@ main(int argc, char *argv[])
 	char cmd[4096], emsg[1024], *host, *at;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:e:i:l:o:p:qrv", longopts,
+	while ((ch = getopt_long(argc, argv, "K:c:e:i:p:qrv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -86,17 +89,14 @@ main(int argc, char *argv[])
 		case 'i':
 			o.identity = optarg;
 			break;
-		case 'l':
-			o.user = optarg;
+		case 'K':
+			o.known_hosts = optarg;
 			break;
 		case 'N':
 			if (!xfer_name_ok(optarg))
 				errx(VMP_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			o.name = optarg;
-			break;
-		case 'o':
-			o.known_hosts = optarg;
 			break;
 		case 'p':
 			o.port = atoi(optarg);
@@ -114,6 +114,9 @@ main(int argc, char *argv[])
 			break;
 		case 'T':
 			o.plain = 1;
+			break;
+		case 'U':
+			o.user = optarg;
 			break;
 		case 'v':
 			o.verbose = 1;

@@ -12,7 +12,7 @@ struct send_opts {
 	const char	*user;		/* NULL: from ssh config or $USER */
 	int		 port;		/* 0: the transport's default */
 	const char	*identity;	/* -i */
-	const char	*known_hosts;	/* -o */
+	const char	*known_hosts;	/* -K */
 	const char	*ciphers;	/* -c */
 	const char	*command;	/* -e, or "vm-recv" */
 	const char	*name;		/* --name: passed on */
