@@ -33,7 +33,7 @@ on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 # vm-migrate from A to B's sshd; extra options first.
 migrate() {
 	inA "$VMP_BIN/vm-migrate" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
-	    -o "$VMP_DIR/known_hosts" \
+	    -K "$VMP_DIR/known_hosts" \
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" "$@" "root@$VMP_ADDR_B"
 }
 
@@ -75,9 +75,9 @@ slow_migrate() {
 
 @test "vm-migrate --live to a relocation server" {
 	vmp_reloc_start
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run inA "$VMP_BIN/vm-migrate" --live -r -i "$VMP_DIR/id" \
-	    -o "$VMP_DIR/known_hosts" g "$VMP_ADDR_B"
+	    -K "$VMP_DIR/known_hosts" g "$VMP_ADDR_B"
 	[ "$status" -eq 0 ]
 	assert_moved g 3
 }
@@ -141,7 +141,7 @@ slow_migrate() {
 }
 
 @test "the hand-made pipeline from vm-migrate(1) works as written" {
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q &&
 	    '$VMPIPE_BIN/vm-ctl' destroy g || '$VMPIPE_BIN/vm-ctl' resume g"
 	[ "$status" -eq 0 ]
@@ -150,6 +150,6 @@ slow_migrate() {
 
 @test "vm-migrate usage" {
 	run "$VMP_BIN/vm-migrate"
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == "usage: vm-migrate "* ]]
 }
