@@ -148,8 +148,31 @@ slow_migrate() {
 	assert_moved g 3
 }
 
+@test "vm-migrate --live passes vm-precopy's tuning on" {
+	# At 20 MB/s a guest that rewrites all its memory never meets a 5 ms
+	# pause: only --max-rounds 1 stops the copy after its first round.
+	start_guest_hb g 3 -w rate=max
+	run migrate --live --bandwidth 20M --downtime 5 --max-rounds 1 \
+	    -z 3 -j 2 g
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vm-precopy: g: 1 rounds"*"reached the maximum number of rounds"* ]]
+	assert_moved g 3
+}
+
+@test "vm-migrate --live --no-fallback: no convergence, the guest runs here, exit 5" {
+	start_guest_hb g 3 -w rate=max
+	run migrate --live --no-fallback --bandwidth 40M --max-rounds 2 g
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"--no-fallback was given"* ]]
+	[[ "$output" == *"g: not migrated"*"the guest runs here"* ]]
+	assert_runs_here g
+}
+
 @test "vm-migrate usage" {
 	run "$VMP_BIN/vm-migrate"
 	[ "$status" -eq 2 ]
 	[[ "$output" == "usage: vm-migrate "* ]]
+	run "$VMP_BIN/vm-migrate" --downtime 20 g b
+	[ "$status" -eq 2 ]
+	[ "$output" = "vm-migrate: --downtime needs --live" ]
 }
