@@ -110,7 +110,7 @@ main(int argc, char *argv[])
 	int ch, fd, quiet = 0;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "b:n:Pq", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "Pb:n:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			o.clone = 1;
