@@ -192,13 +192,13 @@ main(int argc, char *argv[])
 		case 'n':
 			name = optarg;
 			break;
-		case 'w':
-			parse_workload(optarg, &wl);
-			break;
 		case 'u':
 			if (parse_uuid(optarg, vm->uuid) == -1)
 				errx(VMP_EX_USAGE, "-u: bad UUID '%s'", optarg);
 			have_uuid = 1;
+			break;
+		case 'w':
+			parse_workload(optarg, &wl);
 			break;
 		default:
 			usage();
