@@ -14,7 +14,7 @@ teardown() {
 }
 
 @test "a 2-vCPU guest starts and its heartbeat increases" {
-	start_guest_hb g 5 -o hb=50
+	start_guest_hb g 5 -w hb=50
 	log=$(guest_log g)
 	grep -aq '^vmpipe-guest: start mem=64M vcpus=2 writers=2 ' "$log"
 	wait_for "$log" '^vmpipe-guest: ready filled [0-9]+ pages in [0-9]+ ms$'
@@ -40,10 +40,10 @@ teardown() {
 	[ ! -e "$VMPIPE_RUNDIR/g.pid" ]
 }
 
-@test "a second guest of the same name is refused with status 3" {
+@test "a second guest of the same name is refused with status 1" {
 	start_guest g
 	run start_guest g
-	[ "$status" -eq 3 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"guest g already runs"* ]]
 }
 
@@ -58,7 +58,7 @@ teardown() {
 
 @test "the self-check reports a corrupted page by its frame number" {
 	# No rewrites (rate=0), so only the corruption can change the page.
-	start_guest_hb g 2 -o rate=0,sweep=300
+	start_guest_hb g 2 -w rate=0,sweep=300
 	# 64 MiB: journal 128 KiB at 4 MiB, data from 6 MiB = frame 0x600.
 	"$VMPIPE_KVM_CLONE" corrupt g 0x605
 	wait_for "$(guest_log g)" \
@@ -89,7 +89,7 @@ teardown() {
 }
 
 @test "state and memory moved into a fresh guest: heartbeats continue, self-check clean" {
-	start_guest_hb src 5 -o sweep=500
+	start_guest_hb src 5 -w sweep=500
 	run "$VMPIPE_KVM_CLONE" clone src dst
 	echo "$output"
 	[ "$status" -eq 0 ]

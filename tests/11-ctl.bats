@@ -48,7 +48,7 @@ ctl() {
 }
 
 @test "pause stops the heartbeat and resume continues it" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	run ctl pause g
 	[ "$status" -eq 0 ]
 	[[ "$(ctl info g)" == *"state: paused"* ]]
@@ -110,7 +110,7 @@ ctl() {
 
 @test "info answers at once while the vCPUs run without exiting" {
 	# rate=max and a 5 s heartbeat keep both vCPUs inside KVM_RUN.
-	start_guest g -o rate=max,hb=5000
+	start_guest g -w rate=max,hb=5000
 	wait_for "$(guest_log g)" '^vmpipe-guest: ready filled' 20
 	for i in 1 2 3; do
 		s=$(date +%s%N)

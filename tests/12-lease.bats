@@ -61,7 +61,7 @@ still_paused() {
 }
 
 @test "a saver killed with SIGKILL mid-save leaves the guest running" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	# A pipe nobody reads: vm-save pauses the guest, then blocks in write.
 	mkfifo "$TEST_TMP/pipe"
 	exec 4<>"$TEST_TMP/pipe"
@@ -82,7 +82,7 @@ still_paused() {
 }
 
 @test "vm-ctl pause outlives vm-ctl; resume continues the guest" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	run ctl pause g
 	[ "$status" -eq 0 ]
 	still_paused g
@@ -94,7 +94,7 @@ still_paused() {
 }
 
 @test "vm-save --paused leaves the guest paused, and it resumes cleanly" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	run "$VMPIPE_BIN/vm-save" -q --paused -o "$TEST_TMP/img" g
 	[ "$status" -eq 0 ]
 	still_paused g
@@ -105,7 +105,7 @@ still_paused() {
 }
 
 @test "vm-save --keep and a failed save leave the guest running" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	run "$VMPIPE_BIN/vm-save" -q --keep -o "$TEST_TMP/img" g
 	[ "$status" -eq 0 ]
 	[ "$(state g)" = running ]
@@ -118,7 +118,7 @@ still_paused() {
 }
 
 @test "a killed client's dirty logging stops and its pause ends" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	linger g both
 	[ "$("$VMPIPE_KVM_CLONE" logging g)" = on ]
 	[ "$(state g)" = paused ]
@@ -132,7 +132,7 @@ still_paused() {
 }
 
 @test "a guest stays paused while any connection still holds a pause" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	linger g pause
 	first=$LINGER
 	linger g pause
@@ -144,7 +144,7 @@ still_paused() {
 }
 
 @test "a held pause is not ended by a later client's death" {
-	start_guest_hb g 3 -o hb=50
+	start_guest_hb g 3 -w hb=50
 	ctl pause g
 	linger g pause
 	reap $LINGER

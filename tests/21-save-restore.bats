@@ -170,7 +170,7 @@ gone() {
 }
 
 @test "a 4-vCPU guest continues after save and restore" {
-	start_guest_hb g 3 -c 4 -m 128M
+	start_guest_hb g 3 --vcpus 4 -m 128M
 	grep -aq '^vmpipe-guest: start mem=128M vcpus=4 writers=4 ' "$(guest_log g)"
 	save -q g > "$IMG"
 	before=$(last_hb g) m=$(mark g)

@@ -15,7 +15,7 @@ setup_file() {
 	export FIX="$BATS_FILE_TMPDIR"
 	export VMPIPE_RUNDIR="$FIX/run"
 	mkdir -p "$VMPIPE_RUNDIR"
-	"$VMPIPE_BIN/vm-run" -D -n src -c 2 -m 64M "$VMPIPE_GUEST"
+	"$VMPIPE_BIN/vm-run" -D -n src --vcpus 2 -m 64M "$VMPIPE_GUEST"
 	wait_hb src 3
 	"$VMPIPE_BIN/vm-save" -q src > "$FIX/src.vmi"
 	"$VMPIPE_BIN/vm-inspect" -qv "$FIX/src.vmi" > "$FIX/src.records"

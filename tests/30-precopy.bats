@@ -37,7 +37,7 @@ assert_continues_on_b() {
 }
 
 @test "a live copy is an image: the guest ends paused and restores clean" {
-	start_guest_hb g 5 -o rate=2000
+	start_guest_hb g 5 -w rate=2000
 	"$VMPIPE_BIN/vm-precopy" -q g > "$TEST_TMP/img"
 	run "$VMPIPE_BIN/vm-ctl" info g
 	[[ "$output" == *paused* ]]
@@ -53,7 +53,7 @@ assert_continues_on_b() {
 }
 
 @test "live migration through a pipe: the guest carries on at the far end" {
-	start_guest_hb g 5 -o rate=5000
+	start_guest_hb g 5 -w rate=5000
 	"$VMPIPE_BIN/vm-precopy" -q g | on_b "$VMPIPE_BIN/vm-restore" -q
 	last=$(last_hb g)
 	"$VMPIPE_BIN/vm-ctl" destroy g
@@ -61,7 +61,7 @@ assert_continues_on_b() {
 }
 
 @test "live to this host: vm-precopy g | vm-recv --as g2 runs a clone with its own UUID" {
-	start_guest_hb g 5 -o rate=5000
+	start_guest_hb g 5 -w rate=5000
 	u1=$("$VMPIPE_BIN/vm-ctl" info g | awk '$1 == "uuid:" { print $2 }')
 	run bash -c '"$VMPIPE_BIN/vm-precopy" -q g | "$VMPIPE_BIN/vm-recv" -q --as g2; echo "status ${PIPESTATUS[*]}"'
 	[ "${lines[-1]}" = "status 0 0" ]
@@ -75,7 +75,7 @@ assert_continues_on_b() {
 }
 
 @test "four vCPUs all writing, compressed stream, short downtime target" {
-	start_guest_hb g 5 -c 4 -o rate=4000
+	start_guest_hb g 5 --vcpus 4 -w rate=4000
 	"$VMPIPE_BIN/vm-precopy" -q -z 1 --downtime 10 g |
 	    on_b "$VMPIPE_BIN/vm-restore" -q
 	last=$(last_hb g)
@@ -84,7 +84,7 @@ assert_continues_on_b() {
 }
 
 @test "--progress-fd writes one JSON line a round and a final one" {
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	"$VMPIPE_BIN/vm-precopy" -q --progress-fd 3 g 3> "$TEST_TMP/p.json" \
 	    > /dev/null
 	head -n 1 "$TEST_TMP/p.json" |
@@ -96,7 +96,7 @@ assert_continues_on_b() {
 }
 
 @test "a guest dirtying faster than --bandwidth: the policy stops and the copy completes" {
-	start_guest_hb g 3 -o rate=max
+	start_guest_hb g 3 -w rate=max
 	run "$VMPIPE_BIN/vm-precopy" --bandwidth 40M --max-rounds 8 \
 	    --progress-fd 3 -o "$TEST_TMP/img" g 3> "$TEST_TMP/p.json"
 	[ "$status" -eq 0 ]
@@ -111,7 +111,7 @@ assert_continues_on_b() {
 }
 
 @test "--no-fallback gives up on a guest that does not converge and resumes it" {
-	start_guest_hb g 3 -o rate=max
+	start_guest_hb g 3 -w rate=max
 	run "$VMPIPE_BIN/vm-precopy" --no-fallback --bandwidth 40M \
 	    --max-rounds 4 -o /dev/null g
 	[ "$status" -eq 5 ]
@@ -122,7 +122,7 @@ assert_continues_on_b() {
 }
 
 @test "the reader going away mid-stream leaves the guest running" {
-	start_guest_hb g 3 -o rate=2000
+	start_guest_hb g 3 -w rate=2000
 	run sh -c "'$VMPIPE_BIN/vm-precopy' g | head -c 5000000 > /dev/null"
 	a=$(last_hb g)
 	wait_hb g $((a + 3))
@@ -132,7 +132,7 @@ assert_continues_on_b() {
 }
 
 @test "SIGTERM mid-copy resumes the guest" {
-	start_guest_hb g 3 -m 256M -o rate=2000
+	start_guest_hb g 3 -m 256M -w rate=2000
 	"$VMPIPE_BIN/vm-precopy" --bandwidth 50M g > /dev/null 2> "$TEST_TMP/err" &
 	pid=$!
 	sleep 0.5
@@ -159,7 +159,7 @@ assert_continues_on_b() {
 }
 
 @test "on a terminal, the progress line shows rounds and never runs backwards" {
-	start_guest_hb g 3 -m 128M -o rate=20000
+	start_guest_hb g 3 -m 128M -w rate=20000
 	script -qfc "'$VMPIPE_BIN/vm-precopy' --bandwidth 100M g > /dev/null" \
 	    "$TEST_TMP/tty" > /dev/null
 	tr '\r' '\n' < "$TEST_TMP/tty" |

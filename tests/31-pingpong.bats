@@ -36,7 +36,7 @@ migrate() {
 }
 
 @test "20 ping-pong live migrations, each with a clean self-check" {
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	here=$A there=$B
 	for i in $(seq 1 20); do
 		log=$(VMPIPE_RUNDIR=$there guest_log g)

@@ -73,9 +73,9 @@ assert_runs_here() {
 
 @test "transport: an unknown host key is refused before anything is sent" {
 	run bash -c "'$VMP_TOP/tests/sshd/mkimage' | inA '$VMP_BIN/vm-send' \
-	    -p $VMP_SSH_PORT -i '$VMP_DIR/id' -o '$VMP_DIR/empty_known_hosts' \
-	    -l root -e '$(fake)' $VMP_ADDR_B"
-	[ "$status" -eq 111 ]
+	    -p $VMP_SSH_PORT -i '$VMP_DIR/id' -K '$VMP_DIR/empty_known_hosts' \
+	    --user root -e '$(fake)' $VMP_ADDR_B"
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"host key for 10.77.0.2 is not known (SHA256:"* ]]
 }
 
@@ -84,18 +84,18 @@ assert_runs_here() {
 	echo "[$VMP_ADDR_B]:$VMP_SSH_PORT $(cut -d' ' -f1,2 "$TEST_TMP/other.pub")" \
 	    >"$TEST_TMP/kh"
 	run bash -c "'$VMP_TOP/tests/sshd/mkimage' | inA '$VMP_BIN/vm-send' \
-	    -p $VMP_SSH_PORT -i '$VMP_DIR/id' -o '$TEST_TMP/kh' -l root \
+	    -p $VMP_SSH_PORT -i '$VMP_DIR/id' -K '$TEST_TMP/kh' --user root \
 	    -e '$(fake)' $VMP_ADDR_B"
-	[ "$status" -eq 111 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"host key for 10.77.0.2 has CHANGED"* ]]
 }
 
 @test "transport: a key the server does not know is refused" {
 	ssh-keygen -q -t ed25519 -N '' -f "$TEST_TMP/stranger"
 	run bash -c "'$VMP_TOP/tests/sshd/mkimage' | inA '$VMP_BIN/vm-send' \
-	    -p $VMP_SSH_PORT -i '$TEST_TMP/stranger' -o '$VMP_DIR/known_hosts' \
-	    -l root -e '$(fake)' $VMP_ADDR_B"
-	[ "$status" -eq 111 ]
+	    -p $VMP_SSH_PORT -i '$TEST_TMP/stranger' -K '$VMP_DIR/known_hosts' \
+	    --user root -e '$(fake)' $VMP_ADDR_B"
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"permission denied (publickey) at 10.77.0.2"* ]]
 }
 
@@ -131,7 +131,7 @@ assert_runs_here() {
 
 @test "live migration over ssh: the guest carries on at B" {
 	need_kvm
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q"
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^vmpipe-recv:\ running\ g\ [0-9]+$ ]]
@@ -176,9 +176,9 @@ assert_runs_here() {
 
 @test "usage matches the man pages' SYNOPSIS" {
 	run "$VMP_BIN/vm-send"
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == "usage: vm-send "* ]]
 	run "$VMP_BIN/vm-recv" -x
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == *"usage: vm-recv "* ]]
 }

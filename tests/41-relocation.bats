@@ -31,7 +31,7 @@ on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 
 # vm-send -r from A to the relocation server on B.
 rsend() {
-	inA "$VMP_BIN/vm-send" -r -i "$VMP_DIR/id" -o "$VMP_DIR/known_hosts" \
+	inA "$VMP_BIN/vm-send" -r -i "$VMP_DIR/id" -K "$VMP_DIR/known_hosts" \
 	    "$@" "$VMP_ADDR_B:$VMP_RELOC_PORT"
 }
 export -f rsend
@@ -66,7 +66,7 @@ assert_runs_here() {
 
 @test "live migration to a --plain relocation server" {
 	vmp_reloc_start --plain
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | rsend -q --plain"
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^vmpipe-recv:\ running\ g\ [0-9]+$ ]]
@@ -105,11 +105,12 @@ assert_runs_here() {
 	CFG
 	echo "[$VMP_ADDR_B]:8003 $(cut -d' ' -f1,2 "$VMP_DIR/host_key.pub")" \
 	    >>"$VMP_DIR/known_hosts"
-	inB "$VMP_BIN/vm-recv" -D -P "$TEST_TMP/reloc.pid" -f "$TEST_TMP/reloc.conf"
+	inB "$VMP_BIN/vm-recv" -D --pidfile "$TEST_TMP/reloc.pid" \
+	    -C "$TEST_TMP/reloc.conf"
 	vmp_wait_port 8003
 	start_guest_hb g 3
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | inA '$VMP_BIN/vm-send' \
-	    -q -r -i '$VMP_DIR/id' -o '$VMP_DIR/known_hosts' -p 8003 $VMP_ADDR_B"
+	    -q -r -i '$VMP_DIR/id' -K '$VMP_DIR/known_hosts' -p 8003 $VMP_ADDR_B"
 	kill "$(cat "$TEST_TMP/reloc.pid")"
 	[ "$status" -eq 0 ]
 	last=$(last_hb g)
@@ -122,7 +123,7 @@ assert_runs_here() {
 	ssh-keygen -q -t ed25519 -N '' -f "$TEST_TMP/stranger"
 	start_guest_hb g 2
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | rsend -i '$TEST_TMP/stranger'"
-	[ "$status" -eq 111 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"permission denied (publickey)"* ]]
 	assert_runs_here g
 }
@@ -161,6 +162,6 @@ assert_runs_here() {
 @test "hosts-allow patterns that would make the regex compiler explode are refused" {
 	run timeout 10 "$VMPIPE_BIN/vm-recv" --plain --listen 127.0.0.1:18002 \
 	    -H '^10\. a+++++++++b'
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[ "$output" = "vm-recv: hosts-allow 'a+++++++++b': too complex: expected at most 255 characters and 8 repetitions, none repeated" ]
 }

@@ -33,7 +33,7 @@ on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 # vm-migrate from A to B's sshd; extra options first.
 migrate() {
 	inA "$VMP_BIN/vm-migrate" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
-	    -o "$VMP_DIR/known_hosts" \
+	    -K "$VMP_DIR/known_hosts" \
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" "$@" "root@$VMP_ADDR_B"
 }
 
@@ -75,9 +75,9 @@ slow_migrate() {
 
 @test "vm-migrate --live to a relocation server" {
 	vmp_reloc_start
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run inA "$VMP_BIN/vm-migrate" --live -r -i "$VMP_DIR/id" \
-	    -o "$VMP_DIR/known_hosts" g "$VMP_ADDR_B"
+	    -K "$VMP_DIR/known_hosts" g "$VMP_ADDR_B"
 	[ "$status" -eq 0 ]
 	assert_moved g 3
 }
@@ -141,15 +141,39 @@ slow_migrate() {
 }
 
 @test "the hand-made pipeline from vm-migrate(1) works as written" {
-	start_guest_hb g 3 -o rate=3000
+	start_guest_hb g 3 -w rate=3000
 	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q &&
 	    '$VMPIPE_BIN/vm-ctl' destroy g || '$VMPIPE_BIN/vm-ctl' resume g"
 	[ "$status" -eq 0 ]
 	assert_moved g 3
 }
 
+@test "vm-migrate --live passes vm-precopy's tuning on" {
+	# At 20 MB/s a guest that rewrites all its memory never meets a 5 ms
+	# pause: only --max-rounds 1 stops the copy after its first round,
+	# which the paused last round follows (by default: 4 rounds or more).
+	start_guest_hb g 3 -w rate=max
+	run migrate --live --bandwidth 20M --downtime 5 --max-rounds 1 \
+	    -z 3 -j 2 g
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vm-precopy: g: 2 rounds"*"reached the maximum number of rounds"* ]]
+	assert_moved g 3
+}
+
+@test "vm-migrate --live --no-fallback: no convergence, the guest runs here, exit 5" {
+	start_guest_hb g 3 -w rate=max
+	run migrate --live --no-fallback --bandwidth 40M --max-rounds 2 g
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"--no-fallback was given"* ]]
+	[[ "$output" == *"g: not migrated"*"the guest runs here"* ]]
+	assert_runs_here g
+}
+
 @test "vm-migrate usage" {
 	run "$VMP_BIN/vm-migrate"
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == "usage: vm-migrate "* ]]
+	run "$VMP_BIN/vm-migrate" --downtime 20 g b
+	[ "$status" -eq 2 ]
+	[ "$output" = "vm-migrate: --downtime needs --live" ]
 }

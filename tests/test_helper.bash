@@ -52,7 +52,7 @@ need_kvm() {
 start_guest() {
 	local name=$1
 	shift
-	"$VMPIPE_BIN/vm-run" -D -n "$name" -c 2 -m 64M "$@" "$VMPIPE_GUEST"
+	"$VMPIPE_BIN/vm-run" -D -n "$name" --vcpus 2 -m 64M "$@" "$VMPIPE_GUEST"
 }
 
 guest_log() { echo "$VMPIPE_RUNDIR/$1.log"; }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "hv.h"
 
 static const struct hv_ops *ops;
@@ -22,7 +23,7 @@ usage(void)
 	    "       vm-ctl [-b backend] resume guest\n"
 	    "       vm-ctl [-b backend] destroy guest\n"
 	    "       vm-ctl [-b backend] console [-f] guest\n");
-	exit(2);
+	exit(VMP_EX_USAGE);
 }
 
 static void
@@ -55,7 +56,7 @@ cmd_list(int argc, char *argv[])
 	printf("%-20s %8s %-8s %5s %8s %s\n", "NAME", "ID", "STATE", "VCPUS",
 	    "MEM-MIB", "UUID");
 	if (ops->list(list_one, NULL) != 0)
-		errx(1, "list: %s", hv_strerror());
+		errx(VMP_EX_FAIL, "list: %s", hv_strerror());
 	return 0;
 }
 
@@ -65,7 +66,7 @@ open_guest(const char *name)
 	struct hv_guest *g;
 
 	if (ops->open(name, &g) == -1)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 	return g;
 }
 
@@ -80,7 +81,7 @@ cmd_info(int argc, char *argv[])
 		usage();
 	g = open_guest(argv[1]);
 	if (ops->describe(g, &i) == -1)
-		errx(1, "%s: %s", argv[1], hv_strerror());
+		errx(VMP_EX_FAIL, "%s: %s", argv[1], hv_strerror());
 	uuid_str(i.uuid, uuid, sizeof(uuid));
 	printf("name: %s\n", i.name);
 	printf("uuid: %s\n", uuid);
@@ -111,7 +112,7 @@ cmd_simple(int argc, char *argv[])
 	else
 		r = ops->destroy(g);
 	if (r == -1)
-		errx(1, "%s %s: %s", argv[0], argv[1], hv_strerror());
+		errx(VMP_EX_FAIL, "%s %s: %s", argv[0], argv[1], hv_strerror());
 	ops->close(g);
 	return 0;
 }
@@ -138,7 +139,7 @@ cmd_console(int argc, char *argv[])
 		usage();
 	g = open_guest(argv[0]);
 	if (ops->console(g, STDOUT_FILENO, follow) == -1)
-		errx(1, "console %s: %s", argv[0], hv_strerror());
+		errx(VMP_EX_FAIL, "console %s: %s", argv[0], hv_strerror());
 	ops->close(g);
 	return 0;
 }
@@ -164,7 +165,7 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	if ((ops = hv_select(backend)) == NULL)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 
 	if (strcmp(argv[0], "list") == 0)
 		return cmd_list(argc, argv);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,9 +21,6 @@
 #include "kvm_client.h"
 #include "kvm_guest_abi.h"
 #include "meminfo.h"
-
-/* vm-run's exit status when the guest's name is taken (vm-run(8)). */
-#define RUN_EXIT_EXISTS	3
 
 /*
  * $VMPIPE_RUN if set (an explicit choice wins), else vm-run next to this
@@ -67,6 +65,25 @@ name_taken(const char *name)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return 0;
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * Whether a vm-run holds the name's lock (vm-run(8), Files): after a
+ * failed start this tells "the name is taken" from other failures, which
+ * vm-run's exit status (1 for both) does not.
+ */
+static int
+name_locked(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", kvmc_rundir(), name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	r = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
 	close(fd);
 	return r;
 }
@@ -146,7 +163,7 @@ child(const char *prog, const struct hv_info *in, int ctl, int errw)
 	argv[i++] = uuid;
 	argv[i++] = "-m";
 	argv[i++] = mem;
-	argv[i++] = "-c";
+	argv[i++] = "--vcpus";
 	argv[i++] = vcpus;
 	argv[i] = NULL;
 	execvp(prog, argv);
@@ -210,8 +227,7 @@ kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
 
 		hv_seterr("%s", got ? (last ? last + 1 : msg) :
 		    "vm-run failed");
-		errno = WIFEXITED(st) && WEXITSTATUS(st) == RUN_EXIT_EXISTS ?
-		    EEXIST : EIO;
+		errno = name_locked(in->name) ? EEXIST : EIO;
 		goto fail_keep;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)

@@ -27,12 +27,6 @@
 #define XFER_RELOC_PORT		8002	/* as xend-relocation-port */
 #define XFER_BUFSZ		(1u << 20)	/* data copy size */
 
-/* Exit statuses shared by the three programs (see their man pages). */
-#define XFER_EX_OK		0
-#define XFER_EX_FAIL		1	/* refused, or the restore failed */
-#define XFER_EX_USAGE		100
-#define XFER_EX_SYS		111	/* transport or system error */
-
 enum xfer_kind {
 	XFER_NONE = 0,		/* not a back-channel line */
 	XFER_READY,

@@ -22,11 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "xfer.h"
-
-/* Exit statuses beyond xfer.h's, see vm-migrate(1). */
-#define EX_NOT_DESTROYED	2	/* moved; the copy here stays paused */
-#define EX_NOT_RESUMED		3	/* not moved; the guest here is paused */
+#include "exits.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -34,12 +30,14 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-migrate [-lqrv] [--bandwidth rate] [--plain] "
-	    "[-b backend] [-c cipher]\n"
-	    "                  [-e command] [-i identity] [-o known_hosts] "
-	    "[-p port] guest\n"
-	    "                  [user@]host[:port]\n");
-	exit(XFER_EX_USAGE);
+	    "usage: vm-migrate [-lqrv] [--no-fallback] [--plain] [-b backend] "
+	    "[--bandwidth rate]\n"
+	    "                  [-c cipher] [--downtime ms] [-e command] "
+	    "[-i identity] [-j threads]\n"
+	    "                  [-K known_hosts] [--max-bytes size] "
+	    "[--max-rounds n] [-p port]\n"
+	    "                  [-z level] guest [user@]host[:port]\n");
+	exit(VMP_EX_USAGE);
 }
 
 static void
@@ -72,7 +70,7 @@ spawn(char *const argv[], int in, int out)
 	pid_t pid = fork();
 
 	if (pid < 0)
-		err(XFER_EX_SYS, "fork");
+		err(VMP_EX_FAIL, "fork");
 	if (pid == 0) {
 		struct sigaction sa = { .sa_handler = SIG_DFL };
 
@@ -81,7 +79,7 @@ spawn(char *const argv[], int in, int out)
 		sigaction(SIGHUP, &sa, NULL);
 		if ((in >= 0 && dup2(in, 0) < 0) ||
 		    (out >= 0 && dup2(out, 1) < 0))
-			_exit(XFER_EX_SYS);
+			_exit(VMP_EX_FAIL);
 		execvp(argv[0], argv);
 		warn("can't run %s", argv[0]);
 		_exit(127);
@@ -147,37 +145,65 @@ status_str(int st, char *buf, size_t len)
 	return buf;
 }
 
+/* Whether status st is the exit with code ex. */
+static int
+exited(int st, int ex)
+{
+	return WIFEXITED(st) && WEXITSTATUS(st) == ex;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "bandwidth", required_argument, NULL, 'B' },
-		{ "live", no_argument, NULL, 'l' },
-		{ "plain", no_argument, NULL, 'T' },
+		{ "bandwidth",	required_argument,	NULL, 'B' },
+		{ "compress",	required_argument,	NULL, 'z' },
+		{ "downtime",	required_argument,	NULL, 'D' },
+		{ "known-hosts", required_argument,	NULL, 'K' },
+		{ "live",	no_argument,		NULL, 'l' },
+		{ "max-bytes",	required_argument,	NULL, 'X' },
+		{ "max-rounds",	required_argument,	NULL, 'R' },
+		{ "no-fallback", no_argument,		NULL, 'N' },
+		{ "plain",	no_argument,		NULL, 'T' },
+		{ "threads",	required_argument,	NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char *sargv[32], *rargv[16], b1[64], b2[64];
-	const char *backend = NULL, *bandwidth = NULL, *guest, *host;
-	int ch, live = 0, quiet = 0, verbose = 0, ns = 0, nr = 0, p[2];
-	int sst, rst;
+	char *sargv[32], *rargv[32], *tune[16], b1[64], b2[64], b3[64];
+	const char *backend = NULL, *live_only = NULL, *guest, *host;
+	int ch, live = 0, quiet = 0, verbose = 0, ns = 0, nr = 0, nt = 0;
+	int p[2], sst, rst;
 	pid_t saver, sender;
 
 	sargv[ns++] = (char *)prog("vm-send");
-	while ((ch = getopt_long(argc, argv, "b:c:e:i:lo:p:qrv", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "K:b:c:e:i:j:lp:qrvz:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'B':
-			bandwidth = optarg;
+		case 'B': case 'D': case 'N': case 'R': case 'X':
+			/* vm-precopy's tuning: meaningful only live. */
+			for (const struct option *o = longopts; o->name; o++)
+				if (o->val == ch) {
+					snprintf(b1, sizeof b1, "--%s",
+					    o->name);
+					live_only = tune[nt++] = strdup(b1);
+				}
+			if (ch != 'N')
+				tune[nt++] = optarg;
 			break;
 		case 'b':
 			backend = optarg;
 			break;
-		case 'c': case 'e': case 'i': case 'o': case 'p':
+		case 'c': case 'e': case 'i': case 'K': case 'p':
 			/* vm-send's options, passed as they came. */
 			snprintf(b1, sizeof b1, "-%c", ch);
 			sargv[ns++] = strdup(b1);
 			sargv[ns++] = optarg;
+			break;
+		case 'j': case 'z':
+			/* The copier's, offline or live. */
+			snprintf(b1, sizeof b1, "-%c", ch);
+			tune[nt++] = strdup(b1);
+			tune[nt++] = optarg;
 			break;
 		case 'l':
 			live = 1;
@@ -197,7 +223,7 @@ main(int argc, char *argv[])
 		default:
 			usage();
 		}
-		if (ns > 24)
+		if (ns > 24 || nt > 14)
 			usage();
 	}
 	argc -= optind;
@@ -206,6 +232,8 @@ main(int argc, char *argv[])
 		usage();
 	guest = argv[0];
 	host = argv[1];
+	if (live_only != NULL && !live)
+		errx(VMP_EX_USAGE, "%s needs --live", live_only);
 	if (quiet)
 		sargv[ns++] = "-q";
 	if (verbose)
@@ -218,12 +246,8 @@ main(int argc, char *argv[])
 	rargv[nr++] = (char *)prog(live ? "vm-precopy" : "vm-save");
 	if (!live)
 		rargv[nr++] = "--paused";
-	if (bandwidth != NULL) {
-		if (!live)
-			errx(XFER_EX_USAGE, "--bandwidth needs --live");
-		rargv[nr++] = "--bandwidth";
-		rargv[nr++] = (char *)bandwidth;
-	}
+	for (int i = 0; i < nt; i++)
+		rargv[nr++] = tune[i];
 	if (quiet)
 		rargv[nr++] = "-q";
 	if (backend != NULL) {
@@ -239,7 +263,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if (pipe2(p, O_CLOEXEC) < 0)
-		err(XFER_EX_SYS, "pipe");
+		err(VMP_EX_FAIL, "pipe");
 	saver = spawn(rargv, -1, p[1]);
 	sender = spawn(sargv, p[0], -1);
 	close(p[0]);
@@ -251,7 +275,12 @@ main(int argc, char *argv[])
 		kill(saver, SIGTERM);
 	sst = wait_child(saver, &sender, 0);
 
-	/* The sender's status alone says where the guest runs now. */
+	/*
+	 * The sender's status alone says where the guest runs now.  The
+	 * copier's (vmpipe(7), EXIT STATUS) only says why it did not move:
+	 * it resumes the guest itself when it fails, and 3 says it could
+	 * not, which the resume below tries again.
+	 */
 	if (rst == 0) {
 		if (sst != 0)
 			warnx("%s: %s ended with %s after %s took the guest",
@@ -261,21 +290,23 @@ main(int argc, char *argv[])
 			warnx("%s: migrated to %s, but the paused copy here "
 			    "could not be destroyed: destroy it by hand",
 			    guest, host);
-			return EX_NOT_DESTROYED;
+			return VMP_EX_PAUSED;
 		}
 		if (!quiet)
 			fprintf(stderr, "vm-migrate: %s: now runs on %s\n",
 			    guest, host);
-		return XFER_EX_OK;
+		return VMP_EX_OK;
 	}
+	snprintf(b3, sizeof b3, "%s: %s, vm-send: %s",
+	    strrchr(rargv[0], '/') ? strrchr(rargv[0], '/') + 1 : rargv[0],
+	    status_str(sst, b1, sizeof b1), status_str(rst, b2, sizeof b2));
 	if (run_ctl(backend, "resume", guest) < 0) {
-		warnx("%s: not migrated (vm-send: %s), and the guest here "
-		    "could not be resumed: check it with vm-ctl info", guest,
-		    status_str(rst, b2, sizeof b2));
-		return EX_NOT_RESUMED;
+		warnx("%s: not migrated (%s), and the guest here could not be "
+		    "resumed: check it with vm-ctl info", guest, b3);
+		return VMP_EX_PAUSED;
 	}
-	warnx("%s: not migrated%s (vm-send: %s); the guest runs here",
-	    guest, interrupted ? ", interrupted" : "",
-	    status_str(rst, b2, sizeof b2));
-	return XFER_EX_FAIL;
+	warnx("%s: not migrated%s (%s); the guest runs here", guest,
+	    interrupted ? ", interrupted" : "", b3);
+	/* A live copy that gave up under --no-fallback says so itself. */
+	return exited(sst, VMP_EX_NOCONV) ? VMP_EX_NOCONV : VMP_EX_FAIL;
 }

@@ -1,5 +1,5 @@
 /*
- * vm-recv: the receiving end of a migration.  Without --listen or -f it
+ * vm-recv: the receiving end of a migration.  Without --listen or -C it
  * restores the image on stdin (the far end of `ssh host vm-recv'); with
  * them it is a relocation server (see server.c).
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "recv.h"
 #include "xfer.h"
 
@@ -23,11 +24,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-recv [-q] [--name name | --as name] [--paused] "
 	    "[-d rundir]\n"
-	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-d rundir] "
-	    "[-f file]\n"
-	    "               [-H hosts_allow] [-k host_key] [-P pidfile] "
-	    "[--listen [addr:]port]\n");
-	exit(XFER_EX_USAGE);
+	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-C file] "
+	    "[-d rundir]\n"
+	    "               [-H hosts_allow] [-k host_key] [--pidfile file]\n"
+	    "               [--listen [addr:]port]\n");
+	exit(VMP_EX_USAGE);
 }
 
 int
@@ -35,9 +36,11 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "as", required_argument, NULL, 'A' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "name", required_argument, NULL, 'N' },
-		{ "paused", no_argument, NULL, 'p' },
+		{ "paused", no_argument, NULL, 'P' },
+		{ "pidfile", required_argument, NULL, 'I' },
 		{ "plain", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,7 +49,7 @@ main(int argc, char *argv[])
 	const char *config = NULL, *listen = NULL;
 	int ch, server_only = 0, stdin_only = 0;
 
-	while ((ch = getopt_long(argc, argv, "a:Dd:f:H:k:P:q", longopts,
+	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:q", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -59,9 +62,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			if (setenv("VMPIPE_RUNDIR", optarg, 1) < 0)
-				err(XFER_EX_SYS, "setenv");
+				err(VMP_EX_FAIL, "setenv");
 			break;
-		case 'f':
+		case 'C':
 			config = optarg;
 			break;
 		case 'H':
@@ -78,17 +81,17 @@ main(int argc, char *argv[])
 		case 'A':
 		case 'N':
 			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
+				errx(VMP_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			ro.name = optarg;
 			ro.clone = ch == 'A';
 			stdin_only = 1;
 			break;
-		case 'P':
+		case 'I':
 			s.pidfile = optarg;
 			server_only = 1;
 			break;
-		case 'p':
+		case 'P':
 			ro.paused = 1;
 			stdin_only = 1;
 			break;
@@ -110,26 +113,26 @@ main(int argc, char *argv[])
 
 	if (listen == NULL && config == NULL) {
 		if (server_only)
-			errx(XFER_EX_USAGE, "server options need --listen or "
-			    "-f");
+			errx(VMP_EX_USAGE, "server options need --listen or "
+			    "-C");
 		/* The sender watches our stdout; a dead one must not kill
 		 * us before the half-made guest is cleaned up. */
 		signal(SIGPIPE, SIG_IGN);
 		return recv_stream(0, 1, &ro);
 	}
 	if (stdin_only)
-		errx(XFER_EX_USAGE, "--name and --paused are the sender's to "
+		errx(VMP_EX_USAGE, "--name and --paused are the sender's to "
 		    "choose when listening");
 	if (listen != NULL) {
 		char *addr = NULL;
 
 		if (xfer_split_hostport(listen, 0, &addr, &s.port) < 0 ||
 		    s.port == 0)
-			errx(XFER_EX_USAGE, "bad listen address '%s'", listen);
+			errx(VMP_EX_USAGE, "bad listen address '%s'", listen);
 		s.address = addr;
 	}
 	if (config != NULL && server_config(&s, config) < 0)
-		return XFER_EX_USAGE;
+		return VMP_EX_USAGE;
 	if (s.port == 0)
 		s.port = XFER_RELOC_PORT;
 	if (s.hostkey == NULL)
@@ -137,6 +140,6 @@ main(int argc, char *argv[])
 	if (s.authkeys == NULL)
 		s.authkeys = DEF_AUTHKEYS;
 	if (server_compile_allow(&s) < 0)
-		return XFER_EX_USAGE;
+		return VMP_EX_USAGE;
 	return server_run(&s);
 }

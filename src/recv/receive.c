@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "io.h"
 #include "recv.h"
 #include "restore.h"
@@ -184,11 +185,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	char *buf, emsg[1024];
 	size_t have = 0;
 	pthread_t th;
-	int p[2], rc = XFER_EX_SYS;
+	int p[2], rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL) {
 		say(out, "error: %s", strerror(errno));
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	}
 	/* The preamble; what a sender sends before it waits for us. */
 	xfer_scan_init(&scan);
@@ -209,7 +210,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 
 		if (l != 0) {
 			say(out, "refused: %s", emsg);
-			rc = l > 0 ? XFER_EX_FAIL : XFER_EX_SYS;
+			rc = l > 0 ? VMP_EX_FAIL : VMP_EX_FAIL;
 			goto out;
 		}
 	}
@@ -234,11 +235,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		if (!v.acked)
 			say(out, "running %s %" PRIu64, res.info.name,
 			    res.resume_ns);
-		rc = XFER_EX_OK;
+		rc = VMP_EX_OK;
 	} else {
 		if (!v.refused)
 			say(out, "error: %s", emsg);
-		rc = XFER_EX_FAIL;
+		rc = VMP_EX_FAIL;
 	}
 	/* The feeder may still be blocked on in: exit takes it along. */
 	close(p[0]);

@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "io.h"
 #include "recv.h"
 #include "xfer.h"
@@ -141,7 +142,7 @@ serve_plain(int fd, const char *peer)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return XFER_EX_SYS;
+			return VMP_EX_FAIL;
 		if (line[n] == '\n')
 			break;
 		n++;
@@ -151,7 +152,7 @@ serve_plain(int fd, const char *peer)
 		dprintf(fd, XFER_PREFIX "refused: %s\n", why);
 		slog(LOG_NOTICE, "%s: refused '%s': %s", peer, line, why);
 		linger_close(fd);
-		return XFER_EX_FAIL;
+		return VMP_EX_FAIL;
 	}
 	rc = recv_stream(fd, fd, &ro);
 	linger_close(fd);
@@ -182,7 +183,7 @@ serve_one(struct server *s, void *bind, int fd,
 			    "allowed to migrate guests here\n", addr);
 			linger_close(fd);
 		}
-		_exit(XFER_EX_FAIL);
+		_exit(VMP_EX_FAIL);
 	}
 	slog(LOG_INFO, "%s: connected", addr);
 	_exit(s->plain ? serve_plain(fd, addr) :
@@ -219,7 +220,7 @@ daemonize(const struct server *s)
 	if (pid > 0) {
 		/* The pid file is there when the starter gets control. */
 		_exit(s->pidfile && write_pidfile(s->pidfile, pid) < 0 ?
-		    XFER_EX_SYS : 0);
+		    VMP_EX_FAIL : 0);
 	}
 	setsid();
 	if (chdir("/") < 0)
@@ -245,14 +246,14 @@ server_run(struct server *s)
 	int lfd;
 
 	if (!s->plain && (bind = sshd_bind_new(s)) == NULL)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	if ((lfd = listen_on(s)) < 0)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	if (s->daemon && daemonize(s) < 0)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	if (!s->daemon && s->pidfile && write_pidfile(s->pidfile,
 	    getpid()) < 0)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	/* Connections are reaped by the kernel; each waits for its own. */
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

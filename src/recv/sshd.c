@@ -23,6 +23,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "exits.h"
 #include "io.h"
 #include "recv.h"
 #include "xfer.h"
@@ -205,7 +206,7 @@ relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
 	int st = 0, n, lost = 0;
 
 	if (buf == NULL)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	ssh_event_add_fd(ev, c->out_fd, POLLIN, on_child_out, c);
 	while (!c->out_eof) {
 		while (in_fd >= 0 && (n = ssh_channel_read_nonblocking(c->ch,
@@ -242,7 +243,7 @@ relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
 	free(buf);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	st = WIFEXITED(st) ? WEXITSTATUS(st) : XFER_EX_SYS;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : VMP_EX_FAIL;
 	if (!lost) {
 		ssh_channel_request_send_exit_status(c->ch, st);
 		ssh_channel_send_eof(c->ch);
@@ -298,11 +299,11 @@ sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
 	struct recv_opts ro = { .quiet = 1 };
 	ssh_event ev = NULL;
 	char why[256];
-	int rc = XFER_EX_SYS, waited = 0, in_fd;
+	int rc = VMP_EX_FAIL, waited = 0, in_fd;
 	pid_t pid;
 
 	if ((c.s = ssh_new()) == NULL)
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	if (ssh_bind_accept_fd(bind, c.s, fd) != SSH_OK) {
 		slog(LOG_ERR, "%s: %s", peer, ssh_get_error(bind));
 		goto out;
@@ -337,10 +338,10 @@ sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
 
 		snprintf(line, sizeof line, "refused: %s", why);
 		chan_say(&c, line);
-		ssh_channel_request_send_exit_status(c.ch, XFER_EX_FAIL);
+		ssh_channel_request_send_exit_status(c.ch, VMP_EX_FAIL);
 		ssh_channel_send_eof(c.ch);
 		ssh_channel_close(c.ch);
-		rc = XFER_EX_FAIL;
+		rc = VMP_EX_FAIL;
 		goto out;
 	}
 	if (start_receive(&c, &ro, fd, &pid, &in_fd) < 0) {

@@ -11,18 +11,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exits.h"
 #include "io.h"
 #include "restore.h"
-
-#define EX_FAIL		1
-#define EX_USAGE	2
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] "
 	    "[-n name | --as name] [file]\n");
-	exit(EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 int
@@ -44,14 +42,14 @@ main(int argc, char *argv[])
 	int ch, fd, quiet = 0;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "b:n:Pq", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "Pb:n:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			o.clone = 1;
 			/* FALLTHROUGH */
 		case 'n':
 			if (strlen(optarg) >= VMI_NAME_MAX || !*optarg)
-				errx(EX_USAGE, "name: expected 1 to %d "
+				errx(VMP_EX_USAGE, "name: expected 1 to %d "
 				    "characters, found %zu", VMI_NAME_MAX - 1,
 				    strlen(optarg));
 			o.name = optarg;
@@ -75,13 +73,13 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		in = argv[0];
-	fd = cli_open_in(in, EX_FAIL);
+	fd = cli_open_in(in, VMP_EX_FAIL);
 	/* A dying restore must still destroy its half-made guest. */
 	signal(SIGPIPE, SIG_IGN);
 	o.progress = !quiet;
 	t0 = now_ns();
 	if (restore_stream(fd, &o, &res, msg, sizeof(msg)) == -1)
-		errx(EX_FAIL, "%s: %s; no guest was made", in, msg);
+		errx(VMP_EX_FAIL, "%s: %s; no guest was made", in, msg);
 	if (!quiet && res.format == RESTORE_XL)
 		fprintf(stderr, "vm-restore: %s: xl save file in %.3f s; guest "
 		    "%s\n", res.info.name, (now_ns() - t0) / 1e9,

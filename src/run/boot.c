@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "hv.h"
 #include "run.h"
 
@@ -89,26 +90,26 @@ load_elf(struct vm *vm, const char *path)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		err(1, "%s", path);
+		err(VMP_EX_FAIL, "%s", path);
 	if (fstat(fd, &sb) == -1)
-		err(1, "%s", path);
+		err(VMP_EX_FAIL, "%s", path);
 	if (sb.st_size < (off_t)sizeof(*eh) || sb.st_size > (64 << 20))
-		errx(1, "%s: not a guest image (size %lld)", path,
+		errx(VMP_EX_FAIL, "%s: not a guest image (size %lld)", path,
 		    (long long)sb.st_size);
 	if ((f = malloc(sb.st_size)) == NULL)
-		err(1, NULL);
+		err(VMP_EX_FAIL, NULL);
 	if (read(fd, f, sb.st_size) != sb.st_size)
-		err(1, "%s: short read", path);
+		err(VMP_EX_FAIL, "%s: short read", path);
 	close(fd);
 	eh = (const Elf64_Ehdr *)f;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC)
-		errx(1, "%s: not an x86-64 ELF executable", path);
+		errx(VMP_EX_FAIL, "%s: not an x86-64 ELF executable", path);
 	if (eh->e_phoff > (uint64_t)sb.st_size ||
 	    eh->e_phnum > ((uint64_t)sb.st_size - eh->e_phoff) /
 	    sizeof(Elf64_Phdr))
-		errx(1, "%s: bad program headers", path);
+		errx(VMP_EX_FAIL, "%s: bad program headers", path);
 	for (i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(f + eh->e_phoff) + i;
 
@@ -119,15 +120,16 @@ load_elf(struct vm *vm, const char *path)
 		    KVMG_IMAGE_GPA + KVMG_IMAGE_MAX || ph->p_filesz >
 		    ph->p_memsz || ph->p_offset > (uint64_t)sb.st_size ||
 		    ph->p_filesz > (uint64_t)sb.st_size - ph->p_offset)
-			errx(1, "%s: segment %u at 0x%llx outside the image "
-			    "area", path, i, (unsigned long long)ph->p_paddr);
+			errx(VMP_EX_FAIL, "%s: segment %u at 0x%llx outside "
+			    "the image area", path, i,
+			    (unsigned long long)ph->p_paddr);
 		/* The rest of memsz is already zero: fresh memfd. */
 		memcpy(vm->mem + ph->p_paddr, f + ph->p_offset, ph->p_filesz);
 	}
 	entry = eh->e_entry;
 	free(f);
 	if (entry < KVMG_IMAGE_GPA || entry >= KVMG_IMAGE_GPA + KVMG_IMAGE_MAX)
-		errx(1, "%s: entry 0x%llx outside the image", path,
+		errx(VMP_EX_FAIL, "%s: entry 0x%llx outside the image", path,
 		    (unsigned long long)entry);
 	return entry;
 }
@@ -157,7 +159,7 @@ boot_vcpu(struct vm *vm, unsigned id, uint64_t entry)
 	struct kvm_regs r;
 
 	if (kvm_get_sregs(fd, &s) == -1)
-		errx(1, "vCPU %u: %s", id, hv_strerror());
+		errx(VMP_EX_FAIL, "vCPU %u: %s", id, hv_strerror());
 	user_seg(&s.cs, KVMG_SEL_UCODE, 1);
 	user_seg(&s.ss, KVMG_SEL_UDATA, 0);
 	s.ds = s.es = s.fs = s.gs = s.ss;
@@ -180,7 +182,7 @@ boot_vcpu(struct vm *vm, unsigned id, uint64_t entry)
 	s.cr4 = CR4_LONG;
 	s.efer = EFER_LONG;
 	if (kvm_set_sregs(fd, &s) == -1)
-		errx(1, "vCPU %u: %s", id, hv_strerror());
+		errx(VMP_EX_FAIL, "vCPU %u: %s", id, hv_strerror());
 
 	memset(&r, 0, sizeof(r));
 	r.rip = entry;
@@ -189,10 +191,10 @@ boot_vcpu(struct vm *vm, unsigned id, uint64_t entry)
 	r.rsi = KVMG_PARAMS_GPA;
 	r.rflags = RFLAGS_IOPL3;
 	if (kvm_set_regs(fd, &r) == -1)
-		errx(1, "vCPU %u: %s", id, hv_strerror());
+		errx(VMP_EX_FAIL, "vCPU %u: %s", id, hv_strerror());
 	/* With the in-kernel LAPIC, APs would wait for INIT/SIPI. */
 	if (kvm_set_mp_state(fd, &mp) == -1)
-		errx(1, "vCPU %u: %s", id, hv_strerror());
+		errx(VMP_EX_FAIL, "vCPU %u: %s", id, hv_strerror());
 }
 
 void

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "hv.h"
 #include "kvm_proto.h"
 #include "run.h"
@@ -333,7 +334,7 @@ drop(struct vm *vm, struct client *c)
 		    "discarded", vm->name);
 		vm_stop_all(vm);
 		vm_cleanup(vm);
-		exit(1);
+		exit(VMP_EX_FAIL);
 	}
 }
 
@@ -350,7 +351,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
-		err(1, "signalfd");
+		err(VMP_EX_FAIL, "signalfd");
 	if (ctlfd >= 0) {
 		add_client(vm, ctlfd, 1);
 		controller_seen = 1;
@@ -368,7 +369,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 		if (poll(pfd, n, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			err(1, "poll");
+			err(VMP_EX_FAIL, "poll");
 		}
 		if (pfd[1].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -376,7 +377,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 				    si.ssi_signo, vm->name);
 				vm_stop_all(vm);
 				vm_cleanup(vm);
-				exit(0);
+				exit(VMP_EX_OK);
 			}
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -412,7 +413,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 				drop(vm, c);
 			free(p);
 			if (bye)
-				exit(0);
+				exit(VMP_EX_OK);
 		}
 	}
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "hv.h"
 #include "opts.h"
 #include "run.h"
@@ -28,13 +29,14 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-run [-DPf] [-c vcpus] [-d dir] [-l log] [-M backing] "
-	    "[-m size]\n"
-	    "              [-n name] [-o param[,param ...]] [-u uuid] image\n"
-	    "       vm-run -i [-Df] [-c vcpus] [-d dir] [-l log] "
-	    "[-M backing] [-m size]\n"
-	    "              [-u uuid] -n name\n");
-	exit(2);
+	    "usage: vm-run [-DP] [--foreground] [--log log] [--vcpus n] "
+	    "[-d dir] [-M backing]\n"
+	    "              [-m size] [-n name] [-u uuid] "
+	    "[-w param[,param ...]] image\n"
+	    "       vm-run --incoming [-D] [--foreground] [--log log] "
+	    "[--vcpus n] [-d dir]\n"
+	    "              [-M backing] [-m size] [-u uuid] -n name\n");
+	exit(VMP_EX_USAGE);
 }
 
 static void
@@ -49,12 +51,12 @@ set_paths(struct vm *vm, const char *dir, const char *log)
 	struct stat sb;
 
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-		err(1, "%s", dir);
+		err(VMP_EX_FAIL, "%s", dir);
 	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
-		errx(1, "%s: not a directory", dir);
+		errx(VMP_EX_FAIL, "%s: not a directory", dir);
 	if ((size_t)snprintf(vm->dir, sizeof(vm->dir), "%s", dir) >=
 	    sizeof(vm->dir) - 80)
-		errx(1, "%s: path too long", dir);
+		errx(VMP_EX_FAIL, "%s: path too long", dir);
 	snprintf(vm->sock_path, sizeof(vm->sock_path), "%s/%s.sock", dir,
 	    vm->name);
 	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", dir,
@@ -79,19 +81,19 @@ daemon_fork(void)
 	char c;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
-		err(1, "pipe");
+		err(VMP_EX_FAIL, "pipe");
 	if ((pid = fork()) == -1)
-		err(1, "fork");
+		err(VMP_EX_FAIL, "fork");
 	if (pid == 0) {
 		close(p[0]);
 		return p[1];
 	}
 	close(p[1]);
 	if (read(p[0], &c, 1) == 1 && c == 'R')
-		_exit(0);
+		_exit(VMP_EX_OK);
 	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
 		_exit(WEXITSTATUS(st) ? WEXITSTATUS(st) : 1);
-	_exit(1);
+	_exit(VMP_EX_FAIL);
 }
 
 static void
@@ -100,16 +102,16 @@ daemon_ready(struct vm *vm, int fd)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (setsid() == -1)
-		err(1, "setsid");
+		err(VMP_EX_FAIL, "setsid");
 	if (null == -1)
-		err(1, "/dev/null");
+		err(VMP_EX_FAIL, "/dev/null");
 	dup2(null, 0);
 	dup2(null, 1);
 	/* Later complaints go to the guest's log, where one looks. */
 	dup2(vm->logfd >= 0 ? vm->logfd : null, 2);
 	close(null);
 	if (write(fd, "R", 1) != 1)
-		_exit(1);
+		_exit(VMP_EX_FAIL);
 	close(fd);
 }
 
@@ -117,8 +119,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "incoming",	no_argument,		NULL, 'i' },
 		{ "ctl-fd",	required_argument,	NULL, 'F' },
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "incoming",	no_argument,		NULL, 'i' },
+		{ "log",	required_argument,	NULL, 'l' },
+		{ "vcpus",	required_argument,	NULL, 'c' },
+		{ "workload",	required_argument,	NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vm *vm = &the_vm;
@@ -134,7 +140,7 @@ main(int argc, char *argv[])
 	vm->backing = MEM_AUTO;
 	vm->logfd = -1;
 	vm->pidfd = -1;
-	while ((ch = getopt_long(argc, argv, "DF:M:Pc:d:fil:m:n:o:u:",
+	while ((ch = getopt_long(argc, argv, "DM:Pd:m:n:u:w:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D':
@@ -143,8 +149,8 @@ main(int argc, char *argv[])
 		case 'F':
 			ctlfd = atoi(optarg);
 			if (ctlfd < 3 || fcntl(ctlfd, F_SETFD, FD_CLOEXEC) == -1)
-				errx(2, "--ctl-fd: %s is not an open descriptor",
-				    optarg);
+				errx(VMP_EX_USAGE, "--ctl-fd: %s is not an "
+				    "open descriptor", optarg);
 			break;
 		case 'M':
 			if (strcmp(optarg, "auto") == 0)
@@ -156,7 +162,8 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "hugetlb") == 0)
 				vm->backing = MEM_HUGETLB;
 			else
-				errx(2, "-M: want auto, 4k, thp or hugetlb");
+				errx(VMP_EX_USAGE,
+				    "-M: want auto, 4k, thp or hugetlb");
 			break;
 		case 'P':
 			paused = 1;
@@ -164,7 +171,8 @@ main(int argc, char *argv[])
 		case 'c':
 			vcpus = (unsigned)atoi(optarg);
 			if (vcpus < 1 || vcpus > KVMG_MAX_VCPUS)
-				errx(2, "-c: 1 to %d vCPUs", KVMG_MAX_VCPUS);
+				errx(VMP_EX_USAGE, "--vcpus: 1 to %d vCPUs",
+				    KVMG_MAX_VCPUS);
 			break;
 		case 'd':
 			dir = optarg;
@@ -184,13 +192,13 @@ main(int argc, char *argv[])
 		case 'n':
 			name = optarg;
 			break;
-		case 'o':
-			parse_workload(optarg, &wl);
-			break;
 		case 'u':
 			if (parse_uuid(optarg, vm->uuid) == -1)
-				errx(2, "-u: bad UUID '%s'", optarg);
+				errx(VMP_EX_USAGE, "-u: bad UUID '%s'", optarg);
 			have_uuid = 1;
+			break;
+		case 'w':
+			parse_workload(optarg, &wl);
 			break;
 		default:
 			usage();
@@ -204,7 +212,7 @@ main(int argc, char *argv[])
 	if (!vm->incoming)
 		image = argv[0];
 	if (ctlfd >= 0 && !vm->incoming)
-		errx(2, "--ctl-fd needs --incoming");
+		errx(VMP_EX_USAGE, "--ctl-fd needs --incoming");
 	if (name == NULL) {
 		char *b = strdup(image), *dot;
 
@@ -213,16 +221,18 @@ main(int argc, char *argv[])
 			*dot = '\0';
 	}
 	if (!valid_name(name))
-		errx(2, "bad guest name '%s' (letters, digits, '.', '_', '-'; "
-		    "at most 63)", name);
+		errx(VMP_EX_USAGE, "bad guest name '%s' (letters, digits, "
+		    "'.', '_', '-'; at most 63)", name);
 	if (mem < KVMG_MIN_MEM || mem > KVMG_MAX_MEM || mem % (2 << 20))
-		errx(2, "-m: memory must be a multiple of 2 MiB from %llu MiB "
-		    "to %llu GiB", (unsigned long long)KVMG_MIN_MEM >> 20,
+		errx(VMP_EX_USAGE, "-m: memory must be a multiple of 2 MiB "
+		    "from %llu MiB to %llu GiB",
+		    (unsigned long long)KVMG_MIN_MEM >> 20,
 		    (unsigned long long)KVMG_MAX_MEM >> 30);
 	if (wl.writers == ~0u)
 		wl.writers = vcpus;
 	if (wl.writers > vcpus)
-		errx(2, "writers=%u but only %u vCPUs", wl.writers, vcpus);
+		errx(VMP_EX_USAGE, "writers=%u but only %u vCPUs",
+		    wl.writers, vcpus);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->mem_bytes = mem;
 	vm->nvcpus = vcpus;
@@ -263,7 +273,7 @@ main(int argc, char *argv[])
 		vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
 		    O_CLOEXEC, 0640);
 		if (vm->logfd == -1)
-			err(1, "%s", vm->log_path);
+			err(VMP_EX_FAIL, "%s", vm->log_path);
 		vmlog(vm, "guest %s started: %u vCPUs, %llu MiB (%s memory), "
 		    "pid %ld", vm->name, vm->nvcpus,
 		    (unsigned long long)(vm->mem_bytes >> 20),

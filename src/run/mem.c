@@ -16,6 +16,7 @@
 #include <linux/memfd.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "run.h"
 
 const char *
@@ -87,7 +88,8 @@ mem_create(struct vm *vm)
 
 	if (b != MEM_AUTO) {
 		if (try_memfd(vm, b) == -1)
-			err(1, "%s memory of %llu MiB", mem_backing_name(b),
+			err(VMP_EX_FAIL, "%s memory of %llu MiB",
+			    mem_backing_name(b),
 			    (unsigned long long)(vm->mem_bytes >> 20));
 		return;
 	}
@@ -96,6 +98,6 @@ mem_create(struct vm *vm)
 	if (thp_shmem_ok() && try_memfd(vm, MEM_THP) == 0)
 		return;
 	if (try_memfd(vm, MEM_4K) == -1)
-		err(1, "guest memory of %llu MiB",
+		err(VMP_EX_FAIL, "guest memory of %llu MiB",
 		    (unsigned long long)(vm->mem_bytes >> 20));
 }

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "run.h"
 
 /* Only the owner of the socket (our uid) and root may use it. */
@@ -47,12 +48,12 @@ lock_name(struct vm *vm)
 		vm->pidfd = open(vm->pid_path, O_RDWR | O_CREAT | O_CLOEXEC,
 		    0644);
 		if (vm->pidfd == -1)
-			err(1, "%s", vm->pid_path);
+			err(VMP_EX_FAIL, "%s", vm->pid_path);
 		if (flock(vm->pidfd, LOCK_EX | LOCK_NB) == -1) {
 			if (errno == EWOULDBLOCK)
-				errx(3, "guest %s already runs (%s is locked)",
-				    vm->name, vm->pid_path);
-			err(1, "%s: lock", vm->pid_path);
+				errx(VMP_EX_FAIL, "guest %s already runs "
+				    "(%s is locked)", vm->name, vm->pid_path);
+			err(VMP_EX_FAIL, "%s: lock", vm->pid_path);
 		}
 		/* Locked a file an exiting vm-run has just unlinked? */
 		if (fstat(vm->pidfd, &a) == 0 && stat(vm->pid_path, &b) == 0 &&
@@ -72,25 +73,25 @@ ctl_listen(struct vm *vm)
 	lock_name(vm);
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
 	    vm->sock_path) >= (int)sizeof(sa.sun_path))
-		errx(1, "%s: socket path too long", vm->sock_path);
+		errx(VMP_EX_FAIL, "%s: socket path too long", vm->sock_path);
 	/* A stale socket of a dead vm-run: its name lock was free. */
 	unlink(vm->sock_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
+		err(VMP_EX_FAIL, "socket");
 	/* Bind with mode 0600 from the start: no window for others. */
 	{
 		mode_t old = umask(0177);
 
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 			umask(old);
-			err(1, "bind %s", vm->sock_path);
+			err(VMP_EX_FAIL, "bind %s", vm->sock_path);
 		}
 		umask(old);
 	}
 	if (listen(fd, 16) == -1)
-		err(1, "listen %s", vm->sock_path);
+		err(VMP_EX_FAIL, "listen %s", vm->sock_path);
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(vm->pidfd, 0) == -1 || pwrite(vm->pidfd, pid, n, 0) != n)
-		err(1, "%s", vm->pid_path);
+		err(VMP_EX_FAIL, "%s", vm->pid_path);
 	return fd;
 }

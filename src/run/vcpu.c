@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "hv.h"
 #include "run.h"
 
@@ -229,13 +230,13 @@ vcpu_start_all(struct vm *vm)
 	sa.sa_handler = kick;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIG_KICK, &sa, NULL) == -1)
-		err(1, "sigaction");
+		err(VMP_EX_FAIL, "sigaction");
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 
 		v->stopped = 0;
 		if ((e = pthread_create(&v->thread, NULL, vcpu_main, v)) != 0)
-			errx(1, "vCPU %u thread: %s", i, strerror(e));
+			errx(VMP_EX_FAIL, "vCPU %u thread: %s", i, strerror(e));
 		v->started = 1;
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "exits.h"
 #include "hv.h"
 #include "run.h"
 
@@ -34,22 +35,22 @@ vm_create(struct vm *vm)
 	unsigned i;
 
 	if ((vm->kvm = kvm_open_dev()) == -1)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 	if (kvm_api_version(vm->kvm) != KVM_API_VERSION)
-		errx(1, "/dev/kvm: unexpected API version");
+		errx(VMP_EX_FAIL, "/dev/kvm: unexpected API version");
 	if ((vm->fd = kvm_create_vm(vm->kvm)) == -1 ||
 	    kvm_create_irqchip(vm->fd) == -1 ||
 	    kvm_create_pit2(vm->fd) == -1 ||
 	    (vm->runsz = kvm_vcpu_mmap_size(vm->kvm)) == -1 ||
 	    kvm_get_supported_cpuid(vm->kvm, &vm->cpuid) == -1)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 	if (kvm_set_memslot(vm->fd, SLOT, 0, 0, vm->mem_bytes, vm->mem) == -1)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 
 	vm->vcpu = calloc(vm->nvcpus, sizeof(*vm->vcpu));
 	vm->vcpufd = calloc(vm->nvcpus, sizeof(*vm->vcpufd));
 	if (vm->vcpu == NULL || vm->vcpufd == NULL)
-		err(1, "vCPUs");
+		err(VMP_EX_FAIL, "vCPUs");
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		int fd;
@@ -57,30 +58,30 @@ vm_create(struct vm *vm)
 		v->vm = vm;
 		v->id = i;
 		if ((fd = kvm_create_vcpu(vm->fd, i)) == -1)
-			errx(1, "vCPU %u: %s", i, hv_strerror());
+			errx(VMP_EX_FAIL, "vCPU %u: %s", i, hv_strerror());
 		v->fd = vm->vcpufd[i] = fd;
 		v->run = mmap(NULL, vm->runsz, PROT_READ | PROT_WRITE,
 		    MAP_SHARED, fd, 0);
 		if (v->run == MAP_FAILED)
-			err(1, "vCPU %u: mmap kvm_run", i);
+			err(VMP_EX_FAIL, "vCPU %u: mmap kvm_run", i);
 		set_apic_id(vm->cpuid, i);
 		if (kvm_set_cpuid2(fd, vm->cpuid) == -1)
-			errx(1, "vCPU %u: %s", i, hv_strerror());
+			errx(VMP_EX_FAIL, "vCPU %u: %s", i, hv_strerror());
 	}
 	if (vm->tsc_khz == 0) {
 		int khz = kvm_get_tsc_khz(vm->vcpufd[0]);
 
 		if (khz <= 0)
-			errx(1, "%s", hv_strerror());
+			errx(VMP_EX_FAIL, "%s", hv_strerror());
 		vm->tsc_khz = (uint64_t)khz;
 	}
 	(void)vm_cpu_features(vm);
 	if (kvm_state_init(&vm->st, vm->kvm, vm->fd, vm->nvcpus,
 	    vm->vcpufd) == -1)
-		errx(1, "%s", hv_strerror());
+		errx(VMP_EX_FAIL, "%s", hv_strerror());
 	vm->bitmap = calloc(1, (vm->mem_bytes >> 12) / 8 + 8);
 	if (vm->bitmap == NULL)
-		err(1, "dirty bitmap");
+		err(VMP_EX_FAIL, "dirty bitmap");
 }
 
 /*

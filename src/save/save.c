@@ -54,7 +54,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "keep",	no_argument,		NULL, 'k' },
+		{ "keep",	no_argument,		NULL, 'K' },
 		{ "paused",	no_argument,		NULL, 'P' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "backend",	required_argument,	NULL, 'b' },
@@ -71,7 +71,7 @@ main(int argc, char *argv[])
 	struct progress pr;
 	int ch, fd, quiet = 0;
 
-	while ((ch = getopt_long(argc, argv, "b:j:ko:Pqz:", longopts,
+	while ((ch = getopt_long(argc, argv, "b:j:o:Pqz:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -80,7 +80,7 @@ main(int argc, char *argv[])
 		case 'j':
 			so.threads = atoi(optarg);
 			break;
-		case 'k':
+		case 'K':	/* long only: -k is a host key elsewhere */
 			so.then = SAVE_RESUME;
 			break;
 		case 'o':

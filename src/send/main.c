@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -20,9 +21,10 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-send [-qrv] [--name name] [--paused] [--plain] "
 	    "[-c cipher] [-e command]\n"
-	    "               [-i identity] [-l user] [-o known_hosts] "
-	    "[-p port] [user@]host[:port]\n");
-	exit(XFER_EX_USAGE);
+	    "               [-i identity] [-K known_hosts] [-p port] "
+	    "[--user user]\n"
+	    "               [user@]host[:port]\n");
+	exit(VMP_EX_USAGE);
 }
 
 /* Append ' word' to cmd, quoted for a POSIX shell. */
@@ -32,7 +34,7 @@ cmd_add(char *cmd, size_t len, const char *word)
 	size_t n = strlen(cmd);
 
 	if (n + 4 + 4 * strlen(word) >= len)
-		errx(XFER_EX_USAGE, "command too long");
+		errx(VMP_EX_USAGE, "command too long");
 	cmd[n++] = ' ';
 	cmd[n++] = '\'';
 	for (; *word != '\0'; word++) {
@@ -63,9 +65,11 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "known-hosts", required_argument, NULL, 'K' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "paused", no_argument, NULL, 'P' },
 		{ "plain", no_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct send_opts o = { .command = "vm-recv" };
@@ -73,7 +77,7 @@ main(int argc, char *argv[])
 	char cmd[4096], emsg[1024], *host, *at;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:e:i:l:o:p:qrv", longopts,
+	while ((ch = getopt_long(argc, argv, "K:c:e:i:p:qrv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -85,22 +89,19 @@ main(int argc, char *argv[])
 		case 'i':
 			o.identity = optarg;
 			break;
-		case 'l':
-			o.user = optarg;
+		case 'K':
+			o.known_hosts = optarg;
 			break;
 		case 'N':
 			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
+				errx(VMP_EX_USAGE, "bad guest name '%s'",
 				    optarg);
 			o.name = optarg;
-			break;
-		case 'o':
-			o.known_hosts = optarg;
 			break;
 		case 'p':
 			o.port = atoi(optarg);
 			if (o.port < 1 || o.port > 65535)
-				errx(XFER_EX_USAGE, "bad port '%s'", optarg);
+				errx(VMP_EX_USAGE, "bad port '%s'", optarg);
 			break;
 		case 'P':
 			o.paused = 1;
@@ -114,6 +115,9 @@ main(int argc, char *argv[])
 		case 'T':
 			o.plain = 1;
 			break;
+		case 'U':
+			o.user = optarg;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -126,10 +130,10 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 	if (o.plain && !o.relocation)
-		errx(XFER_EX_USAGE, "--plain needs -r: only a relocation "
+		errx(VMP_EX_USAGE, "--plain needs -r: only a relocation "
 		    "server speaks raw TCP");
 	if (isatty(0))
-		errx(XFER_EX_USAGE, "stdin is a terminal, not an image stream");
+		errx(VMP_EX_USAGE, "stdin is a terminal, not an image stream");
 
 	host = argv[0];
 	if ((at = strrchr(host, '@')) != NULL) {
@@ -138,7 +142,7 @@ main(int argc, char *argv[])
 		host = at + 1;
 	}
 	if (xfer_split_hostport(host, 1, &host, &o.port) < 0 || host == NULL)
-		errx(XFER_EX_USAGE, "bad host '%s'", argv[0]);
+		errx(VMP_EX_USAGE, "bad host '%s'", argv[0]);
 	o.host = host;
 
 	/* A dead peer must show up as an error from write, not kill us. */
@@ -158,7 +162,7 @@ main(int argc, char *argv[])
 	} else
 		xp = xport_ssh_open(&o, cmd, emsg, sizeof emsg);
 	if (xp == NULL)
-		errx(XFER_EX_SYS, "%s", emsg);
+		errx(VMP_EX_FAIL, "%s", emsg);
 	rc = send_stream(xp, 0, &o);
 	xp->ops->close(xp);
 	return rc;

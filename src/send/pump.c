@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "io.h"
 #include "send.h"
 #include "xfer.h"
@@ -92,17 +93,17 @@ fail(struct pump *p, int k, const char *when)
 	case XFER_REFUSED:
 		warnx("%s refused the guest: %s", p->o->host,
 		    rest_of(p->line));
-		return XFER_EX_FAIL;
+		return VMP_EX_FAIL;
 	case XFER_ERROR:
 		warnx("%s failed %s: %s", p->o->host, when, rest_of(p->line));
-		return XFER_EX_FAIL;
+		return VMP_EX_FAIL;
 	case -1:
 		warnx("connection to %s lost %s%s%s", p->o->host, when,
 		    p->xp->err[0] ? ": " : "", p->xp->err);
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	default:
 		warnx("%s: unexpected '%s' %s", p->o->host, p->line, when);
-		return XFER_EX_SYS;
+		return VMP_EX_FAIL;
 	}
 }
 
@@ -142,10 +143,10 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	uint64_t t0 = now_ns();
 	char *buf;
 	size_t have = 0, off = 0;
-	int k, rc = XFER_EX_SYS;
+	int k, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL)
-		err(XFER_EX_SYS, NULL);
+		err(VMP_EX_FAIL, NULL);
 	/* A bigger pipe lets the producer run ahead of the cipher. */
 	(void)fcntl(in, F_SETPIPE_SZ, XFER_BUFSZ);
 
@@ -196,7 +197,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 				k = next_line(&p, 2000);
 				rc = k > 0 ? fail(&p, k, "during the transfer")
 				    : (warnx("%s: %s", o->host, xp->err),
-				    XFER_EX_SYS);
+				    VMP_EX_FAIL);
 				goto out;
 			}
 			p.bytes += have - off;
@@ -240,7 +241,7 @@ ack:
 		fprintf(stderr, "vm-send: %llu octets in %.3f s (%.1f MB/s)\n",
 		    (unsigned long long)p.bytes, s, p.bytes / s / 1e6);
 	}
-	rc = XFER_EX_OK;
+	rc = VMP_EX_OK;
 out:
 	xfer_scan_free(&scan);
 	free(buf);

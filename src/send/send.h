@@ -12,7 +12,7 @@ struct send_opts {
 	const char	*user;		/* NULL: from ssh config or $USER */
 	int		 port;		/* 0: the transport's default */
 	const char	*identity;	/* -i */
-	const char	*known_hosts;	/* -o */
+	const char	*known_hosts;	/* -K */
 	const char	*ciphers;	/* -c */
 	const char	*command;	/* -e, or "vm-recv" */
 	const char	*name;		/* --name: passed on */
@@ -52,7 +52,7 @@ struct xport	*xport_plain_open(const struct send_opts *, char *err,
 		    size_t errlen);
 
 /* Deliver the image on fd in over xp (preflight, stream, ack).  Returns
- * an exit status (XFER_EX_*), having said why on stderr. */
+ * an exit status (VMP_EX_*, exits.h), having said why on stderr. */
 int	send_stream(struct xport *xp, int in, const struct send_opts *);
 
 #endif /* SEND_H */

@@ -17,17 +17,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exits.h"
 #include "vmi.h"
 #include "xlstream.h"
-
-#define EX_FAIL		1
-#define EX_USAGE	2
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-xlconv [-o file] [file]\n");
-	exit(EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 struct held {
@@ -280,16 +278,17 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		in = argv[0];
 	if (strcmp(in, "-") != 0 && strcmp(in, out) == 0)
-		errx(EX_USAGE, "%s: the output would overwrite the input", in);
-	fd = cli_open_in(in, EX_FAIL);
-	c.x.fd = cli_open_out(out, EX_FAIL);
+		errx(VMP_EX_USAGE, "%s: the output would overwrite the input",
+		    in);
+	fd = cli_open_in(in, VMP_EX_FAIL);
+	c.x.fd = cli_open_out(out, VMP_EX_FAIL);
 	if (convert(&c, fd) == -1) {
 		/* Half a save file must not look like one. */
 		if (strcmp(out, "-") != 0)
 			unlink(out);
-		errx(EX_FAIL, "%s: %s", in, c.err);
+		errx(VMP_EX_FAIL, "%s: %s", in, c.err);
 	}
 	if (strcmp(out, "-") != 0 && fsync(c.x.fd) == -1 && errno != EINVAL)
-		err(EX_FAIL, "fsync %s", out);
+		err(VMP_EX_FAIL, "fsync %s", out);
 	return 0;
 }

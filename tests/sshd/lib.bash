@@ -130,7 +130,7 @@ vmp_sshd_stop() {
 # vm-send from A to B's sshd, running B's vm-recv with B's run directory.
 vmp_send() {
 	inA "$VMP_BIN/vm-send" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
-	    -o "$VMP_DIR/known_hosts" -l root \
+	    -K "$VMP_DIR/known_hosts" --user root \
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" "$@" "$VMP_ADDR_B"
 }
 
@@ -147,7 +147,7 @@ vmp_ssh() {
 vmp_reloc_start() {
 	rm -f "$VMP_DIR/reloc.pid"
 	inB "$VMP_BIN/vm-recv" -k "$VMP_DIR/host_key" \
-	    -a "$VMP_DIR/authorized_keys" -P "$VMP_DIR/reloc.pid" "$@" \
+	    -a "$VMP_DIR/authorized_keys" --pidfile "$VMP_DIR/reloc.pid" "$@" \
 	    --listen "$VMP_ADDR_B:$VMP_RELOC_PORT" 2>>"$VMP_DIR/reloc.log" &
 	vmp_wait_port "$VMP_RELOC_PORT"
 }

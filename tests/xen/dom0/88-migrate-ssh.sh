@@ -50,7 +50,7 @@ runs_on() {	# name what: still here and ticking
 migrate() {	# vm-recv-command vm-migrate-options...: to dom0's own sshd
 	e=$1
 	shift
-	vm-migrate -b xen -p $port -i "$d/id" -o "$d/known_hosts" -e "$e" \
+	vm-migrate -b xen -p $port -i "$d/id" -K "$d/known_hosts" -e "$e" \
 	    "$@" root@127.0.0.1
 }
 # moved FROM TO LAST: FROM is gone, TO ticks on from LAST.

@@ -29,7 +29,8 @@ runs_on bad "vm-save --keep"
 size=$(wc -c </tmp/bad.vmi)
 before=$(ndom)
 head -c $((size / 2)) /tmp/bad.vmi >/tmp/half.vmi
-vm-restore --as bad2 /tmp/half.vmi 2>/tmp/err && fail "a truncated image restored"
+vm-restore --as bad2 /tmp/half.vmi 2>/tmp/err; r=$?
+[ "$r" -eq 1 ] || fail "a truncated image: vm-restore exit $r, expected 1"
 cat /tmp/err
 grep -q 'no guest was made' /tmp/err || fail "the error does not say no guest was made"
 sleep 2
@@ -39,7 +40,8 @@ guest_gone bad2 || fail "bad2 was left behind"
 
 # The END record is damaged: everything arrived but the check fails.
 head -c $((size - 8)) /tmp/bad.vmi >/tmp/cut.vmi
-vm-restore --as bad3 /tmp/cut.vmi 2>/tmp/err && fail "an image without END restored"
+vm-restore --as bad3 /tmp/cut.vmi 2>/tmp/err; r=$?
+[ "$r" -eq 1 ] || fail "an image without END: vm-restore exit $r, expected 1"
 cat /tmp/err
 sleep 2
 [ "$(ndom)" -eq "$before" ] || fail "a domain was left behind (no END)"
