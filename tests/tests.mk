@@ -25,7 +25,7 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 # One libFuzzer target for every parser of untrusted input.
 FUZZERS	  := reader xfer recvconf proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_SRC_xfer	  := src/lib/xfer.c
+FUZZ_SRC_xfer	  := src/lib/xfer.c src/lib/names.c
 FUZZ_SRC_recvconf := src/recv/config.c
 FUZZ_SRC_proto	  := src/hv/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
@@ -41,11 +41,20 @@ FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd $(FUZZ_LIBS_$*)
 
-unit: tests/unit/test_vmi.bin
-	tests/unit/test_vmi.bin
+# The names module (guest names, run directory, UUIDs) is libc alone.
+tests/unit/test_names.bin: tests/unit/test_names.c src/lib/names.c $(HDRS)
+	$(CC) -O2 -g $(TFLAGS) -o $@ $< src/lib/names.c
 
-unit-asan: tests/unit/test_vmi-asan.bin
+tests/unit/test_names-asan.bin: tests/unit/test_names.c src/lib/names.c $(HDRS)
+	$(CC) -O1 -g $(SAN) $(TFLAGS) -o $@ $< src/lib/names.c
+
+unit: tests/unit/test_vmi.bin tests/unit/test_names.bin
+	tests/unit/test_vmi.bin
+	tests/unit/test_names.bin
+
+unit-asan: tests/unit/test_vmi-asan.bin tests/unit/test_names-asan.bin
 	ASAN_OPTIONS=detect_leaks=1 tests/unit/test_vmi-asan.bin
+	ASAN_OPTIONS=detect_leaks=1 tests/unit/test_names-asan.bin
 
 # The golden vectors are checked byte for byte; `make vectors' rewrites
 # them after a deliberate format change.
