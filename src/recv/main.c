@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "recv.h"
 #include "xfer.h"
 
@@ -44,6 +45,7 @@ main(int argc, char *argv[])
 	struct recv_opts ro = { 0 };
 	struct server s = { 0 };
 	const char *config = NULL, *listen = NULL;
+	char why[256];
 	int ch, server_only = 0, stdin_only = 0;
 
 	while ((ch = getopt_long(argc, argv, "a:Dd:f:H:k:P:q", longopts,
@@ -77,9 +79,8 @@ main(int argc, char *argv[])
 			break;
 		case 'A':
 		case 'N':
-			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
-				    optarg);
+			if (vmp_name_check(optarg, why, sizeof(why)) == -1)
+				errx(XFER_EX_USAGE, "%s", why);
 			ro.name = optarg;
 			ro.clone = ch == 'A';
 			stdin_only = 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -89,9 +90,8 @@ main(int argc, char *argv[])
 			o.user = optarg;
 			break;
 		case 'N':
-			if (!xfer_name_ok(optarg))
-				errx(XFER_EX_USAGE, "bad guest name '%s'",
-				    optarg);
+			if (vmp_name_check(optarg, emsg, sizeof(emsg)) == -1)
+				errx(XFER_EX_USAGE, "%s", emsg);
 			o.name = optarg;
 			break;
 		case 'o':
