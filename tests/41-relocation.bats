@@ -159,6 +159,16 @@ assert_runs_here() {
 	[[ "$output" == *"refused: this server runs only 'vm-recv"* ]]
 }
 
+@test "the server refuses a request whose name breaks the name rule" {
+	vmp_reloc_start
+	run inA ssh -F /dev/null -i "$VMP_DIR/id" -p "$VMP_RELOC_PORT" \
+	    -o UserKnownHostsFile="$VMP_DIR/known_hosts" -o BatchMode=yes \
+	    "root@$VMP_ADDR_B" 'vm-recv --name a@b'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"refused: $BAD_NAME_AT_B"* ]]
+	[ -z "$(ls "$VMP_RUN_B"/*.lock 2>/dev/null)" ]
+}
+
 @test "hosts-allow patterns that would make the regex compiler explode are refused" {
 	run timeout 10 "$VMPIPE_BIN/vm-recv" --plain --listen 127.0.0.1:18002 \
 	    -H '^10\. a+++++++++b'

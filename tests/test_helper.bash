@@ -136,3 +136,7 @@ assert_clean() {
 		return 1
 	}
 }
+
+# What every program says of the guest name "a@b", after its own name:
+# the one name rule (src/lib/names.c, vmpipe(7)).
+BAD_NAME_AT_B="bad guest name \"a@b\": expected letters, digits, '.', '_', '+' or '-', found '@' at octet 2"

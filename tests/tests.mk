@@ -14,7 +14,7 @@ VECTORS	  := plain live zstd
 
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
-UNITS	  := test_vmi test_policy test_save
+UNITS	  := test_vmi test_policy test_save test_names
 USRC_test_policy := src/lib/policy.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
@@ -32,7 +32,7 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 # One libFuzzer target for every parser of untrusted input.
 FUZZERS	  := reader xfer recvconf proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_SRC_xfer	  := src/lib/xfer.c
+FUZZ_SRC_xfer	  := src/lib/xfer.c src/lib/names.c
 FUZZ_SRC_recvconf := src/recv/config.c
 FUZZ_SRC_proto	  := src/hv/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
@@ -47,6 +47,13 @@ FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 
 tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd $(FUZZ_LIBS_$*)
+
+# The names module (guest names, run directory, UUIDs) is libc alone.
+tests/unit/test_names.bin: tests/unit/test_names.c src/lib/names.c $(HDRS)
+	$(CC) -O2 -g $(TFLAGS) -o $@ $< src/lib/names.c
+
+tests/unit/test_names-asan.bin: tests/unit/test_names.c src/lib/names.c $(HDRS)
+	$(CC) -O1 -g $(SAN) $(TFLAGS) -o $@ $< src/lib/names.c
 
 unit: $(UNITS:%=tests/unit/%.bin)
 	@for t in $(UNITS); do tests/unit/$$t.bin || exit 1; done

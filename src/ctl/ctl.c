@@ -10,6 +10,7 @@
 
 #include "exits.h"
 #include "hv.h"
+#include "names.h"
 
 static const struct hv_ops *ops;
 
@@ -26,21 +27,13 @@ usage(void)
 	exit(VMP_EX_USAGE);
 }
 
-static void
-uuid_str(const uint8_t *u, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
-	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static int
 list_one(void *arg, const struct hv_info *i)
 {
-	char uuid[40];
+	char uuid[VMP_UUID_STRLEN];
 
 	(void)arg;
-	uuid_str(i->uuid, uuid, sizeof(uuid));
+	vmp_uuid_format(i->uuid, uuid);
 	printf("%-20s %8ld %-8s %5u %8llu %s\n", i->name, i->id,
 	    i->paused ? "paused" : "running", i->vcpus,
 	    (unsigned long long)(i->mem_bytes >> 20), uuid);
@@ -75,14 +68,14 @@ cmd_info(int argc, char *argv[])
 {
 	struct hv_guest *g;
 	struct hv_info i;
-	char uuid[40];
+	char uuid[VMP_UUID_STRLEN];
 
 	if (argc != 2)
 		usage();
 	g = open_guest(argv[1]);
 	if (ops->describe(g, &i) == -1)
 		errx(VMP_EX_FAIL, "%s: %s", argv[1], hv_strerror());
-	uuid_str(i.uuid, uuid, sizeof(uuid));
+	vmp_uuid_format(i.uuid, uuid);
 	printf("name: %s\n", i.name);
 	printf("uuid: %s\n", uuid);
 	printf("backend: %s\n", ops->name);

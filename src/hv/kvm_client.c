@@ -11,14 +11,7 @@
 #include <unistd.h>
 
 #include "kvm_client.h"
-
-const char *
-kvmc_rundir(void)
-{
-	const char *d = getenv("VMPIPE_RUNDIR");
-
-	return d != NULL && *d != '\0' ? d : "/run/vmpipe";
-}
+#include "names.h"
 
 int
 kvmc_call(struct hv_guest *g, uint16_t op, const void *req, uint32_t len,
@@ -101,19 +94,17 @@ kvmc_connect(const char *name, struct hv_guest **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct hv_guest *g;
+	char why[256];
 	int e;
 
 	hv_clearerr();
-	if (strlen(name) >= VMI_NAME_MAX || strchr(name, '/') != NULL ||
-	    *name == '\0' || *name == '.') {
-		hv_seterr("bad guest name '%s'", name);
-		errno = EINVAL;
+	if (vmp_name_check(name, why, sizeof(why)) == -1) {
+		hv_seterr("%s", why);
 		return -1;
 	}
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock",
-	    kvmc_rundir(), name) >= sizeof(sa.sun_path)) {
-		hv_seterr("%s: run directory path too long", kvmc_rundir());
-		errno = ENAMETOOLONG;
+	if (vmp_runpath(sa.sun_path, sizeof(sa.sun_path), NULL, name,
+	    "sock") == -1) {
+		hv_seterr("%s: run directory path too long", vmp_rundir());
 		return -1;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)

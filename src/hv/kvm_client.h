@@ -28,10 +28,8 @@ struct hv_guest {
 	size_t		 pend_cap;
 };
 
-/* $VMPIPE_RUNDIR or /run/vmpipe. */
-const char *kvmc_rundir(void);
-
-/* Connect to DIR/NAME.sock and say HELLO. */
+/* Connect to RUNDIR/NAME.sock (names.h) and say HELLO.  A name that
+ * fails the name rule is refused (EINVAL) with the rule's message. */
 int	kvmc_connect(const char *name, struct hv_guest **out);
 /* HELLO on an already connected socket (create() uses a socketpair). */
 int	kvmc_hello(struct hv_guest *);

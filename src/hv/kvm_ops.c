@@ -15,6 +15,7 @@
 
 #include "kvm_client.h"
 #include "kvm_state.h"
+#include "names.h"
 
 static int
 kvm_probe(void)
@@ -78,7 +79,7 @@ struct list_ctx {
 static int
 kvm_list(hv_list_fn fn, void *arg)
 {
-	const char *dir = kvmc_rundir();
+	const char *dir = vmp_rundir();
 	struct dirent *de;
 	DIR *d;
 	int r = 0;

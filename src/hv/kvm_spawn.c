@@ -21,6 +21,7 @@
 #include "kvm_client.h"
 #include "kvm_guest_abi.h"
 #include "meminfo.h"
+#include "names.h"
 
 /*
  * $VMPIPE_RUN if set (an explicit choice wins), else vm-run next to this
@@ -60,8 +61,9 @@ name_taken(const char *name)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock",
-	    kvmc_rundir(), name);
+	if (vmp_runpath(sa.sun_path, sizeof(sa.sun_path), NULL, name,
+	    "sock") == -1)
+		return 0;	/* vm-run says why */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return 0;
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -80,8 +82,8 @@ name_locked(const char *name)
 	char path[PATH_MAX];
 	int fd, r;
 
-	snprintf(path, sizeof(path), "%s/%s.pid", kvmc_rundir(), name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (vmp_runpath(path, sizeof(path), NULL, name, "pid") == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	r = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
 	close(fd);
@@ -92,6 +94,7 @@ static int
 check(const struct hv_info *in)
 {
 	uint64_t avail;
+	char why[256];
 
 	if (in->backend != VMI_BACKEND_KVM || in->arch != VMI_ARCH_X86_64 ||
 	    in->page_shift != 12) {
@@ -109,6 +112,10 @@ check(const struct hv_info *in)
 		    in->vcpus, (unsigned long long)(in->mem_bytes >> 20),
 		    KVMG_MAX_VCPUS, (unsigned long long)(KVMG_MAX_MEM >> 30));
 		errno = EINVAL;
+		return -1;
+	}
+	if (vmp_name_check(in->name, why, sizeof(why)) == -1) {
+		hv_seterr("%s", why);
 		return -1;
 	}
 	if (name_taken(in->name)) {
@@ -131,8 +138,7 @@ check(const struct hv_info *in)
 static void
 child(const char *prog, const struct hv_info *in, int ctl, int errw)
 {
-	char mem[32], vcpus[16], uuid[40], *argv[16];
-	const uint8_t *u = in->uuid;
+	char mem[32], vcpus[16], uuid[VMP_UUID_STRLEN], *argv[16];
 	int null, i = 0;
 
 	/* dup2() onto itself would keep close-on-exec: clear it by hand. */
@@ -147,16 +153,13 @@ child(const char *prog, const struct hv_info *in, int ctl, int errw)
 	snprintf(mem, sizeof(mem), "%lluK",
 	    (unsigned long long)(in->mem_bytes >> 10));
 	snprintf(vcpus, sizeof(vcpus), "%u", in->vcpus);
-	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-	    u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-	    u[14], u[15]);
+	vmp_uuid_format(in->uuid, uuid);
 	argv[i++] = "vm-run";
 	argv[i++] = "--incoming";
 	argv[i++] = "-D";
 	argv[i++] = "--ctl-fd=3";
 	argv[i++] = "-d";
-	argv[i++] = (char *)kvmc_rundir();
+	argv[i++] = (char *)vmp_rundir();
 	argv[i++] = "-n";
 	argv[i++] = (char *)in->name;
 	argv[i++] = "-u";

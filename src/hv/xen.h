@@ -115,8 +115,9 @@ void	xen_create_abort(struct hv_guest *);
 /* Parse libxl JSON (NUL-terminated or not) into c, which the caller
  * has initialised and disposes of. */
 int	xen_config_parse(const void *json, size_t len, libxl_domain_config *c);
-/* Rename (name != NULL), set the UUID (uuid != NULL), and for a clone
- * give every vif a fresh MAC that no running guest has. */
+/* Rename (name != NULL; a name that fails vmp_name_check() is refused
+ * with its message), set the UUID (uuid != NULL), and for a clone give
+ * every vif a fresh MAC that no running guest has. */
 int	xen_config_identity(libxl_domain_config *, const char *name,
 	    const uint8_t uuid[16], int clone);
 /* What the guest needs and what Xen has free, in octets. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "names.h"
 #include "xen.h"
 
 int
@@ -97,6 +98,12 @@ int
 xen_config_identity(libxl_domain_config *c, const char *name,
     const uint8_t uuid[16], int clone)
 {
+	char why[256];
+
+	if (name != NULL && vmp_name_check(name, why, sizeof(why)) == -1) {
+		hv_seterr("%s", why);
+		return -1;
+	}
 	if (name != NULL) {
 		free(c->c_info.name);
 		if ((c->c_info.name = strdup(name)) == NULL)

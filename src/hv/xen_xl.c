@@ -15,11 +15,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <libxl_utils.h>
 
+#include "names.h"
 #include "xen.h"
 
 #define XL_MAGIC		"Xen saved domain, xl format\n \0 \r"
@@ -182,12 +182,10 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 	if (xen_config_parse(json, len, &c) == -1)
 		goto out;
 	if (clone) {
-		if (getrandom(uuid, 16, 0) != 16) {
+		if (vmp_uuid_generate(uuid) == -1) {
 			hv_seterr("no random UUID: %s", strerror(errno));
 			goto out;
 		}
-		uuid[6] = (uuid[6] & 0x0f) | 0x40;
-		uuid[8] = (uuid[8] & 0x3f) | 0x80;
 	}
 	if (xen_config_identity(&c, name, clone ? uuid : NULL, clone) == -1 ||
 	    check_host(&c) == -1)

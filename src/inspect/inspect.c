@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "io.h"
+#include "names.h"
 #include "vmi.h"
 
 #define EX_WHOLE	0
@@ -53,6 +54,8 @@ type_name(uint32_t t)
 static void
 print_guest(const struct vmi_guest *g)
 {
+	char uuid[VMP_UUID_STRLEN];
+
 	printf("guest: name %s, backend %s, type %s, arch x86-64, "
 	    "%u vCPU%s, memory %llu KiB (%llu pages of %u octets)\n",
 	    g->name, backend_name(g->backend), type_name(g->guest_type),
@@ -60,11 +63,9 @@ print_guest(const struct vmi_guest *g)
 	    (unsigned long long)(g->mem_bytes >> 10),
 	    (unsigned long long)(g->mem_bytes >> g->page_shift),
 	    1u << g->page_shift);
-	printf("uuid: ");
-	for (int i = 0; i < 16; i++)
-		printf("%02x%s", g->uuid[i],
-		    i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
-	printf("\ncpu features: %08x %08x %08x %08x\n", g->cpu_features[0],
+	vmp_uuid_format(g->uuid, uuid);
+	printf("uuid: %s\n", uuid);
+	printf("cpu features: %08x %08x %08x %08x\n", g->cpu_features[0],
 	    g->cpu_features[1], g->cpu_features[2], g->cpu_features[3]);
 }
 

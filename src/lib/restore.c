@@ -9,16 +9,15 @@
  * else destroys the half-made guest.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io.h"
 #include "meminfo.h"
 #include "peek.h"
+#include "names.h"
 #include "progress.h"
 #include "restore.h"
 #include "vmi.h"
@@ -135,6 +134,7 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	uint32_t host[4], missing[4] = { 0 };
 	uint64_t avail, need;
 	const char *want;
+	char why[256];
 	int any = 0;
 
 	want = vg->backend == VMI_BACKEND_KVM ? "kvm" : "xen";
@@ -155,20 +155,12 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	memcpy(s->info.cpu_features, vg->cpu_features, 16);
 	snprintf(s->info.name, sizeof(s->info.name), "%s",
 	    s->o->name ? s->o->name : vg->name);
-	if (s->o->clone) {
-		/* A clone beside its original needs an identity of its own. */
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-		if (fd == -1 || io_readall(fd, s->info.uuid, 16) != 16) {
-			if (fd != -1)
-				close(fd);
-			return fail(s, "preflight: no random UUID: %s",
-			    strerror(errno));
-		}
-		close(fd);
-		s->info.uuid[6] = (s->info.uuid[6] & 0x0f) | 0x40;
-		s->info.uuid[8] = (s->info.uuid[8] & 0x3f) | 0x80;
-	}
+	if (vmp_name_check(s->info.name, why, sizeof(why)) == -1)
+		return fail(s, "preflight: %s", why);
+	/* A clone beside its original needs an identity of its own. */
+	if (s->o->clone && vmp_uuid_generate(s->info.uuid) == -1)
+		return fail(s, "preflight: no random UUID: %s",
+		    strerror(errno));
 	if (s->ops->open(s->info.name, &other) == 0) {
 		s->ops->close(other);
 		return refuse(s, "a guest named %s already runs "

@@ -10,6 +10,7 @@
 
 #include <zstd.h>
 
+#include "names.h"
 #include "xfer.h"
 
 #define FILE_HDR	((unsigned)sizeof(struct vmi_file_header))
@@ -73,13 +74,15 @@ scan_fail(struct xfer_scan *s, const char *msg)
 	return -1;
 }
 
-/* A whole GUEST body is in: take the name and size from it. */
+/* A whole GUEST body is in: take the name (if it passes the name rule)
+ * and the size from it. */
 static int
 scan_guest(struct xfer_scan *s)
 {
 	struct vmi_guest g;
 	const void *src = s->body;
 	size_t len = s->body_len;
+	char name[sizeof g.name + 1];
 
 	if (s->cur_flags & VMI_RF_ZSTD) {
 		size_t n = ZSTD_decompress(&g, sizeof g, s->body, s->body_len);
@@ -92,8 +95,11 @@ scan_guest(struct xfer_scan *s)
 	if (len < sizeof g)
 		return scan_fail(s, "GUEST record: too short");
 	memcpy(&g, src, sizeof g);
-	memcpy(s->name, g.name, sizeof s->name);
-	s->name[sizeof s->name - 1] = '\0';
+	/* A field with no NUL shows as one octet too long. */
+	memcpy(name, g.name, sizeof g.name);
+	name[sizeof g.name] = '\0';
+	if (vmp_name_check(name, s->name_err, sizeof s->name_err) == 0)
+		memcpy(s->name, name, sizeof s->name);
 	s->mem_bytes = g.mem_bytes;
 	return 0;
 }
@@ -201,20 +207,6 @@ xfer_scan(struct xfer_scan *s, const void *buf, size_t n)
 			break;
 	}
 	return used;
-}
-
-int
-xfer_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= VMI_NAME_MAX || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("._-+@", *s) != NULL))
-			return 0;
-	return 1;
 }
 
 static int

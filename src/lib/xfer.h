@@ -51,7 +51,9 @@ enum xfer_kind	xfer_parse_line(const char *line, const char **rest);
 struct xfer_scan {
 	int		done;		/* preamble complete */
 	int		failed;		/* err holds why */
-	char		name[VMI_NAME_MAX];	/* from GUEST, "" if none */
+	char		name[VMI_NAME_MAX];	/* from GUEST; "" if none, or
+					   if it fails the name rule */
+	char		name_err[256];	/* then why (vmp_name_check()) */
 	uint64_t	mem_bytes;	/* from GUEST */
 	char		err[128];
 	/* private */
@@ -70,9 +72,6 @@ void	xfer_scan_init(struct xfer_scan *);
  * (fewer than n only once done is set, or on failure). */
 size_t	xfer_scan(struct xfer_scan *, const void *buf, size_t n);
 void	xfer_scan_free(struct xfer_scan *);
-
-/* Is s usable as a guest name on the far side (and in a file name)? */
-int	xfer_name_ok(const char *s);
 
 /*
  * Split "[ADDR:]PORT" or "HOST[:PORT]" (IPv6 in brackets).  *host is

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "names.h"
 #include "recv.h"
 #include "xfer.h"
 
@@ -47,6 +48,7 @@ main(int argc, char *argv[])
 	struct recv_opts ro = { 0 };
 	struct server s = { 0 };
 	const char *config = NULL, *listen = NULL;
+	char why[256];
 	int ch, server_only = 0, stdin_only = 0;
 
 	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:q", longopts,
@@ -80,9 +82,8 @@ main(int argc, char *argv[])
 			break;
 		case 'A':
 		case 'N':
-			if (!xfer_name_ok(optarg))
-				errx(VMP_EX_USAGE, "bad guest name '%s'",
-				    optarg);
+			if (vmp_name_check(optarg, why, sizeof(why)) == -1)
+				errx(VMP_EX_USAGE, "%s", why);
 			ro.name = optarg;
 			ro.clone = ch == 'A';
 			stdin_only = 1;

@@ -21,6 +21,7 @@
 
 #include "exits.h"
 #include "io.h"
+#include "names.h"
 #include "recv.h"
 #include "restore.h"
 #include "xfer.h"
@@ -143,14 +144,16 @@ out:
 static int
 lock_name(const char *name, char *why, size_t len)
 {
-	const char *dir = getenv("VMPIPE_RUNDIR");
+	const char *dir = vmp_rundir();
 	char path[PATH_MAX];
 	int fd;
 
-	if (dir == NULL || *dir == '\0')
-		dir = "/run/vmpipe";
+	if (vmp_runpath(path, sizeof path, dir, name, "recv.lock") == -1) {
+		snprintf(why, len, "can't lock guest %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
 	(void)mkdir(dir, 0755);
-	snprintf(path, sizeof path, "%s/recv.%s.lock", dir, name);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
 		snprintf(why, len, "can't open %.900s: %s", path,
 		    strerror(errno));
@@ -203,14 +206,23 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		xfer_scan(&scan, buf + have, n);
 		have += n;
 	}
-	/* An odd preamble is the restore's to judge and to name. */
+	/*
+	 * A name that fails the name rule gets no lock file; the restore's
+	 * preflight would refuse it with the same words.  Any other odd
+	 * preamble is the restore's to judge and to name.
+	 */
+	if (o->name == NULL && scan.name_err[0] != '\0') {
+		say(out, "refused: %s", scan.name_err);
+		rc = VMP_EX_FAIL;
+		goto out;
+	}
 	v.name = o->name ? o->name : scan.name[0] ? scan.name : "?";
 	if (scan.done && (o->name || scan.name[0])) {
 		int l = lock_name(v.name, emsg, sizeof emsg);
 
 		if (l != 0) {
 			say(out, "refused: %s", emsg);
-			rc = l > 0 ? VMP_EX_FAIL : VMP_EX_FAIL;
+			rc = VMP_EX_FAIL;
 			goto out;
 		}
 	}
@@ -311,10 +323,8 @@ recv_parse_request(const char *cmd, struct recv_opts *o, char *why,
 		else if ((strcmp(w[i], "--name") == 0 ||
 		    strcmp(w[i], "--as") == 0) && i + 1 < n) {
 			o->clone = strcmp(w[i], "--as") == 0;
-			if (!xfer_name_ok(w[++i])) {
-				snprintf(why, len, "bad guest name");
+			if (vmp_name_check(w[++i], why, len) == -1)
 				return -1;
-			}
 			snprintf(o->namebuf, sizeof o->namebuf, "%s", w[i]);
 			o->name = o->namebuf;
 		} else

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "exits.h"
 #include "io.h"
+#include "names.h"
 #include "restore.h"
 
 static void __attribute__((noreturn))
@@ -48,10 +49,8 @@ main(int argc, char *argv[])
 			o.clone = 1;
 			/* FALLTHROUGH */
 		case 'n':
-			if (strlen(optarg) >= VMI_NAME_MAX || !*optarg)
-				errx(VMP_EX_USAGE, "name: expected 1 to %d "
-				    "characters, found %zu", VMI_NAME_MAX - 1,
-				    strlen(optarg));
+			if (vmp_name_check(optarg, msg, sizeof(msg)) == -1)
+				errx(VMP_EX_USAGE, "%s", msg);
 			o.name = optarg;
 			break;
 		case 'b':

@@ -17,10 +17,10 @@
 
 #include "exits.h"
 #include "hv.h"
+#include "names.h"
 #include "opts.h"
 #include "run.h"
 
-#define DEFAULT_RUNDIR	"/run/vmpipe"
 #define DEFAULT_MEM	(256ull << 20)
 
 static struct vm the_vm;
@@ -55,17 +55,17 @@ set_paths(struct vm *vm, const char *dir, const char *log)
 	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
 		errx(VMP_EX_FAIL, "%s: not a directory", dir);
 	if ((size_t)snprintf(vm->dir, sizeof(vm->dir), "%s", dir) >=
-	    sizeof(vm->dir) - 80)
+	    sizeof(vm->dir) ||
+	    vmp_runpath(vm->sock_path, sizeof(vm->sock_path), dir, vm->name,
+	    "sock") == -1 ||
+	    vmp_runpath(vm->pid_path, sizeof(vm->pid_path), dir, vm->name,
+	    "pid") == -1)
 		errx(VMP_EX_FAIL, "%s: path too long", dir);
-	snprintf(vm->sock_path, sizeof(vm->sock_path), "%s/%s.sock", dir,
-	    vm->name);
-	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", dir,
-	    vm->name);
 	if (log != NULL)
 		snprintf(vm->log_path, sizeof(vm->log_path), "%s", log);
-	else
-		snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", dir,
-		    vm->name);
+	else if (vmp_runpath(vm->log_path, sizeof(vm->log_path), dir, vm->name,
+	    "log") == -1)
+		errx(1, "%s: path too long", dir);
 }
 
 /*
@@ -134,6 +134,7 @@ main(int argc, char *argv[])
 	uint64_t mem = DEFAULT_MEM;
 	unsigned vcpus = 2;
 	int have_uuid = 0;
+	char why[256];
 	sigset_t set;
 
 	workload_defaults(&wl);
@@ -193,7 +194,7 @@ main(int argc, char *argv[])
 			name = optarg;
 			break;
 		case 'u':
-			if (parse_uuid(optarg, vm->uuid) == -1)
+			if (vmp_uuid_parse(optarg, vm->uuid) == -1)
 				errx(VMP_EX_USAGE, "-u: bad UUID '%s'", optarg);
 			have_uuid = 1;
 			break;
@@ -220,9 +221,8 @@ main(int argc, char *argv[])
 		if ((dot = strrchr(name, '.')) != NULL && dot != name)
 			*dot = '\0';
 	}
-	if (!valid_name(name))
-		errx(VMP_EX_USAGE, "bad guest name '%s' (letters, digits, "
-		    "'.', '_', '-'; at most 63)", name);
+	if (vmp_name_check(name, why, sizeof(why)) == -1)
+		errx(VMP_EX_USAGE, "%s", why);
 	if (mem < KVMG_MIN_MEM || mem > KVMG_MAX_MEM || mem % (2 << 20))
 		errx(VMP_EX_USAGE, "-m: memory must be a multiple of 2 MiB "
 		    "from %llu MiB to %llu GiB",
@@ -236,10 +236,10 @@ main(int argc, char *argv[])
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->mem_bytes = mem;
 	vm->nvcpus = vcpus;
-	if (!have_uuid)
-		random_uuid(vm->uuid);
-	if (dir == NULL && (dir = getenv("VMPIPE_RUNDIR")) == NULL)
-		dir = DEFAULT_RUNDIR;
+	if (!have_uuid && vmp_uuid_generate(vm->uuid) == -1)
+		err(1, "getrandom");
+	if (dir == NULL)
+		dir = vmp_rundir();
 	set_paths(vm, dir, log);
 
 	if (daemonize)

@@ -1,13 +1,12 @@
 /*
- * opts.c: parsing vm-run's option values (sizes, UUIDs, names and the
- * guest's workload parameters).
+ * opts.c: parsing vm-run's option values (sizes and the guest's workload
+ * parameters).  Names and UUIDs are names.c's.
  */
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "opts.h"
 
@@ -45,53 +44,6 @@ parse_num(const char *s, const char *what)
 	if (errno || end == s || *end != '\0' || *s == '-')
 		errx(2, "%s: bad number '%s'", what, s);
 	return v;
-}
-
-int
-parse_uuid(const char *s, uint8_t u[16])
-{
-	unsigned i = 0;
-
-	for (; *s && i < 32; s++) {
-		int d;
-
-		if (*s == '-')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			return -1;
-		if (i % 2 == 0)
-			u[i / 2] = d << 4;
-		else
-			u[i / 2] |= d;
-		i++;
-	}
-	return i == 32 && *s == '\0' ? 0 : -1;
-}
-
-void
-random_uuid(uint8_t u[16])
-{
-	if (getrandom(u, 16, 0) != 16)
-		err(1, "getrandom");
-	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 */
-	u[8] = (u[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-}
-
-int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63 || *s == '.' || *s == '-')
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") == n;
 }
 
 void

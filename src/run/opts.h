@@ -7,9 +7,6 @@
 #include "kvm_guest_abi.h"
 
 uint64_t parse_size(const char *, const char *what);
-int	 parse_uuid(const char *, uint8_t uuid[16]);
-void	 random_uuid(uint8_t uuid[16]);
-int	 valid_name(const char *);
 void	 workload_defaults(struct kvmg_params *);
 void	 parse_workload(char *, struct kvmg_params *);
 

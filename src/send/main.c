@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "names.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -93,9 +94,8 @@ main(int argc, char *argv[])
 			o.known_hosts = optarg;
 			break;
 		case 'N':
-			if (!xfer_name_ok(optarg))
-				errx(VMP_EX_USAGE, "bad guest name '%s'",
-				    optarg);
+			if (vmp_name_check(optarg, emsg, sizeof(emsg)) == -1)
+				errx(VMP_EX_USAGE, "%s", emsg);
 			o.name = optarg;
 			break;
 		case 'p':

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "xfer.h"
 
 int
@@ -33,6 +34,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sc.failed && sc.err[0] == '\0')
 		abort();
 	if (memchr(sc.name, '\0', sizeof(sc.name)) == NULL)
+		abort();
+	/* A name the scanner gives out passes the name rule. */
+	if (sc.name[0] != '\0' && vmp_name_check(sc.name, NULL, 0) != 0)
 		abort();
 	xfer_scan_free(&sc);
 
