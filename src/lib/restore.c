@@ -285,15 +285,10 @@ restore_stream(int fd, const struct restore_opts *o,
 		return -1;
 	}
 	while ((n = vmi_next(r, &rec)) == 1) {
+		/* The reader has checked the order: CONFIG comes before
+		 * memory and state (vmi_next()). */
 		if (rec.type & VMI_REC_OPTIONAL)
 			continue;
-		if (s.g == NULL && rec.type != VMI_REC_GUEST &&
-		    rec.type != VMI_REC_CONFIG) {
-			fail(&s, "record %llu (%s): expected the CONFIG record "
-			    "first", (unsigned long long)rec.seq,
-			    vmi_type_name(rec.type));
-			goto out;
-		}
 		switch (rec.type) {
 		case VMI_REC_GUEST:
 			vg = vmi_reader_guest(r);
@@ -349,8 +344,8 @@ restore_stream(int fd, const struct restore_opts *o,
 			o->preflight(o->arg, 0, err);
 		goto out;
 	}
-	if (s.g == NULL) {
-		fail(&s, "the image has no CONFIG record");
+	if (s.g == NULL) {	/* the reader refuses an image without CONFIG */
+		fail(&s, "internal error: no guest after END");
 		goto out;
 	}
 	if (s.ops->commit(s.g) == -1) {

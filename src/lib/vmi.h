@@ -20,6 +20,22 @@
 
 const char	*vmi_type_name(uint32_t type);
 
+/*
+ * Is the field of size octets at buf a guest name vm-image(5) allows:
+ * NUL-terminated within the field, non-empty, valid UTF-8 (no overlong
+ * form, no surrogate, nothing past U+10FFFF), without '/' and without a
+ * control character (U+0000 to U+001F, U+007F to U+009F)?  Returns 1 if
+ * so; 0 if not, with what was found instead in why (if not NULL), such
+ * as "'/' at octet 3".
+ */
+int	vmi_name_ok(const char *buf, size_t size, char *why, size_t whylen);
+
+/*
+ * The length of the valid UTF-8 sequence at p (at most n octets), with
+ * its code point in *cp; 0 if p does not start one.
+ */
+size_t	vmi_utf8(const void *p, size_t n, uint32_t *cp);
+
 /* ---- writing ---- */
 
 struct vmi_writer;
@@ -107,10 +123,15 @@ struct vmi_reader *vmi_reader_new(int fd, int readahead, char *err,
 	    size_t errlen);
 
 /*
- * The next record, checked (checksum, sequence, flags, lengths, and the
- * body of every known type).  Returns 1 with *rec filled, 0 after a good
- * END record, -1 on error.  Unknown optional records are returned too,
- * with their type; callers skip what they do not know.
+ * The next record, checked (checksum, sequence, flags, lengths, the body
+ * of every known type, and the order of records: every rule of
+ * vm-image(5) that is about the image and not about the host reading
+ * it).  Returns 1 with *rec filled, 0 after a good END record, -1 on
+ * error.  So the reader's verdict is the one verdict on an image: what
+ * vm-inspect calls whole, vm-restore takes (unless this host cannot run
+ * the guest), and both refuse the rest with the reader's message.
+ * Unknown optional records are returned too, with their type; callers
+ * skip what they do not know.
  */
 int	vmi_next(struct vmi_reader *, struct vmi_record *rec);
 
