@@ -4,8 +4,11 @@
  * Records are fetched raw (header, body, padding) into a small ring of
  * buffers, optionally by a read-ahead thread, and then checked in the
  * caller's thread: checksum, sequence, flags and lengths, the body of
- * every known type, and at the end the record count and digest.  Memory
- * is bounded by the ring: a few records of at most VMI_MAX_BODY octets.
+ * every known type, the order of records, and at the end the record
+ * count and digest.  Memory is bounded: the ring holds a few records of
+ * at most VMI_MAX_BODY octets, and an image without the LIVE flag needs
+ * one bit per guest frame (32 MiB for the largest guest) to find a frame
+ * sent twice.
  */
 #include <errno.h>
 #include <pthread.h>
