@@ -292,3 +292,14 @@ usage_of() {
 	[ "$n" -ge 3 ]
 	[ "$bad" -eq 0 ]
 }
+
+@test "control characters of a NOTE are printed escaped" {
+	local mk="$TEST_TMP/mkbad"
+	cc -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Isrc/lib -Isrc/hv \
+	    -Itests/unit -o "$mk" tests/unit/mkbad.c obj/libvmpipe.a -lzstd
+	"$mk" note-esc n > "$TEST_TMP/n.vmi"
+	run -0 inspect "$TEST_TMP/n.vmi"
+	[[ "$output" == *$'\nnote: saved \\x1b[31mred\\x1b[0m\\x07\\\\\n'* ]]
+	[[ "$output" != *$'\e'* ]]
+	[[ "$output" != *$'\a'* ]]
+}

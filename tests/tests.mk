@@ -4,7 +4,8 @@
 #   make fuzz        the fuzzer for FUZZ_TIME seconds (default 300)
 
 CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/io.c \
-	     src/lib/vmi_common.c src/lib/vmi_read.c src/lib/vmi_write.c
+	     src/lib/vmi_common.c src/lib/vmi_read.c src/lib/vmi_write.c \
+	     src/lib/names.c
 SAN	  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
 TFLAGS	  := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \

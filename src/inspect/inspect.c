@@ -36,6 +36,32 @@ struct totals {
 	uint64_t	*seen;
 };
 
+/*
+ * Print text from an image, which may hold anything, so that it cannot
+ * drive the terminal: printable UTF-8 as it is, a backslash as \\, and
+ * every control character (C0, DEL, C1) or octet that is not UTF-8 as
+ * \xNN, octet by octet.
+ */
+static void
+put_text(const void *p, size_t len)
+{
+	const uint8_t *s = p;
+	uint32_t c;
+	size_t n;
+
+	for (size_t i = 0; i < len; i += n) {
+		n = vmi_utf8(s + i, len - i, &c);
+		if (n == 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+			n = n ? n : 1;
+			for (size_t j = 0; j < n; j++)
+				printf("\\x%02x", s[i + j]);
+		} else if (c == '\\')
+			fputs("\\\\", stdout);
+		else
+			fwrite(s + i, 1, n, stdout);
+	}
+}
+
 static const char *
 backend_name(uint32_t b)
 {
@@ -56,9 +82,11 @@ print_guest(const struct vmi_guest *g)
 {
 	char uuid[VMP_UUID_STRLEN];
 
-	printf("guest: name %s, backend %s, type %s, arch x86-64, "
+	printf("guest: name ");
+	put_text(g->name, strnlen(g->name, sizeof(g->name)));
+	printf(", backend %s, type %s, arch x86-64, "
 	    "%u vCPU%s, memory %llu KiB (%llu pages of %u octets)\n",
-	    g->name, backend_name(g->backend), type_name(g->guest_type),
+	    backend_name(g->backend), type_name(g->guest_type),
 	    g->vcpus, g->vcpus == 1 ? "" : "s",
 	    (unsigned long long)(g->mem_bytes >> 10),
 	    (unsigned long long)(g->mem_bytes >> g->page_shift),
@@ -138,9 +166,11 @@ account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
 		break;
 	}
 	case VMI_REC_NOTE:
-		if (!quiet)
-			printf("note: %.*s\n", (int)rec->len,
-			    (const char *)rec->body);
+		if (!quiet) {
+			printf("note: ");
+			put_text(rec->body, rec->len);
+			putchar('\n');
+		}
 		break;
 	default:
 		t->skipped++;

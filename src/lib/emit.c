@@ -10,6 +10,7 @@
 
 #include "emit.h"
 #include "io.h"
+#include "names.h"
 
 #define BATCH	VMI_PAGES_MAX
 
@@ -68,13 +69,16 @@ emit_guest(struct emit *e, const char *program)
 	struct vmi_guest vg;
 	void *cfg = NULL;
 	size_t cfglen = 0;
-	char note[256], host[64] = "?";
+	char note[256], host[64] = "?", why[200];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	if (e->ops->describe(e->g, &e->info) == -1)
 		return eerr(e, "describe", hv_strerror());
 	e->npages = e->info.mem_bytes >> e->info.page_shift;
+	/* An image is read by the one name rule: write no name it refuses. */
+	if (vmp_name_check(e->info.name, why, sizeof(why)) == -1)
+		return eerr(e, "the guest's name cannot go into an image", why);
 	memset(&vg, 0, sizeof(vg));
 	vg.backend = e->info.backend;
 	vg.arch = e->info.arch;

@@ -374,17 +374,10 @@ restore_stream(int fd, const struct restore_opts *o,
 		return -1;
 	}
 	while ((n = vmi_next(r, &rec)) == 1) {
+		/* The reader has checked the order: CONFIG comes before
+		 * memory and state (vmi_next()). */
 		if (rec.type & VMI_REC_OPTIONAL)
 			continue;
-		if (s.g == NULL && rec.type != VMI_REC_GUEST &&
-		    rec.type != VMI_REC_CONFIG) {
-			fail(&s, "record %llu (%s): expected the CONFIG record "
-			    "first", (unsigned long long)rec.seq,
-			    vmi_type_name(rec.type));
-			s.code = RESTORE_BAD_INPUT;
-			verdict(&s, RESTORE_BAD_INPUT);
-			goto out;
-		}
 		switch (rec.type) {
 		case VMI_REC_GUEST:
 			vg = vmi_reader_guest(r);
@@ -440,10 +433,8 @@ restore_stream(int fd, const struct restore_opts *o,
 			verdict(&s, RESTORE_BAD_INPUT);
 		goto out;
 	}
-	if (s.g == NULL) {
-		fail(&s, "the image has no CONFIG record");
-		s.code = RESTORE_BAD_INPUT;
-		verdict(&s, RESTORE_BAD_INPUT);
+	if (s.g == NULL) {	/* the reader refuses an image without CONFIG */
+		fail(&s, "internal error: no guest after END");
 		goto out;
 	}
 	s.code = RESTORE_FAILED;

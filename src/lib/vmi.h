@@ -20,6 +20,20 @@
 
 const char	*vmi_type_name(uint32_t type);
 
+/*
+ * Is the field of size octets at buf a guest name vm-image(5) allows:
+ * NUL-terminated within the field, and a name by the one rule of
+ * vmp_name_check() (names.h, vmpipe(7))?  Returns 1 if so; 0 if not,
+ * with the reason, saying what was found, in why (if not NULL).
+ */
+int	vmi_name_ok(const char *buf, size_t size, char *why, size_t whylen);
+
+/*
+ * The length of the valid UTF-8 sequence at p (at most n octets), with
+ * its code point in *cp; 0 if p does not start one.
+ */
+size_t	vmi_utf8(const void *p, size_t n, uint32_t *cp);
+
 /* ---- writing ---- */
 
 struct vmi_writer;
@@ -107,10 +121,15 @@ struct vmi_reader *vmi_reader_new(int fd, int readahead, char *err,
 	    size_t errlen);
 
 /*
- * The next record, checked (checksum, sequence, flags, lengths, and the
- * body of every known type).  Returns 1 with *rec filled, 0 after a good
- * END record, -1 on error.  Unknown optional records are returned too,
- * with their type; callers skip what they do not know.
+ * The next record, checked (checksum, sequence, flags, lengths, the body
+ * of every known type, and the order of records: every rule of
+ * vm-image(5) that is about the image and not about the host reading
+ * it).  Returns 1 with *rec filled, 0 after a good END record, -1 on
+ * error.  So the reader's verdict is the one verdict on an image: what
+ * vm-inspect calls whole, vm-restore takes (unless this host cannot run
+ * the guest), and both refuse the rest with the reader's message.
+ * Unknown optional records are returned too, with their type; callers
+ * skip what they do not know.
  */
 int	vmi_next(struct vmi_reader *, struct vmi_record *rec);
 

@@ -89,7 +89,7 @@ struct vmi_guest {
 	uint32_t	reserved;	/* zero */
 	uint8_t		uuid[16];
 	uint32_t	cpu_features[4];/* CPUID 1.ECX, 1.EDX, 7.EBX, 7.ECX */
-	char		name[VMI_NAME_MAX];	/* NUL-padded, NUL-terminated */
+	char		name[VMI_NAME_MAX];	/* vmi_name_ok(), NUL-padded */
 };
 
 #define VMI_MAX_VCPUS		128
@@ -99,7 +99,7 @@ struct vmi_guest {
  * PAGES: `count' 64-bit frame words follow the header, then the data of
  * every frame whose word lacks VMI_PFN_ZERO, 1 << page_shift octets each,
  * in the order of the words.  A later record for a frame replaces every
- * earlier one.
+ * earlier one; only a LIVE stream sends a frame more than once.
  */
 #define VMI_PAGES_MAX		1024
 #define VMI_PFN_ZERO		(1ull << 63)	/* frame is all zero: no data */
@@ -117,7 +117,32 @@ struct vmi_state {
 	uint32_t	tag;		/* backend-defined kind of state */
 };
 
-/* ROUND flags. */
+/*
+ * KVM state tags (src/hv/kvm_state.h) whose body has one fixed size: the
+ * Linux x86-64 structure of the matching ioctl.  The reader checks them
+ * (the 8-octet struct vmi_state not counted), so that an image the KVM
+ * backend would refuse is refused by every reader alike.
+ */
+#define VMI_KVM_TSC_KHZ_LEN	8	/* 0x02, u64 */
+#define VMI_KVM_REGS_LEN	144	/* 0x03, struct kvm_regs */
+#define VMI_KVM_FPU_LEN		416	/* 0x04, struct kvm_fpu */
+#define VMI_KVM_XSAVE_LEN	4096	/* 0x05, struct kvm_xsave */
+#define VMI_KVM_XCRS_LEN	392	/* 0x06, struct kvm_xcrs */
+#define VMI_KVM_SREGS_LEN	312	/* 0x07, struct kvm_sregs */
+#define VMI_KVM_MP_STATE_LEN	4	/* 0x09, struct kvm_mp_state */
+#define VMI_KVM_LAPIC_LEN	1024	/* 0x0a, struct kvm_lapic_state */
+#define VMI_KVM_EVENTS_LEN	64	/* 0x0b, struct kvm_vcpu_events */
+#define VMI_KVM_DEBUGREGS_LEN	128	/* 0x0c, struct kvm_debugregs */
+#define VMI_KVM_IRQCHIP_LEN	520	/* 0x101-0x103, struct kvm_irqchip */
+#define VMI_KVM_PIT2_LEN	112	/* 0x104, struct kvm_pit_state2 */
+#define VMI_KVM_CLOCK_LEN	48	/* 0x105, struct kvm_clock_data */
+
+/*
+ * ROUND records appear only in a LIVE stream.  Each round's PAGES come
+ * before its ROUND record.  The last round, with the guest paused, sends
+ * its PAGES, then every state record, then its ROUND record with
+ * VMI_ROUND_LAST (elapsed_ns: the whole pause), then END.
+ */
 #define VMI_ROUND_LAST		(1u << 0)	/* guest paused: stop-and-copy */
 
 struct vmi_round {

@@ -4,8 +4,11 @@
  * Records are fetched raw (header, body, padding) into a small ring of
  * buffers, optionally by a read-ahead thread, and then checked in the
  * caller's thread: checksum, sequence, flags and lengths, the body of
- * every known type, and at the end the record count and digest.  Memory
- * is bounded by the ring: a few records of at most VMI_MAX_BODY octets.
+ * every known type, the order of records, and at the end the record
+ * count and digest.  Memory is bounded: the ring holds a few records of
+ * at most VMI_MAX_BODY octets, and an image without the LIVE flag needs
+ * one bit per guest frame (32 MiB for the largest guest) to find a frame
+ * sent twice.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +23,7 @@
 
 #include "hash.h"
 #include "io.h"
+#include "names.h"
 #include "vmi.h"
 
 /*
@@ -76,6 +80,13 @@ struct vmi_reader {
 	int			 ended;
 	int64_t			 last_round;
 	int			 last_round_final;
+	uint64_t		 last_round_seq;
+	/*
+	 * Frames sent so far, one bit each, for an image without the LIVE
+	 * flag, where each frame comes at most once: at most 32 MiB, for
+	 * the largest guest (1 TiB).
+	 */
+	uint64_t		*seen;
 	char			 err[VMI_ERRLEN];
 };
 
@@ -335,10 +346,58 @@ vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
 
 #define REC(x)	(unsigned long long)(x)->hdr.seq, vmi_type_name((x)->hdr.type)
 
+size_t
+vmi_utf8(const void *p, size_t n, uint32_t *cp)
+{
+	const uint8_t *s = p;
+	uint32_t c, min;
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return len;
+}
+
+int
+vmi_name_ok(const char *buf, size_t size, char *why, size_t whylen)
+{
+	if (why == NULL)
+		whylen = 0;
+	if (memchr(buf, '\0', size) == NULL)
+		return snprintf(why, whylen, "a name with no NUL within its "
+		    "%zu octets", size), 0;
+	/* One rule for every name that enters (names.h). */
+	return vmp_name_check(buf, why, whylen) == 0;
+}
+
 static int
 check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
 {
 	struct vmi_guest g;
+	char why[200];
 
 	if (len != sizeof(g))
 		return rerr(r, "record %llu (GUEST): expected %zu octets, found "
@@ -372,16 +431,79 @@ check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
 	if (g.reserved != 0)
 		return BAD("reserved field: expected 0, found %#x",
 		    (unsigned long long)seq, g.reserved);
-	if (memchr(g.name, '\0', sizeof(g.name)) == NULL)
-		return BAD("name is not NUL-terminated",
-		    (unsigned long long)seq);
+	if (!vmi_name_ok(g.name, sizeof(g.name), why, sizeof(why)))
+		return BAD("%s", (unsigned long long)seq, why);
 	for (size_t i = strlen(g.name); i < sizeof(g.name); i++)
 		if (g.name[i] != '\0')
 			return BAD("name padding is not zero",
 			    (unsigned long long)seq);
 #undef BAD
+	/* Each frame at most once: one bit a frame, zero pages untouched. */
+	if (!(r->hflags & VMI_HF_LIVE) &&
+	    (r->seen = calloc((g.mem_bytes / 4096 + 63) / 64, 8)) == NULL)
+		return rerr(r, "record %llu (GUEST): out of memory for the map "
+		    "of %llu frames", (unsigned long long)seq,
+		    (unsigned long long)(g.mem_bytes / 4096));
 	r->guest = g;
 	r->have_guest = 1;
+	return 0;
+}
+
+/*
+ * The size of a KVM state body with a known tag, not counting struct
+ * vmi_state; 0 for tags whose size is not fixed or not known here.
+ */
+static size_t
+kvm_state_len(uint32_t type, uint32_t tag)
+{
+	static const uint16_t vcpu[] = { 0, 0, VMI_KVM_TSC_KHZ_LEN,
+	    VMI_KVM_REGS_LEN, VMI_KVM_FPU_LEN, VMI_KVM_XSAVE_LEN,
+	    VMI_KVM_XCRS_LEN, VMI_KVM_SREGS_LEN, 0, VMI_KVM_MP_STATE_LEN,
+	    VMI_KVM_LAPIC_LEN, VMI_KVM_EVENTS_LEN, VMI_KVM_DEBUGREGS_LEN };
+	static const uint16_t plat[] = { 0, VMI_KVM_IRQCHIP_LEN,
+	    VMI_KVM_IRQCHIP_LEN, VMI_KVM_IRQCHIP_LEN, VMI_KVM_PIT2_LEN,
+	    VMI_KVM_CLOCK_LEN };
+
+	if (type == VMI_REC_VCPU && tag < sizeof(vcpu) / sizeof(vcpu[0]))
+		return vcpu[tag];
+	if (type == VMI_REC_PLATFORM && tag >= 0x100 &&
+	    tag - 0x100 < sizeof(plat) / sizeof(plat[0]))
+		return plat[tag - 0x100];
+	return 0;
+}
+
+/*
+ * The order of records (vm-image(5), "What a reader checks"): CONFIG
+ * after GUEST and before memory and state; ROUND only in a live stream;
+ * after the ROUND with the LAST flag, only END.
+ */
+static int
+check_order(struct vmi_reader *r, const struct vmi_record *rec)
+{
+	unsigned long long seq = rec->seq;
+	const char *name = vmi_type_name(rec->type);
+
+	if (rec->type & VMI_REC_OPTIONAL)
+		return 0;
+	if (rec->type != VMI_REC_GUEST && !r->have_guest)
+		return rerr(r, "record %llu (%s): expected the GUEST record "
+		    "first", seq, name);
+	if (rec->type != VMI_REC_GUEST && rec->type != VMI_REC_CONFIG &&
+	    !r->have_config)
+		return rerr(r, "record %llu (%s): expected the CONFIG record "
+		    "first", seq, name);
+	if (r->last_round_final && rec->type != VMI_REC_END)
+		return rerr(r, "record %llu (%s): expected END after the ROUND "
+		    "record with the LAST flag (record %llu), found %s", seq,
+		    name, (unsigned long long)r->last_round_seq, name);
+	if (rec->type == VMI_REC_ROUND && !(r->hflags & VMI_HF_LIVE))
+		return rerr(r, "record %llu (ROUND): expected no ROUND record "
+		    "in an image without the LIVE file flag, found one", seq);
+	if (rec->type == VMI_REC_END && (r->hflags & VMI_HF_LIVE) &&
+	    !r->last_round_final)
+		return rerr(r, "record %llu (END): expected a ROUND record with "
+		    "the LAST flag before END in a live stream, found %s", seq,
+		    r->last_round < 0 ? "no ROUND record" : "none with it");
 	return 0;
 }
 
@@ -392,13 +514,12 @@ check_body(struct vmi_reader *r, const struct vmi_record *rec)
 	const char *name = vmi_type_name(rec->type);
 	size_t len = rec->len;
 
+	if (check_order(r, rec) == -1)
+		return -1;
 	if (rec->type == VMI_REC_GUEST)
 		return check_guest(r, seq, rec->body, len);
 	if (rec->type & VMI_REC_OPTIONAL)
 		return 0;
-	if (!r->have_guest)
-		return rerr(r, "record %llu (%s): expected the GUEST record "
-		    "first", seq, name);
 	switch (rec->type) {
 	case VMI_REC_CONFIG:
 		if (r->have_config++)
@@ -440,6 +561,15 @@ check_body(struct vmi_reader *r, const struct vmi_record *rec)
 				    (unsigned long long)pfn);
 			if (!(w[i] & VMI_PFN_ZERO))
 				ndata++;
+			if (r->seen == NULL)
+				continue;
+			if (r->seen[pfn / 64] & 1ull << pfn % 64)
+				return rerr(r, "record %llu (PAGES): frame word "
+				    "%u: expected each frame at most once in an "
+				    "image without the LIVE file flag, found "
+				    "frame %#llx again", seq, i,
+				    (unsigned long long)pfn);
+			r->seen[pfn / 64] |= 1ull << pfn % 64;
 		}
 		if (len != sizeof(ph) + (size_t)ph.count * 8 + ndata * 4096)
 			return rerr(r, "record %llu (PAGES): %llu pages with "
@@ -451,6 +581,7 @@ check_body(struct vmi_reader *r, const struct vmi_record *rec)
 	case VMI_REC_VCPU:
 	case VMI_REC_PLATFORM: {
 		struct vmi_state st;
+		size_t want;
 
 		if (len < sizeof(st))
 			return rerr(r, "record %llu (%s): expected at least %zu "
@@ -462,6 +593,12 @@ check_body(struct vmi_reader *r, const struct vmi_record *rec)
 		if (rec->type == VMI_REC_PLATFORM && st.id != 0)
 			return rerr(r, "record %llu (PLATFORM): id: expected 0, "
 			    "found %u", seq, st.id);
+		if (r->guest.backend == VMI_BACKEND_KVM &&
+		    (want = kvm_state_len(rec->type, st.tag)) != 0 &&
+		    len - sizeof(st) != want)
+			return rerr(r, "record %llu (%s): state of tag %#x: "
+			    "expected %zu octets, found %zu", seq, name, st.tag,
+			    want, len - sizeof(st));
 		return 0;
 	}
 	case VMI_REC_ROUND: {
@@ -478,14 +615,55 @@ check_body(struct vmi_reader *r, const struct vmi_record *rec)
 		if (rd.flags & ~VMI_ROUND_LAST)
 			return rerr(r, "record %llu (ROUND): unknown flags %#x",
 			    seq, rd.flags & ~VMI_ROUND_LAST);
-		if (r->last_round_final)
-			return rerr(r, "record %llu (ROUND): a round after the "
-			    "last one", seq);
 		r->last_round = rd.round;
 		r->last_round_final = rd.flags & VMI_ROUND_LAST;
+		r->last_round_seq = seq;
 		return 0;
 	}
 	}
+	return 0;
+}
+
+/*
+ * A compressed body is exactly one zstd frame that declares its content
+ * size, and that size is raw_length: no skippable frame, nothing after
+ * the frame, so that the stored octets have one meaning.
+ */
+static int
+check_zframe(struct vmi_reader *r, uint64_t seq, uint32_t type,
+    const void *body, size_t len, uint32_t raw)
+{
+	unsigned long long sq = seq;
+	const char *name = vmi_type_name(type);
+	unsigned long long fcs;
+	size_t n;
+
+	uint32_t magic = 0;
+
+	memcpy(&magic, body, len < 4 ? len : 4);
+	if (len >= 4 && (magic & ZSTD_MAGIC_SKIPPABLE_MASK) ==
+	    ZSTD_MAGIC_SKIPPABLE_START)
+		return rerr(r, "record %llu (%s): expected one zstd frame, "
+		    "found a skippable frame", sq, name);
+	fcs = ZSTD_getFrameContentSize(body, len);
+	if (fcs == ZSTD_CONTENTSIZE_ERROR)
+		return rerr(r, "record %llu (%s): expected one zstd frame, "
+		    "found no zstd frame header", sq, name);
+	if (fcs == ZSTD_CONTENTSIZE_UNKNOWN)
+		return rerr(r, "record %llu (%s): zstd frame: expected its "
+		    "content size declared, found none", sq, name);
+	if (fcs != raw)
+		return rerr(r, "record %llu (%s): zstd frame content size: "
+		    "expected %u (the raw length), found %llu", sq, name, raw,
+		    fcs);
+	n = ZSTD_findFrameCompressedSize(body, len);
+	if (ZSTD_isError(n))
+		return rerr(r, "record %llu (%s): zstd: %s", sq, name,
+		    ZSTD_getErrorName(n));
+	if (n != len)
+		return rerr(r, "record %llu (%s): expected one zstd frame of "
+		    "%zu octets, found one of %zu and %zu octets after it", sq,
+		    name, len, n, len - n);
 	return 0;
 }
 
@@ -526,11 +704,18 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 		    "most %u, found %u", (unsigned long long)r->seq,
 		    (unsigned long long)x->offset, VMI_MAX_BODY, x->hdr.length);
 	pad = ((x->hdr.length + 7) & ~(size_t)7) - x->hdr.length;
+	/* The body and its padding are counted apart. */
+	if (x->eof && x->got - sizeof(x->hdr) < x->hdr.length)
+		return rerr(r, "record %llu (%s) at offset %llu: stream ends "
+		    "after %zu of %u body octets", (unsigned long long)r->seq,
+		    vmi_type_name(x->hdr.type), (unsigned long long)x->offset,
+		    x->got - sizeof(x->hdr), x->hdr.length);
 	if (x->eof)
 		return rerr(r, "record %llu (%s) at offset %llu: stream ends "
-		    "after %zu of %zu body octets", (unsigned long long)r->seq,
-		    vmi_type_name(x->hdr.type), (unsigned long long)x->offset,
-		    x->got - sizeof(x->hdr), (size_t)x->hdr.length + pad);
+		    "after the %u body octets and %zu of %zu padding octets",
+		    (unsigned long long)r->seq, vmi_type_name(x->hdr.type),
+		    (unsigned long long)x->offset, x->hdr.length,
+		    x->got - sizeof(x->hdr) - x->hdr.length, pad);
 
 	/* The checksum first: nothing in a damaged record is trusted. */
 	check = x->hdr.check;
@@ -574,6 +759,14 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 	rec->seq = x->hdr.seq;
 	rec->offset = x->offset;
 	rec->stored = x->hdr.length;
+	if (x->hdr.type == VMI_REC_END && x->hdr.flags != 0)
+		return rerr(r, "record %llu (END): flags: expected 0 (END is "
+		    "never compressed), found %#x", (unsigned long long)x->hdr.seq,
+		    x->hdr.flags);
+	if ((x->hdr.flags & VMI_RF_ZSTD) &&
+	    check_zframe(r, x->hdr.seq, x->hdr.type, x->body, x->hdr.length,
+	    x->hdr.raw_length) == -1)
+		return -1;
 	if (x->hdr.flags & VMI_RF_ZSTD) {
 		/* Only compressed images need the room to decompress. */
 		if (r->dbuf == NULL && ((r->dbuf = malloc(VMI_MAX_BODY)) ==
@@ -621,6 +814,11 @@ vmi_next(struct vmi_reader *r, struct vmi_record *rec)
 		if (!r->have_guest)
 			return rerr(r, "record %llu (END): no GUEST record in "
 			    "the image", (unsigned long long)x->hdr.seq);
+		if (!r->have_config)
+			return rerr(r, "record %llu (END): no CONFIG record in "
+			    "the image", (unsigned long long)x->hdr.seq);
+		if (check_order(r, rec) == -1)
+			return -1;
 		r->ended = 1;
 		r->seq++;
 		return 0;
@@ -695,6 +893,7 @@ vmi_reader_free(struct vmi_reader *r)
 	if (r->map != NULL)
 		munmap(r->map, r->map_len);
 	free(r->dbuf);
+	free(r->seen);
 	ZSTD_freeDCtx(r->z);
 	free(r);
 }

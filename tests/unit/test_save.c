@@ -43,6 +43,7 @@ struct hv_guest {
 };
 
 static struct hv_guest G;
+static const char *gname = "double";
 static char lasterr[256];
 
 void
@@ -100,7 +101,7 @@ d_describe(struct hv_guest *g, struct hv_info *info)
 	info->vcpus = 2;
 	info->mem_bytes = (uint64_t)NPAGES * PAGE;
 	memset(info->uuid, 0x5a, 16);
-	snprintf(info->name, sizeof(info->name), "double");
+	snprintf(info->name, sizeof(info->name), "%s", gname);
 	info->paused = G.paused;
 	return 0;
 }
@@ -596,6 +597,24 @@ main(void)
 		    G.paused);
 		CHECK(strstr(res.err, "resuming the guest failed: injected "
 		    "resume failure") != NULL, "state+resume: %s", res.err);
+		close(fd);
+	}
+	/* A name no reader would take is not written. */
+	{
+		struct save_opts o = opts(SAVE_DESTROY, NULL);
+		struct save_result res;
+		int fd = image_fd();
+
+		guest_new();
+		gname = "a@b";
+		CHECK(save_guest(&double_ops, &G, fd, &o, &res) == -1,
+		    "bad name: the save succeeded");
+		CHECK(res.outcome == SAVE_RUNNING && !G.paused && !G.destroyed,
+		    "bad name: outcome %d", res.outcome);
+		CHECK(strstr(res.err, "the guest's name cannot go into an "
+		    "image: bad guest name \"a@b\"") != NULL, "bad name: %s",
+		    res.err);
+		gname = "double";
 		close(fd);
 	}
 	test_reader_gone(0);

@@ -3,6 +3,7 @@
  * refused with a message, never taken for a whole one, never crash.
  */
 #include <err.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,11 +11,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/kvm.h>
+#include <zstd.h>
 
 #include "hash.h"
 #include "io.h"
 #include "vmi.h"
 #include "vmi_sample.h"
+#include "vmi_craft.h"
 
 static int failures, checks;
 
@@ -340,6 +344,7 @@ with_extra(uint32_t type, uint32_t len)
 
 	sample_guest(&g);
 	vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g));
+	vmi_write_buf(w, VMI_REC_CONFIG, "{}", 2);
 	vmi_write_buf(w, type, junk, len);
 	memset(page, 7, sizeof(page));
 	vmi_write_page(w, 1, page, 1);
@@ -539,8 +544,10 @@ slow_reader_main(void *arg)
 	int n;
 
 	a->rc = -1;
-	if (r == NULL)
+	if (r == NULL) {
+		close(a->fd);
 		return NULL;
+	}
 	while ((n = vmi_next(r, &rec)) == 1) {
 		struct vmi_pages_view v;
 		const uint8_t *d;
@@ -567,6 +574,8 @@ slow_reader_main(void *arg)
 		snprintf(a->msg, sizeof(a->msg), "%s", vmi_reader_error(r));
 out:
 	vmi_reader_free(r);
+	/* A reader that gives up must not leave the writer blocked. */
+	close(a->fd);
 	return NULL;
 }
 
@@ -599,6 +608,7 @@ test_splice(void)
 	sample_guest(&g);
 	g.mem_bytes = (uint64_t)N * 4096;
 	rc |= vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g));
+	rc |= vmi_write_buf(w, VMI_REC_CONFIG, "{}", 2);
 	for (uint64_t f = 0; f < N && rc == 0; f++)
 		rc |= vmi_write_page(w, f, mem + f * 4096, 1);
 	rc |= vmi_write_end(w);
@@ -607,7 +617,6 @@ test_splice(void)
 	vmi_writer_free(w);
 	close(p[1]);
 	pthread_join(t, NULL);
-	close(p[0]);
 	CHECK(rc == 0 && a.rc == 0, "splice: writer %d, reader: %s", rc,
 	    a.msg);
 	free(mem);
@@ -645,6 +654,272 @@ test_epipe(void)
 	close(p[1]);
 }
 
+/* A script image (vmi_craft.h) of the sample guest named name. */
+static struct buf
+script(uint32_t flags, const char *s, const char *name, uint32_t backend,
+    uint32_t xsave)
+{
+	struct vmi_guest g;
+	struct img m;
+
+	sample_guest(&g);
+	memset(g.name, 0, sizeof(g.name));
+	memcpy(g.name, name, strnlen(name, sizeof(g.name)));
+	if ((g.backend = backend) == VMI_BACKEND_XEN)
+		g.guest_type = VMI_GT_XEN_PV;
+	craft_script(&m, flags, s, &g, "{}", 2, xsave);
+	return (struct buf){ m.p, m.len };
+}
+
+/* Read b whole; 0 if whole, else -1 and msg. */
+static int
+verdict(struct buf b, char *msg, size_t msglen)
+{
+	int skipped, n = read_all(&b, msg, msglen, &skipped);
+
+	free(b.p);
+	return n;
+}
+
+#define WHOLE(b, what) do {						\
+	char m_[VMI_ERRLEN];						\
+	CHECK(verdict(b, m_, sizeof(m_)) == 0, "%s: refused: %s", what,	\
+	    m_);							\
+} while (0)
+
+#define REFUSED(b, want, what) do {					\
+	char m_[VMI_ERRLEN] = "";					\
+	CHECK(verdict(b, m_, sizeof(m_)) == -1 && strstr(m_, want),	\
+	    "%s: expected \"%s\", got \"%s\"", what, want, m_);		\
+} while (0)
+
+#define KVM	VMI_BACKEND_KVM
+
+static void
+test_order(void)
+{
+	/* Offline: no ROUND, each frame once; state may precede pages. */
+	WHOLE(script(0, "GCN12SE", "a", KVM, 0), "offline image");
+	WHOLE(script(0, "GCS12E", "a", KVM, 0), "state before pages");
+	REFUSED(script(0, "GC1R2E", "a", KVM, 0), "record 3 (ROUND): "
+	    "expected no ROUND record in an image without the LIVE file "
+	    "flag, found one", "offline ROUND");
+	REFUSED(script(0, "GC121E", "a", KVM, 0), "record 4 (PAGES): frame "
+	    "word 0: expected each frame at most once in an image without the "
+	    "LIVE file flag, found frame 0x1 again", "offline frame twice");
+	/* Live: as vm-precopy writes it. */
+	WHOLE(script(VMI_HF_LIVE, "GCN12R1SLE", "a", KVM, 0), "live stream");
+	WHOLE(script(VMI_HF_LIVE, "GC12R1SLNE", "a", KVM, 0),
+	    "a NOTE after the last ROUND");
+	REFUSED(script(VMI_HF_LIVE, "GC12R1LSE", "a", KVM, 0), "record 7 "
+	    "(VCPU): expected END after the ROUND record with the LAST flag "
+	    "(record 6), found VCPU", "state after the last ROUND");
+	REFUSED(script(VMI_HF_LIVE, "GC12RSL1E", "a", KVM, 0), "record 7 "
+	    "(PAGES): expected END after the ROUND record with the LAST flag "
+	    "(record 6), found PAGES", "PAGES after the last ROUND");
+	REFUSED(script(VMI_HF_LIVE, "GC12RSLRE", "a", KVM, 0), "record 7 "
+	    "(ROUND): expected END after the ROUND record with the LAST flag "
+	    "(record 6), found ROUND", "ROUND after the last ROUND");
+	REFUSED(script(VMI_HF_LIVE, "GC12SE", "a", KVM, 0), "record 5 (END): "
+	    "expected a ROUND record with the LAST flag before END in a live "
+	    "stream, found no ROUND record", "live without ROUND");
+	REFUSED(script(VMI_HF_LIVE, "GC12RSE", "a", KVM, 0), "record 6 "
+	    "(END): expected a ROUND record with the LAST flag before END in "
+	    "a live stream, found none with it", "live without LAST");
+	/* CONFIG: exactly once, before memory and state. */
+	REFUSED(script(0, "G1CE", "a", KVM, 0), "record 1 (PAGES): expected "
+	    "the CONFIG record first", "PAGES before CONFIG");
+	REFUSED(script(0, "GSCE", "a", KVM, 0), "record 1 (VCPU): expected "
+	    "the CONFIG record first", "VCPU before CONFIG");
+	REFUSED(script(VMI_HF_LIVE, "GRCE", "a", KVM, 0), "record 1 (ROUND): "
+	    "expected the CONFIG record first", "ROUND before CONFIG");
+	REFUSED(script(0, "GNE", "a", KVM, 0), "record 2 (END): no CONFIG "
+	    "record in the image", "no CONFIG");
+	REFUSED(script(0, "GCCE", "a", KVM, 0), "record 2 (CONFIG): a second "
+	    "CONFIG record", "two CONFIG");
+}
+
+static void
+test_end_zstd(void)
+{
+	struct img m;
+	struct vmi_guest g;
+
+	img_start(&m, 0);
+	sample_guest(&g);
+	img_rec(&m, VMI_REC_GUEST, &g, sizeof(g));
+	img_rec(&m, VMI_REC_CONFIG, "{}", 2);
+	img_end(&m, VMI_RF_ZSTD);
+	REFUSED(((struct buf){ m.p, m.len }), "record 2 (END): flags: "
+	    "expected 0 (END is never compressed), found 0x1", "END zstd");
+}
+
+static void
+test_names(void)
+{
+	/* The reader applies the one name rule of names.h; its own part
+	 * is the field: a NUL within it. */
+	static const struct { const char *name; size_t len; const char *why; }
+	    t[] = {
+		{ "web-01", 7, NULL },
+		{ "a.b_c+d", 8, NULL },
+		{ "caf\xc3\xa9", 6, "found '\\xc3' at octet 4" },
+		{ "", 1, "expected 1 to 63 octets, found none" },
+		{ "a/b", 4, "found '/' at octet 2" },
+		{ "a@b", 4, "found '@' at octet 2" },
+		{ "\x1b[2J", 5, "expected a letter or digit first, found "
+		    "'\\x1b'" },
+		{ "a\x7f", 3, "found '\\x7f' at octet 2" },
+		{ "..", 3, "expected a letter or digit first, found '.'" },
+		{ "abc", 3, "a name with no NUL within its 3 octets" },
+	};
+	char why[200];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int ok = vmi_name_ok(t[i].name, t[i].len, why, sizeof(why));
+
+		CHECK(ok == (t[i].why == NULL), "name %zu: ok %d", i, ok);
+		CHECK(t[i].why == NULL || strstr(why, t[i].why) != NULL,
+		    "name %zu: expected \"%s\", got \"%s\"", i, t[i].why, why);
+	}
+	CHECK(!vmi_name_ok("", 1, NULL, 0), "why may be NULL");
+	/* Through the reader: the GUEST record is refused. */
+	WHOLE(script(0, "GCE", "web-01", KVM, 0), "a good name");
+	REFUSED(script(0, "GCE", "", KVM, 0), "record 0 (GUEST): bad guest "
+	    "name \"\": expected 1 to 63 octets, found none", "empty name");
+	REFUSED(script(0, "GCE", "../x", KVM, 0), "record 0 (GUEST): bad "
+	    "guest name \"../x\": expected a letter or digit first, found "
+	    "'.'", "name ../x");
+	REFUSED(script(0, "GCE", "a/x", KVM, 0), "found '/' at octet 2",
+	    "name with /");
+	REFUSED(script(0, "GCE", "\x1b]0;x\x07", KVM, 0), "bad guest name "
+	    "\"\\x1b]0;x\\x07\"", "name with ESC, escaped");
+	REFUSED(script(0, "GCE", "a\xff", KVM, 0), "found '\\xff' at octet 2",
+	    "name not ASCII");
+	{
+		char full[VMI_NAME_MAX];
+
+		memset(full, 'x', sizeof(full));
+		REFUSED(script(0, "GCE", full, KVM, 0), "a name with no NUL "
+		    "within its 64 octets", "name without NUL");
+	}
+}
+
+/* The sizes of vm-image(5) are those of the kernel's structures. */
+_Static_assert(VMI_KVM_XSAVE_LEN == sizeof(struct kvm_xsave), "xsave");
+_Static_assert(VMI_KVM_REGS_LEN == sizeof(struct kvm_regs), "regs");
+_Static_assert(VMI_KVM_FPU_LEN == sizeof(struct kvm_fpu), "fpu");
+_Static_assert(VMI_KVM_XCRS_LEN == sizeof(struct kvm_xcrs), "xcrs");
+_Static_assert(VMI_KVM_SREGS_LEN == sizeof(struct kvm_sregs), "sregs");
+_Static_assert(VMI_KVM_MP_STATE_LEN == sizeof(struct kvm_mp_state), "mp");
+_Static_assert(VMI_KVM_LAPIC_LEN == sizeof(struct kvm_lapic_state), "lapic");
+_Static_assert(VMI_KVM_EVENTS_LEN == sizeof(struct kvm_vcpu_events), "ev");
+_Static_assert(VMI_KVM_DEBUGREGS_LEN == sizeof(struct kvm_debugregs), "dr");
+_Static_assert(VMI_KVM_IRQCHIP_LEN == sizeof(struct kvm_irqchip), "chip");
+_Static_assert(VMI_KVM_PIT2_LEN == sizeof(struct kvm_pit_state2), "pit");
+_Static_assert(VMI_KVM_CLOCK_LEN == sizeof(struct kvm_clock_data), "clock");
+
+static void
+test_state_sizes(void)
+{
+	WHOLE(script(0, "GCXE", "a", KVM, 4096), "XSAVE of 4096");
+	REFUSED(script(0, "GCXE", "a", KVM, 4088), "record 2 (VCPU): state "
+	    "of tag 0x5: expected 4096 octets, found 4088", "XSAVE of 4088");
+	REFUSED(script(0, "GCXE", "a", KVM, 4104), "expected 4096 octets, "
+	    "found 4104", "XSAVE of 4104");
+	/* Xen's tags are Xen's: not KVM's sizes. */
+	WHOLE(script(0, "GCXE", "a", VMI_BACKEND_XEN, 4088), "Xen tag 5");
+}
+
+/* An image whose CONFIG body is the stored octets z (raw: "{}...") . */
+static struct buf
+with_zconfig(const void *z, size_t zlen, uint32_t raw)
+{
+	struct img m;
+	struct vmi_guest g;
+
+	img_start(&m, 0);
+	sample_guest(&g);
+	img_rec(&m, VMI_REC_GUEST, &g, sizeof(g));
+	img_raw(&m, VMI_REC_CONFIG, VMI_RF_ZSTD, z, zlen, raw);
+	img_end(&m, 0);
+	return (struct buf){ m.p, m.len };
+}
+
+static void
+test_zframes(void)
+{
+	static char raw[1024];
+	uint8_t z[4096], z2[4096];
+	size_t n, n2;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	memset(raw, 'a', sizeof(raw));
+	n = ZSTD_compress2(c, z, sizeof(z), raw, sizeof(raw));
+	CHECK(!ZSTD_isError(n), "compress");
+	WHOLE(with_zconfig(z, n, sizeof(raw)), "one frame");
+	/* Two frames of half each: the same content, two frames. */
+	n = ZSTD_compress2(c, z, sizeof(z), raw, sizeof(raw) / 2);
+	memcpy(z + n, z, n);
+	REFUSED(with_zconfig(z, 2 * n, sizeof(raw)), "record 1 (CONFIG): "
+	    "zstd frame content size: expected 1024 (the raw length), found "
+	    "512", "two frames");
+	n = ZSTD_compress2(c, z, sizeof(z), raw, sizeof(raw));
+	n2 = ZSTD_compress2(c, z2, sizeof(z2), raw, 0);
+	memcpy(z + n, z2, n2);
+	REFUSED(with_zconfig(z, n + n2, sizeof(raw)), "expected one zstd "
+	    "frame of", "a frame and an empty one");
+	/* A skippable frame first. */
+	{
+		uint8_t sk[4096];
+		uint32_t h[2] = { ZSTD_MAGIC_SKIPPABLE_START + 3, 4 };
+
+		memcpy(sk, h, 8);
+		memset(sk + 8, 0, 4);
+		memcpy(sk + 12, z, n);
+		REFUSED(with_zconfig(sk, 12 + n, sizeof(raw)), "record 1 "
+		    "(CONFIG): expected one zstd frame, found a skippable "
+		    "frame", "skippable frame");
+	}
+	/* No content size in the frame header. */
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+	{
+		ZSTD_outBuffer out = { z, sizeof(z), 0 };
+		ZSTD_inBuffer in = { raw, sizeof(raw), 0 };
+
+		ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+		ZSTD_compressStream2(c, &out, &in, ZSTD_e_end);
+		REFUSED(with_zconfig(z, out.pos, sizeof(raw)), "record 1 "
+		    "(CONFIG): zstd frame: expected its content size declared, "
+		    "found none", "no content size");
+	}
+	REFUSED(with_zconfig("nothing!", 8, 8), "expected one zstd frame, "
+	    "found no zstd frame header", "not zstd");
+	ZSTD_freeCCtx(c);
+}
+
+/* A message counts a record's body and its padding apart. */
+static void
+test_cut_padding(void)
+{
+	struct buf b = script(0, "GCE", "a", KVM, 0);
+	/* CONFIG (2 octets, 6 of padding) is at 24 + 32 + 128. */
+	size_t at = 24 + 32 + 128 + 32;
+	char msg[VMI_ERRLEN];
+	int skipped;
+	struct buf c = { b.p, at + 1 };
+
+	read_all(&c, msg, sizeof(msg), &skipped);
+	CHECK(strstr(msg, "record 1 (CONFIG) at offset 184: stream ends after "
+	    "1 of 2 body octets"), "cut in body: %s", msg);
+	c.len = at + 4;
+	read_all(&c, msg, sizeof(msg), &skipped);
+	CHECK(strstr(msg, "record 1 (CONFIG) at offset 184: stream ends after "
+	    "the 2 body octets and 2 of 6 padding octets"),
+	    "cut in padding: %s", msg);
+	free(b.p);
+}
+
 int
 main(void)
 {
@@ -657,6 +932,12 @@ main(void)
 	test_reorder_splice();
 	test_foreign();
 	test_newer();
+	test_order();
+	test_end_zstd();
+	test_names();
+	test_state_sizes();
+	test_zframes();
+	test_cut_padding();
 	test_epipe();
 	test_splice();
 	test_bitflips(0);

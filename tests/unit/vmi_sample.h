@@ -51,9 +51,11 @@ sample_page(uint8_t *p, uint64_t pfn, uint32_t gen)
 }
 
 /*
- * Write the sample: GUEST, CONFIG, NOTE, two rounds of pages (frames
- * 0..63, every fourth a zero page; then frames 3, 5 and 7 again with
- * generation 2), two VCPU records, a PLATFORM record, END.
+ * Write the sample: GUEST, CONFIG, NOTE, pages (frames 0..63, every
+ * fourth a zero page), two VCPU records, a PLATFORM record, END.  A live
+ * sample, as vm-precopy writes it: round 0 (the pages above and its
+ * ROUND record), round 1 (frames 3, 5 and 7 again with generation 2,
+ * the state records, then its ROUND record with the LAST flag), END.
  */
 static inline int
 sample_write(struct vmi_writer *w, int live)
@@ -87,12 +89,6 @@ sample_write(struct vmi_writer *w, int live)
 			if (vmi_write_page(w, pfn, page, 0) == -1)
 				return -1;
 		}
-		rd.round = 1;
-		rd.flags = VMI_ROUND_LAST;
-		rd.pages = 3;
-		rd.dirty = 0;
-		if (vmi_write_buf(w, VMI_REC_ROUND, &rd, sizeof(rd)) == -1)
-			return -1;
 	}
 	for (uint32_t v = 0; v < 2; v++) {
 		st.h.id = v;
@@ -105,6 +101,15 @@ sample_write(struct vmi_writer *w, int live)
 	st.h.tag = 7;
 	if (vmi_write_buf(w, VMI_REC_PLATFORM, &st, sizeof(st.h) + 12) == -1)
 		return -1;
+	/* As vm-precopy: the last round's pages, the state, its ROUND. */
+	if (live) {
+		rd.round = 1;
+		rd.flags = VMI_ROUND_LAST;
+		rd.pages = 3;
+		rd.dirty = 0;
+		if (vmi_write_buf(w, VMI_REC_ROUND, &rd, sizeof(rd)) == -1)
+			return -1;
+	}
 	return vmi_write_end(w);
 }
 
