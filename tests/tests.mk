@@ -8,7 +8,7 @@ CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/io.c \
 SAN	  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
 TFLAGS	  := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-	     -Isrc/lib -Isrc/hv -Itests/unit
+	     $(INCS) -iquote tests/unit
 FUZZ_TIME ?= 300
 VECTORS	  := plain live zstd
 
@@ -27,15 +27,16 @@ FUZZERS	  := reader xfer recvconf proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c
 FUZZ_SRC_recvconf := src/recv/config.c
-FUZZ_SRC_proto	  := src/hv/kvm_proto.c
+FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
-ifneq ($(XENLIBS),)
+ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
-FUZZ_SRC_xenstream := $(LIBSRC)
+FUZZ_SRC_xenstream := $(LIBSRC) $(XENSRC)
 FUZZ_LIBS_xenstream := $(XENLIBS)
 endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
-	     -fno-sanitize-recover=all $(TFLAGS) -Isrc/recv -mavx2 \
+	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recv \
+	     -iquote src/hv/xen -mavx2 \
 	     -Wno-unused-command-line-argument
 
 tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)

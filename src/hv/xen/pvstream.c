@@ -1,6 +1,6 @@
 /*
- * xen_pvstream.c: reading the stream of libxl's save of a PV guest from
- * the file it was written to (see xen_pv.c for what it holds).  Every
+ * pvstream.c: reading the stream of libxl's save of a PV guest from
+ * the file it was written to (see pv.c for what it holds).  Every
  * record but the pages is kept whole, in order, marked early when it
  * came before the first page; each page is indexed, by frame, where it
  * lies in the file, and each frame's type noted.  Nothing of Xen is
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "xen_stream.h"
-#include "xen_pv.h"
+#include "pv.h"
 
 #define REC_MAX			(64u << 20)	/* no record of a save is larger */
 

@@ -1,5 +1,5 @@
 /*
- * xen_create.c: making a guest for a restore.
+ * create.c: making a guest for a restore.
  *
  * libxl builds the domain from its configuration and wires up what a
  * guest needs around it: xenstore entries, the console, the devices, the
@@ -36,7 +36,7 @@
 /*
  * Write iov[0..n) to the pipe, all of it: with vmsplice() when splice is
  * set (the pages are then referred to, not copied, until libxl reads
- * them: they must not change; see xen_put.c), else with writev().
+ * them: they must not change; see put.c), else with writev().
  * SIGPIPE is held back while we write: a libxl that gave up is an EPIPE.
  */
 static int
@@ -238,7 +238,7 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 
 	/*
 	 * A pipe, not a socket: stable pages go in by vmsplice(), and the
-	 * one copy of them is libxc's read (xen_put.c).  1 MiB deep: libxc
+	 * one copy of them is libxc's read (put.c).  1 MiB deep: libxc
 	 * takes the pages in bursts, and each wait for it is a switch
 	 * between threads.
 	 */

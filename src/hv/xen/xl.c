@@ -1,5 +1,5 @@
 /*
- * xen_xl.c: restoring a file written by `xl save'.
+ * xl.c: restoring a file written by `xl save'.
  *
  * Such a file is xl's header, its optional data (the guest's libxl
  * configuration as JSON), then libxl's migration stream (version 2),

@@ -1,5 +1,5 @@
 /*
- * xen_ops.c: the Xen backend's table, and the hooks that find, describe,
+ * ops.c: the Xen backend's table, and the hooks that find, describe,
  * pause, suspend and destroy guests.  libxenctrl does the hypervisor
  * calls, libxl the toolstack's work (configuration, cooperative suspend).
  */
@@ -322,14 +322,14 @@ xen_suspend(struct hv_guest *g)
 {
 	hv_clearerr();
 	if (g->type == VMI_GT_XEN_PV) {
-		/* libxl's own save, which suspends it too (xen_pv.c). */
+		/* libxl's own save, which suspends it too (pv.c). */
 		if (xen_pv_suspend(g) == -1)
 			return -1;
 		g->suspended = 1;
 		return 0;
 	}
 	/* For HVM, libxl has QEMU write its device state to a file once
-	 * the guest is suspended (xen_dm.c reads it). */
+	 * the guest is suspended (dm.c reads it). */
 	if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
 		hv_seterr("can't suspend domain %u: %s", g->domid,
 		    xen_lastlog());

@@ -1,5 +1,5 @@
 /*
- * kvm_ops.c: the KVM backend.  Guests are run by vm-run processes, one
+ * ops.c: the KVM backend.  Guests are run by vm-run processes, one
  * per guest; every hook here is a request on the guest's control socket
  * (kvm_proto.h), except map(), which maps the guest's memfd directly.
  */
@@ -13,8 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kvm_client.h"
-#include "kvm_state.h"
+#include "client.h"
 
 static int
 kvm_probe(void)

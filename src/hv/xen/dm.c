@@ -1,5 +1,5 @@
 /*
- * xen_dm.c: an HVM guest's device model (QEMU) across a save.
+ * dm.c: an HVM guest's device model (QEMU) across a save.
  *
  * An HVM guest's emulated devices live in QEMU in dom0, not in Xen.  Its
  * state is what libxl's cooperative suspend of an HVM guest has QEMU
