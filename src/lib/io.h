@@ -18,6 +18,18 @@ int	io_writeall(int fd, const void *buf, size_t len);
 /* The same for an iovec array; iov is modified. */
 int	io_writevall(int fd, struct iovec *iov, int iovcnt);
 
+/*
+ * The same with vmsplice() into a pipe: the pages are lent to it, not
+ * copied, so they must not change until its reader has taken them.
+ * *iov and *iovcnt are advanced past what went in, on failure too, so
+ * that a caller can copy the rest instead.
+ */
+int	io_vmspliceall(int fd, struct iovec **iov, int *iovcnt);
+
+/* Step over len octets of iov[0..*iovcnt), as written by a short write:
+ * whole entries are dropped, a partial one is shortened. */
+void	io_iov_skip(struct iovec **iov, int *iovcnt, size_t len);
+
 /* If fd is a pipe, make its buffer 1 MiB: fewer, larger copies. */
 void	io_pipe_grow(int fd);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "io.h"
 
 static int
 kvm_probe(void)
@@ -388,21 +389,12 @@ static int
 copy_log(int in, int out, off_t *off)
 {
 	char buf[65536];
-	ssize_t n, w;
+	ssize_t n;
 
 	while ((n = pread(in, buf, sizeof(buf), *off)) > 0) {
-		char *p = buf;
-
 		*off += n;
-		while (n > 0) {
-			if ((w = write(out, p, n)) == -1) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			p += w;
-			n -= w;
-		}
+		if (io_writeall(out, buf, n) == -1)
+			return -1;
 	}
 	return n == -1 ? -1 : 0;
 }
