@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "io.h"
 #include "restore.h"
+#include "xen_stream.h"
 
 #define EX_FAIL		1
 #define EX_USAGE	2
@@ -29,9 +30,6 @@ usage(void)
 	    "[-n name | --as name] [file]\n");
 	exit(EX_USAGE);
 }
-
-#define XL_MAGIC	"Xen saved domain, xl format\n \0 \r"
-#define XL_MAGIC_LEN	32
 
 /*
  * Does the input begin with xl's magic?  It is looked at without being

@@ -18,7 +18,7 @@
 
 #include "cli.h"
 #include "vmi.h"
-#include "xlstream.h"
+#include "xen_stream.h"
 
 #define EX_FAIL		1
 #define EX_USAGE	2

@@ -1,18 +1,23 @@
 /*
  * xen.h: the Xen backend's private interface, shared by its files.
  *
- * ops.c	opening guests, describing them, pausing, suspending,
- *		destroying, and the ops table
+ * ops.c	the ops table, and nothing else
+ * ctx.c	the shared handles (libxenctrl, foreign memory, libxl),
+ *		the logger they report through, domain info
+ * guest.c	finding guests, describing them, pausing, suspending,
+ *		resuming, destroying
  * mem.c	mapping guest memory and log-dirty
  * put.c	the pages of a guest being restored
  * state.c	vCPU and platform state (HVM context, params, TSC)
  * create.c	making a guest for a restore through libxl
+ * stream.c	the pipe that carries the restore's stream to libxl
+ *		(the records are laid out by src/proto/xen_stream.c)
  * config.c	the guest's libxl configuration: parsing, a clone's
  *		identity, memory needed
- * xl.c	restoring a file of `xl save'
- * dm.c	an HVM guest's device model (QEMU): its state, its
+ * xl.c		restoring a file of `xl save'
+ * dm.c		an HVM guest's device model (QEMU): its state, its
  *		xenstore keys, its dirty log
- * pv.c	saving a PV guest through libxl's own save
+ * pv.c		saving a PV guest through libxl's own save
  * pvstream.c	reading that save's stream (pv.h)
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
@@ -52,7 +57,7 @@ struct hv_guest {
 	/* restore (create() until commit()) */
 	int		 creating;	/* not yet committed */
 	int		 sock;		/* our end of the pipe to libxl */
-	uint64_t	 sent;		/* octets written into it */
+	struct xls	 out;		/* the stream written into it */
 	int		 werr;		/* errno of a failed stream write */
 	pthread_t	 thread;
 	int		 thread_up;
@@ -70,7 +75,8 @@ struct hv_guest {
 	struct pv_copy	*pv;
 };
 
-/* The shared handles, opened on first use; -1 with a message on failure. */
+/* ctx.c: the shared handles, opened on first use; -1 with a message on
+ * failure. */
 int		 xen_handles(void);
 extern xc_interface		*xen_xch;
 extern xenforeignmemory_handle	*xen_fmem;
@@ -86,6 +92,19 @@ const char	*xen_lastlog(void);
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
+
+/* guest.c: the hooks of ops.c's table that find and handle guests. */
+int	xen_probe(void);
+int	xen_list(hv_list_fn, void *);
+int	xen_open(const char *, struct hv_guest **);
+int	xen_describe(struct hv_guest *, struct hv_info *);
+int	xen_get_config(struct hv_guest *, void **, size_t *);
+int	xen_pause(struct hv_guest *);
+int	xen_suspend(struct hv_guest *);
+int	xen_resume(struct hv_guest *);
+int	xen_destroy(struct hv_guest *);
+int	xen_console(struct hv_guest *, int, int);
+void	xen_close(struct hv_guest *);
 
 /* mem.c */
 int	xen_map(struct hv_guest *, const uint64_t *, unsigned, int, void **,
@@ -122,6 +141,10 @@ int	xen_config_identity(libxl_domain_config *, const char *name,
 int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
+
+/* stream.c: the pipe to libxl's restore.  xen_stream_open() makes fd
+ * (our end) g->sock and g->out, the writer into it. */
+void	xen_stream_open(struct hv_guest *, int fd);
 /* Write one migration-stream record (header, body, padding) to libxl. */
 int	xen_stream_record(struct hv_guest *, uint32_t type,
 	    const void *a, size_t alen, const void *b, size_t blen);
@@ -132,6 +155,8 @@ int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
 /* After a failed write: why libxl stopped reading (waits for it). */
 const char *xen_stream_why(struct hv_guest *);
+/* Close our end, and wait for libxl's reader to be done. */
+void	xen_stream_close(struct hv_guest *);
 /* The pipe's size. */
 #define XEN_PIPE_SIZE	(1 << 20)
 
