@@ -89,6 +89,17 @@ fuzz-brief: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
 		echo "fuzz $$f: $$(tail -n 1 tests/fuzz/fuzz_$$f.log)"; \
 	done
 
+# Only the programs that open guests link the backends: the others must
+# start on a host without Xen's libraries.
+NOXEN_PROGS := send inspect xlconv migrate run
+
+check-links: $(NOXEN_PROGS:%=bin/vm-%)
+	@for p in $(NOXEN_PROGS); do \
+		n=$$(readelf -d bin/vm-$$p | grep NEEDED | grep 'libxen'); \
+		if [ -n "$$n" ]; then echo "vm-$$p needs libxen:"; \
+			echo "$$n"; exit 1; fi; \
+	done; echo "links: $(NOXEN_PROGS:%=vm-%) need no libxen"
+
 lint-man:
 	@for m in man/*.[1578]; do mandoc -Tlint -W warning $$m || exit 1; done
 	@echo "man pages: mandoc -Tlint clean"
@@ -105,7 +116,8 @@ check-xen: all
 		scripts/deps xen && bats $(BATS_FLAGS) tests/50-xen.bats; \
 	fi
 
-check-all: all unit unit-asan vectors-check fuzz-brief lint-man bats check-xen
+check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man bats \
+	check-xen
 
-.PHONY: check-all check-xen unit unit-asan vectors-check vectors fuzz fuzz-corpus \
-	fuzz-brief lint-man bats
+.PHONY: check-all check-xen check-links unit unit-asan vectors-check vectors fuzz \
+	fuzz-corpus fuzz-brief lint-man bats
