@@ -33,6 +33,27 @@ io_readall(int fd, void *buf, size_t len)
 	return done;
 }
 
+ssize_t
+io_preadall(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+		    off + done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
 int
 io_writeall(int fd, const void *buf, size_t len)
 {

@@ -12,6 +12,9 @@
 /* Read exactly len octets.  Returns len, fewer only at end of file, or -1. */
 ssize_t	io_readall(int fd, void *buf, size_t len);
 
+/* The same at offset off, with pread(); the file offset stays. */
+ssize_t	io_preadall(int fd, void *buf, size_t len, off_t off);
+
 /* Write everything, looping on short writes and EINTR.  0 or -1. */
 int	io_writeall(int fd, const void *buf, size_t len);
 
