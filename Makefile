@@ -1,6 +1,7 @@
 # vmpipe: save, restore and migrate running virtual machines as pipes.
-# One plain GNU Makefile.  Programs: bin/vm-NAME is built from src/NAME/*.c
-# and the shared library objects of src/lib and src/hv.
+# One plain GNU Makefile.  Programs: bin/vm-NAME is built from src/NAME/*.c,
+# the shared library (src/lib, src/proto, src/hv/hv.c) and, for the
+# programs that open guests, the backends (src/hv/kvm, src/hv/xen).
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -8,10 +9,16 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 DESTDIR	?=
 
+# The Xen backend is built where libxen's headers are installed; XEN=0
+# leaves it out anyway (as on a host without them).
+XEN	?= $(if $(wildcard /usr/include/libxl.h),1,0)
+
 CC	?= cc
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-	   -Isrc/lib -Isrc/hv
+# -iquote, not -I: the project's headers are found for "..." only, so that
+# src/hv/xen/xen.h never stands in for Xen's own <xen/xen.h>.
+INCS	:= -iquote src/lib -iquote src/proto -iquote src/hv
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(INCS)
 LDFLAGS	+= -pthread
 LIBS	:= -lzstd
 XENLIBS	:= -lxenctrl -lxenforeignmemory -lxenlight -lxentoollog -lxenguest \
@@ -23,20 +30,28 @@ SPROGS	:= run recv
 PROGS	:= $(foreach p,$(PROGS),$(if $(wildcard src/$(p)/*.c),$(p)))
 BINS	:= $(PROGS:%=bin/vm-%)
 
-LIBSRC	:= $(wildcard src/lib/*.c) $(wildcard src/hv/*.c)
+# The library: no backend, no hypervisor library.
+LIBSRC	:= $(wildcard src/lib/*.c) $(wildcard src/proto/*.c) src/hv/hv.c
 LIBOBJ	:= $(LIBSRC:%.c=obj/%.o)
-HDRS	:= $(wildcard src/*/*.h)
+HDRS	:= $(wildcard src/*/*.h src/hv/*/*.h)
 
-# The Xen backend is built only where libxen's headers are installed.
-# hv.c refers to it weakly, and a weak reference pulls nothing out of an
-# archive: -u makes the link take it.
-ifeq ($(wildcard /usr/include/libxl.h),)
-LIBOBJ	:= $(filter-out obj/src/hv/xen%,$(LIBOBJ))
-CFLAGS	+= -DVMPIPE_NO_XEN
-XENLIBS	:=
-else
-LDFLAGS	+= -Wl,-u,hv_xen_ops
-endif
+# The backends, each a folder of objects and the libraries they need.
+BACKENDS	:= kvm $(if $(filter 1,$(XEN)),xen)
+KVMSRC		:= $(wildcard src/hv/kvm/*.c)
+XENSRC		:= $(wildcard src/hv/xen/*.c)
+HVOBJ_kvm	:= $(KVMSRC:%.c=obj/%.o)
+HVOBJ_xen	:= $(XENSRC:%.c=obj/%.o)
+HVLIBS_xen	:= $(XENLIBS)
+
+# The backends each program links: only those that open guests (through
+# hv_select() or hv_by_id()) have any.  hv.c refers to the backends'
+# tables weakly, so a program without them links, and finds none.
+HV_save		:= kvm xen
+HV_restore	:= kvm xen
+HV_precopy	:= kvm xen
+HV_recv		:= kvm xen
+HV_ctl		:= kvm xen
+hv_of		 = $(filter $(BACKENDS),$(HV_$(1)))
 
 all: $(BINS) guest
 
@@ -53,9 +68,11 @@ obj/libvmpipe.a: $(LIBOBJ)
 
 .SECONDEXPANSION:
 .SECONDARY:
-bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) obj/libvmpipe.a
+bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
+    $$(foreach b,$$(call hv_of,$$*),$$(HVOBJ_$$b)) obj/libvmpipe.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XENLIBS) $(LIBS_$*)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) \
+	    $(foreach b,$(call hv_of,$*),$(HVLIBS_$(b))) $(LIBS_$*)
 
 LIBS_send := -lssh
 LIBS_recv := -lssh

@@ -7,7 +7,7 @@
 #   bench/plot-migrate      its downtime and octets sent, as a PNG (gnuplot)
 
 BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-pthread -Isrc/lib -Isrc/hv
+	-pthread $(INCS)
 
 bench/out/codec: bench/codec.c obj/libvmpipe.a $(HDRS)
 	@mkdir -p bench/out

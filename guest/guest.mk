@@ -3,11 +3,11 @@ GUEST_SRC	:= $(wildcard guest/*.c) $(wildcard guest/*.S)
 GUEST_OBJ	:= $(patsubst %,%.o,$(basename $(GUEST_SRC)))
 GUEST_CFLAGS	:= -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
 	-fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
-	-mcmodel=small -fno-asynchronous-unwind-tables -Isrc/hv
+	-mcmodel=small -fno-asynchronous-unwind-tables -iquote src/proto
 
 guest: guest/guest.elf
 
-guest/%.o: guest/%.c guest/guest.h src/hv/kvm_guest_abi.h
+guest/%.o: guest/%.c guest/guest.h src/proto/kvm_guest_abi.h
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 guest/%.o: guest/%.S
@@ -26,7 +26,7 @@ KVM_CLONE	:= obj/tests/kvm-clone
 
 guest: $(KVM_CLONE)
 
-$(KVM_CLONE): tests/kvm-clone.c obj/libvmpipe.a $(HDRS)
+$(KVM_CLONE): tests/kvm-clone.c $(HVOBJ_kvm) obj/libvmpipe.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/kvm-clone.c obj/libvmpipe.a \
-	    $(LIBS) $(XENLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/kvm-clone.c $(HVOBJ_kvm) \
+	    obj/libvmpipe.a $(LIBS)

@@ -125,7 +125,7 @@ main(int argc, char *argv[])
 }
 EOF
 	cc -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I"$VMPIPE_TOP/src/lib" \
-	    -I"$VMPIPE_TOP/src/hv" -o "$1" "$1.c" \
+	    -I"$VMPIPE_TOP/src/proto" -I"$VMPIPE_TOP/src/hv" -o "$1" "$1.c" \
 	    "$VMPIPE_TOP/obj/libvmpipe.a" -lzstd
 }
 

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "hv.h"
-#include "kvm_state.h"
+#include "kvm_proto.h"
 
 static const struct hv_ops *ops;
 

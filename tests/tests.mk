@@ -9,7 +9,7 @@ CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/io.c \
 SAN	  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
 TFLAGS	  := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-	     -Isrc/lib -Isrc/hv -Itests/unit
+	     $(INCS) -iquote tests/unit
 FUZZ_TIME ?= 300
 VECTORS	  := plain live zstd
 
@@ -35,15 +35,16 @@ FUZZERS	  := reader xfer recvconf proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c src/lib/names.c
 FUZZ_SRC_recvconf := src/recv/config.c
-FUZZ_SRC_proto	  := src/hv/kvm_proto.c
+FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
-ifneq ($(XENLIBS),)
+ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
-FUZZ_SRC_xenstream := $(LIBSRC)
+FUZZ_SRC_xenstream := $(LIBSRC) $(XENSRC)
 FUZZ_LIBS_xenstream := $(XENLIBS)
 endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
-	     -fno-sanitize-recover=all $(TFLAGS) -Isrc/recv -mavx2 \
+	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recv \
+	     -iquote src/hv/xen -mavx2 \
 	     -Wno-unused-command-line-argument
 
 tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
@@ -105,6 +106,17 @@ fuzz-brief: $(FUZZERS:%=tests/fuzz/fuzz_%.bin) fuzz-corpus
 		echo "fuzz $$f: $$(tail -n 1 tests/fuzz/fuzz_$$f.log)"; \
 	done
 
+# Only the programs that open guests link the backends: the others must
+# start on a host without Xen's libraries.
+NOXEN_PROGS := send inspect xlconv migrate run
+
+check-links: $(NOXEN_PROGS:%=bin/vm-%)
+	@for p in $(NOXEN_PROGS); do \
+		n=$$(readelf -d bin/vm-$$p | grep NEEDED | grep 'libxen'); \
+		if [ -n "$$n" ]; then echo "vm-$$p needs libxen:"; \
+			echo "$$n"; exit 1; fi; \
+	done; echo "links: $(NOXEN_PROGS:%=vm-%) need no libxen"
+
 lint-man:
 	@for m in man/*.[1578]; do mandoc -Tlint -W warning $$m || exit 1; done
 	@echo "man pages: mandoc -Tlint clean"
@@ -121,7 +133,8 @@ check-xen: all
 		scripts/deps xen && bats $(BATS_FLAGS) tests/50-xen.bats; \
 	fi
 
-check-all: all unit unit-asan vectors-check fuzz-brief lint-man bats check-xen
+check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man bats \
+	check-xen
 
-.PHONY: check-all check-xen unit unit-asan vectors-check vectors fuzz fuzz-corpus \
-	fuzz-brief lint-man bats
+.PHONY: check-all check-xen check-links unit unit-asan vectors-check vectors fuzz \
+	fuzz-corpus fuzz-brief lint-man bats

@@ -11,23 +11,21 @@
 #include "hv.h"
 
 /*
- * The Xen backend lives in its own files and is left out of builds
- * without libxen; a weak reference lets this file link either way.
+ * The backends live in rooms of their own (src/hv/kvm, src/hv/xen), and
+ * a program links only those it may open guests with (the Makefile's
+ * HV_<program>); Xen's is left out where libxen is not installed.  Weak
+ * references let this file link either way: a table not linked in is
+ * NULL here.  In the order hv_select() probes them.
  */
-#ifndef VMPIPE_NO_XEN
 extern const struct hv_ops hv_xen_ops __attribute__((weak));
-#endif
+extern const struct hv_ops hv_kvm_ops __attribute__((weak));
 
 static const struct hv_ops *
 backend(unsigned i)
 {
 	switch (i) {
 	case 0:
-#ifndef VMPIPE_NO_XEN
 		return &hv_xen_ops;	/* NULL when not linked in */
-#else
-		return NULL;
-#endif
 	case 1:
 		return &hv_kvm_ops;
 	}

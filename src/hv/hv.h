@@ -186,5 +186,9 @@ const struct hv_ops *hv_by_id(uint32_t backend);
 void		 hv_seterr(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 const char	*hv_strerror(void);
+/* Forget the last message.  Hooks (and vm-run's requests) call it as they
+ * start, so that hv_strerror() never describes a failure by an older
+ * one's message. */
+void		 hv_clearerr(void);
 
 #endif /* HV_H */

@@ -33,6 +33,27 @@ io_readall(int fd, void *buf, size_t len)
 	return done;
 }
 
+ssize_t
+io_preadall(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+		    off + done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
 int
 io_writeall(int fd, const void *buf, size_t len)
 {
@@ -50,29 +71,54 @@ io_writeall(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int
-io_writevall(int fd, struct iovec *iov, int iovcnt)
+void
+io_iov_skip(struct iovec **iovp, int *iovcnt, size_t len)
 {
-	while (iovcnt > 0) {
-		ssize_t n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+	struct iovec *iov = *iovp;
+	int n = *iovcnt;
+
+	while (n > 0 && len >= iov->iov_len) {
+		len -= iov->iov_len;
+		iov++;
+		n--;
+	}
+	if (n > 0) {
+		iov->iov_base = (char *)iov->iov_base + len;
+		iov->iov_len -= len;
+	}
+	*iovp = iov;
+	*iovcnt = n;
+}
+
+/* writev() or vmsplice() until everything is in, or a failure. */
+static int
+pushv(int fd, struct iovec **iov, int *iovcnt, int splice)
+{
+	while (*iovcnt > 0) {
+		int k = *iovcnt > IOV_MAX ? IOV_MAX : *iovcnt;
+		ssize_t n = splice ? vmsplice(fd, *iov, k, 0) :
+		    writev(fd, *iov, k);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		/* Skip what was written; a short write leaves a partial iov. */
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
+		io_iov_skip(iov, iovcnt, n);
 	}
 	return 0;
+}
+
+int
+io_writevall(int fd, struct iovec *iov, int iovcnt)
+{
+	return pushv(fd, &iov, &iovcnt, 0);
+}
+
+int
+io_vmspliceall(int fd, struct iovec **iov, int *iovcnt)
+{
+	return pushv(fd, iov, iovcnt, 1);
 }
 
 void

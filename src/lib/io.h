@@ -12,11 +12,26 @@
 /* Read exactly len octets.  Returns len, fewer only at end of file, or -1. */
 ssize_t	io_readall(int fd, void *buf, size_t len);
 
+/* The same at offset off, with pread(); the file offset stays. */
+ssize_t	io_preadall(int fd, void *buf, size_t len, off_t off);
+
 /* Write everything, looping on short writes and EINTR.  0 or -1. */
 int	io_writeall(int fd, const void *buf, size_t len);
 
 /* The same for an iovec array; iov is modified. */
 int	io_writevall(int fd, struct iovec *iov, int iovcnt);
+
+/*
+ * The same with vmsplice() into a pipe: the pages are lent to it, not
+ * copied, so they must not change until its reader has taken them.
+ * *iov and *iovcnt are advanced past what went in, on failure too, so
+ * that a caller can copy the rest instead.
+ */
+int	io_vmspliceall(int fd, struct iovec **iov, int *iovcnt);
+
+/* Step over len octets of iov[0..*iovcnt), as written by a short write:
+ * whole entries are dropped, a partial one is shortened. */
+void	io_iov_skip(struct iovec **iov, int *iovcnt, size_t len);
 
 /* If fd is a pipe, make its buffer 1 MiB: fewer, larger copies. */
 void	io_pipe_grow(int fd);

@@ -16,11 +16,12 @@
 
 #include "io.h"
 #include "meminfo.h"
-#include "peek.h"
 #include "names.h"
+#include "peek.h"
 #include "progress.h"
 #include "restore.h"
 #include "vmi.h"
+#include "xen_stream.h"
 
 struct rs {
 	const struct restore_opts *o;
@@ -302,9 +303,6 @@ apply_pages(struct rs *s, const struct vmi_record *rec)
 		s->ops->unmap(s->g, handle);
 	return 0;
 }
-
-#define XL_MAGIC	"Xen saved domain, xl format\n \0 \r"
-#define XL_MAGIC_LEN	32
 
 /* Does the input begin with xl's magic?  It is looked at, not taken. */
 static int

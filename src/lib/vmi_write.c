@@ -164,42 +164,6 @@ slot_seal(struct slot *s, ZSTD_CCtx *z,
 
 static const uint8_t zeros[8];
 
-/*
- * Hand pages to the pipe by reference, not by copy: vmsplice(2) without
- * SPLICE_F_GIFT.  The pipe holds the pages until the reader takes them,
- * which is why only stable pages go this way (vmi_writer_opts.splice).
- */
-static int
-splice_all(int fd, struct iovec **iovp, int *np)
-{
-	struct iovec *iov = *iovp;
-	int n = *np, rc = 0;
-
-	while (n > 0) {
-		ssize_t k = vmsplice(fd, iov, n > IOV_MAX ? IOV_MAX : n, 0);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -1;
-			break;
-		}
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + k;
-			iov->iov_len -= k;
-		}
-	}
-	/* Where it stopped, for a caller that falls back to copying. */
-	*iovp = iov;
-	*np = n;
-	return rc;
-}
-
 static int
 slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 {
@@ -225,7 +189,10 @@ slot_output(struct vmi_writer *w, struct slot *s, struct iovec *iov)
 		memcpy(iov, s->ext, s->ndata * sizeof(*iov));
 		n = s->ndata;
 		w->spliced = 1;
-		if (splice_all(w->fd, &rest, &n) == 0)
+		/* The pages by reference, not by copy: the pipe holds them
+		 * until the reader takes them, which is why only stable
+		 * pages go this way (vmi_writer_opts.splice). */
+		if (io_vmspliceall(w->fd, &rest, &n) == 0)
 			return 0;
 		/* Memory that cannot be spliced (a foreign mapping, say) is
 		 * copied after all, from where the splice stopped. */

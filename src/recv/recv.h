@@ -67,7 +67,7 @@ int	sshd_serve(const struct server *s, void *bind, int fd,
 /* Load the host key into a new libssh bind, once, before forking. */
 void	*sshd_bind_new(const struct server *s);
 
-/* Log a line: stderr in the foreground, syslog when daemonized. */
+/* log.c: log a line: stderr in the foreground, syslog when daemonized. */
 void	slog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 extern int slog_syslog;

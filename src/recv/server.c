@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,25 +23,6 @@
 #include "io.h"
 #include "recv.h"
 #include "xfer.h"
-
-int slog_syslog;
-
-void
-slog(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (slog_syslog)
-		vsyslog(prio, fmt, ap);
-	else {
-		char line[1024];
-
-		vsnprintf(line, sizeof line, fmt, ap);
-		fprintf(stderr, "vm-recv: %s\n", line);
-	}
-	va_end(ap);
-}
 
 static int
 listen_on(const struct server *s)

@@ -3,7 +3,7 @@
  * outside.  vm-run writes the GDT, TSS and identity page tables into
  * guest memory and sets long mode and CPL3 through KVM_SET_SREGS, since
  * guest CPL0 code may be emulated (slowly) while CPL3 runs natively.
- * Layout and entry conventions: src/hv/kvm_guest_abi.h.
+ * Layout and entry conventions: src/proto/kvm_guest_abi.h.
  */
 #include <elf.h>
 #include <err.h>

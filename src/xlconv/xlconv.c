@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "exits.h"
 #include "vmi.h"
-#include "xlstream.h"
+#include "xen_stream.h"
 
 static void __attribute__((noreturn))
 usage(void)

@@ -1,7 +1,7 @@
 /*
  * fuzz_xenstream: libFuzzer target for the Xen backend's readers of Xen's
  * own formats: the header of an xl save file (vm-restore reads any file
- * it is given), and libxl's stream of a PV save, which xen_pv.c takes
+ * it is given), and libxl's stream of a PV save, which src/hv/xen/pv.c takes
  * apart.  The first octet picks the reader; the rest is its input, in a
  * file as the backend reads them.
  */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "xen.h"
-#include "xen_pv.h"
+#include "pv.h"
 
 #define NPFN	64
 

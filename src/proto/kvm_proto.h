@@ -2,6 +2,13 @@
  * kvm_proto.h: the control protocol between vm-run and its clients (the
  * KVM backend, vm-ctl).  man/vm-run.8 describes it in prose.
  *
+ * It lives in src/proto, with the guest's ABI (kvm_guest_abi.h) and the
+ * Xen stream format (xen_stream.h), because it is what separately built
+ * parts say to each other: vm-run (src/run), the KVM backend
+ * (src/hv/kvm) and the test guest (guest/) include it from here, and a
+ * program that speaks it need not link a backend.  Nothing in src/proto
+ * needs a hypervisor's library.
+ *
  * A stream socket DIR/NAME.sock carries frames: a struct kvmp_hdr, then
  * `len' octets of payload.  The client sends a request and reads exactly
  * one reply with the same op; status 0 means success, a negative errno
@@ -86,6 +93,43 @@ struct kvmp_config {
 	uint64_t	tsc_khz;	/* guest TSC rate (also in state) */
 	uint64_t	reserved2[6];
 };
+
+/*
+ * The pieces of KVM state that carry a guest from one VM to another: the
+ * tags of GET_STATE and SET_STATE items, and of an image's VCPU and
+ * PLATFORM records (struct hv_state).  Each body is the kernel structure
+ * of the matching KVM_GET_* ioctl, byte for byte, as on x86-64 Linux (the
+ * image is only ever restored by this backend on x86-64).  GET_STATE
+ * gives them in the order SET_STATE must apply them: platform devices
+ * first, then for every vCPU its CPUID (which must precede the rest: it
+ * decides which MSRs and XSAVE features exist), TSC frequency,
+ * registers, ..., and the kvmclock last.
+ */
+enum kvm_state_tag {
+	/* VMI_REC_VCPU, id = vCPU number */
+	KVM_ST_CPUID		= 0x01,	/* struct kvm_cpuid2 + entries */
+	KVM_ST_TSC_KHZ		= 0x02,	/* uint64_t, guest TSC frequency */
+	KVM_ST_REGS		= 0x03,	/* struct kvm_regs */
+	KVM_ST_FPU		= 0x04,	/* struct kvm_fpu */
+	KVM_ST_XSAVE		= 0x05,	/* struct kvm_xsave (4096 octets) */
+	KVM_ST_XCRS		= 0x06,	/* struct kvm_xcrs */
+	KVM_ST_SREGS		= 0x07,	/* struct kvm_sregs */
+	KVM_ST_MSRS		= 0x08,	/* struct kvm_msrs + entries, incl. TSC */
+	KVM_ST_MP_STATE		= 0x09,	/* struct kvm_mp_state */
+	KVM_ST_LAPIC		= 0x0a,	/* struct kvm_lapic_state */
+	KVM_ST_EVENTS		= 0x0b,	/* struct kvm_vcpu_events */
+	KVM_ST_DEBUGREGS	= 0x0c,	/* struct kvm_debugregs */
+
+	/* VMI_REC_PLATFORM, id = 0 */
+	KVM_ST_PIC_MASTER	= 0x101, /* struct kvm_irqchip, chip 0 */
+	KVM_ST_PIC_SLAVE	= 0x102, /* struct kvm_irqchip, chip 1 */
+	KVM_ST_IOAPIC		= 0x103, /* struct kvm_irqchip, chip 2 */
+	KVM_ST_PIT2		= 0x104, /* struct kvm_pit_state2 */
+	KVM_ST_CLOCK		= 0x105, /* struct kvm_clock_data */
+};
+
+/* "REGS", "MSRS", ...; "?" for an unknown tag. */
+const char *kvm_state_name(uint32_t tag);
 
 /* GET_STATE replies and SET_STATE requests: items, each padded to 8. */
 struct kvmp_state {

@@ -1,5 +1,5 @@
 /*
- * xen_pv.c: saving a PV guest.
+ * pv.c: saving a PV guest.
  *
  * A PV guest's page tables hold machine frame numbers, and its vCPU
  * contexts, GDT frames and shared info name machine frames too: a save
@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "xen.h"
-#include "xen_pv.h"
+#include "pv.h"
 
 #define TYPES_PER_PIECE		65536
 

@@ -1,6 +1,6 @@
 /*
- * xen_pv.h: a PV guest's save as libxl writes it (xen_pvstream.c reads
- * it, xen_pv.c makes the backend's hooks of it).
+ * pv.h: a PV guest's save as libxl writes it (pvstream.c reads
+ * it, pv.c makes the backend's hooks of it).
  */
 #ifndef XEN_PV_H
 #define XEN_PV_H

@@ -1,6 +1,6 @@
 /*
- * kvm_client.h: the KVM backend's side of the vm-run control socket
- * (private to src/hv/kvm_*.c).
+ * client.h: the KVM backend's side of the vm-run control socket
+ * (private to src/hv/kvm/).
  */
 #ifndef KVM_CLIENT_H
 #define KVM_CLIENT_H
@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "hv.h"
-#include "kvm_ioctl.h"
 #include "kvm_proto.h"
 
 struct hv_guest {
@@ -44,7 +43,7 @@ int	kvmc_call(struct hv_guest *, uint16_t op, const void *req,
 
 void	kvmc_free(struct hv_guest *);
 
-/* kvm_spawn.c */
+/* spawn.c */
 int	kvm_spawn_incoming(const struct hv_info *, const void *config,
 	    size_t len, struct hv_guest **out);
 

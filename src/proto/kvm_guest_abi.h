@@ -1,5 +1,6 @@
 /*
- * kvm_guest_abi.h: what vm-run and the test guest (guest/) agree on.
+ * kvm_guest_abi.h: what vm-run and the test guest (guest/) agree on; the
+ * KVM backend checks a restored guest against its limits (src/hv/kvm).
  *
  * vm-run builds the whole CPL0 environment itself (GDT, TSS, identity
  * page tables with 2 MiB pages, long mode through KVM_SET_SREGS) and

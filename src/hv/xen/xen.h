@@ -1,24 +1,29 @@
 /*
  * xen.h: the Xen backend's private interface, shared by its files.
  *
- * xen_ops.c	opening guests, describing them, pausing, suspending,
- *		destroying, and the ops table
- * xen_mem.c	mapping guest memory and log-dirty
- * xen_put.c	the pages of a guest being restored
- * xen_state.c	vCPU and platform state (HVM context, params, TSC)
- * xen_create.c	making a guest for a restore through libxl
- * xen_config.c	the guest's libxl configuration: parsing, a clone's
+ * ops.c	the ops table, and nothing else
+ * ctx.c	the shared handles (libxenctrl, foreign memory, libxl),
+ *		the logger they report through, domain info
+ * guest.c	finding guests, describing them, pausing, suspending,
+ *		resuming, destroying
+ * mem.c	mapping guest memory and log-dirty
+ * put.c	the pages of a guest being restored
+ * state.c	vCPU and platform state (HVM context, params, TSC)
+ * create.c	making a guest for a restore through libxl
+ * stream.c	the pipe that carries the restore's stream to libxl
+ *		(the records are laid out by src/proto/xen_stream.c)
+ * config.c	the guest's libxl configuration: parsing, a clone's
  *		identity, memory needed
- * xen_xl.c	restoring a file of `xl save'
- * xen_dm.c	an HVM guest's device model (QEMU): its state, its
+ * xl.c		restoring a file of `xl save'
+ * dm.c		an HVM guest's device model (QEMU): its state, its
  *		xenstore keys, its dirty log
- * xen_pv.c	saving a PV guest through libxl's own save
- * xen_pvstream.c	reading that save's stream (xen_pv.h)
+ * pv.c		saving a PV guest through libxl's own save
+ * pvstream.c	reading that save's stream (pv.h)
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
  * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
  * with it.  PV guests are saved offline only, through libxenctrl's save
- * (xen_pv.c): live copies of them can't work with Debian's Xen, whose
+ * (pv.c): live copies of them can't work with Debian's Xen, whose
  * log-dirty of a PV guest needs the shadow paging it is built without.
  */
 #ifndef XEN_H
@@ -52,7 +57,7 @@ struct hv_guest {
 	/* restore (create() until commit()) */
 	int		 creating;	/* not yet committed */
 	int		 sock;		/* our end of the pipe to libxl */
-	uint64_t	 sent;		/* octets written into it */
+	struct xls	 out;		/* the stream written into it */
 	int		 werr;		/* errno of a failed stream write */
 	pthread_t	 thread;
 	int		 thread_up;
@@ -66,11 +71,12 @@ struct hv_guest {
 	struct xen_tail	*tail;		/* libxl records held for commit() */
 	int		 dm_logdirty;	/* QEMU asked to log its writes */
 
-	/* save of a PV guest (xen_pv.c) */
+	/* save of a PV guest (pv.c) */
 	struct pv_copy	*pv;
 };
 
-/* The shared handles, opened on first use; -1 with a message on failure. */
+/* ctx.c: the shared handles, opened on first use; -1 with a message on
+ * failure. */
 int		 xen_handles(void);
 extern xc_interface		*xen_xch;
 extern xenforeignmemory_handle	*xen_fmem;
@@ -81,14 +87,26 @@ extern int	 xen_debug;
 
 /* The last error libxl or libxc logged in this thread, or "". */
 const char	*xen_lastlog(void);
-void		 hv_clearerr(void);
 
 /* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
 
-/* xen_mem.c */
+/* guest.c: the hooks of ops.c's table that find and handle guests. */
+int	xen_probe(void);
+int	xen_list(hv_list_fn, void *);
+int	xen_open(const char *, struct hv_guest **);
+int	xen_describe(struct hv_guest *, struct hv_info *);
+int	xen_get_config(struct hv_guest *, void **, size_t *);
+int	xen_pause(struct hv_guest *);
+int	xen_suspend(struct hv_guest *);
+int	xen_resume(struct hv_guest *);
+int	xen_destroy(struct hv_guest *);
+int	xen_console(struct hv_guest *, int, int);
+void	xen_close(struct hv_guest *);
+
+/* mem.c */
 int	xen_map(struct hv_guest *, const uint64_t *, unsigned, int, void **,
 	    void **);
 void	xen_unmap(struct hv_guest *, void *);
@@ -96,22 +114,22 @@ int	xen_log_dirty_start(struct hv_guest *);
 int	xen_log_dirty_stop(struct hv_guest *);
 long	xen_dirty_fetch(struct hv_guest *, uint64_t *);
 
-/* xen_put.c: the pages of a guest being restored. */
+/* put.c: the pages of a guest being restored. */
 int	xen_put_pages(struct hv_guest *, const uint64_t *, unsigned,
 	    const void *const *, int);
 
 
-/* xen_state.c */
+/* state.c */
 int	xen_get_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_set_state(struct hv_guest *, const struct hv_state *);
 
-/* xen_create.c */
+/* create.c */
 int	xen_create(const struct hv_info *, const void *, size_t,
 	    struct hv_guest **);
 int	xen_commit(struct hv_guest *);
 void	xen_create_abort(struct hv_guest *);
 
-/* xen_config.c */
+/* config.c */
 /* Parse libxl JSON (NUL-terminated or not) into c, which the caller
  * has initialised and disposes of. */
 int	xen_config_parse(const void *json, size_t len, libxl_domain_config *c);
@@ -124,20 +142,26 @@ int	xen_config_identity(libxl_domain_config *, const char *name,
 int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
+
+/* stream.c: the pipe to libxl's restore.  xen_stream_open() makes fd
+ * (our end) g->sock and g->out, the writer into it. */
+void	xen_stream_open(struct hv_guest *, int fd);
 /* Write one migration-stream record (header, body, padding) to libxl. */
 int	xen_stream_record(struct hv_guest *, uint32_t type,
 	    const void *a, size_t alen, const void *b, size_t blen);
 /* Write iov[0..n) (at most IOV_MAX) to libxl's stream, all of it.  The
  * splice variant hands over the pages by reference: they must not change
- * until libxl has read them (xen_put.c). */
+ * until libxl has read them (put.c). */
 int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
 /* After a failed write: why libxl stopped reading (waits for it). */
 const char *xen_stream_why(struct hv_guest *);
+/* Close our end, and wait for libxl's reader to be done. */
+void	xen_stream_close(struct hv_guest *);
 /* The pipe's size. */
 #define XEN_PIPE_SIZE	(1 << 20)
 
-/* xen_pv.c */
+/* pv.c */
 int	xen_pv_suspend(struct hv_guest *);
 int	xen_pv_map(struct hv_guest *, const uint64_t *, unsigned, void **,
 	    void **);
@@ -147,17 +171,17 @@ void	xen_pv_free(struct hv_guest *);
 /* -1 with the reason a PV guest can't be copied live. */
 int	xen_pv_no_live(struct hv_guest *);
 
-/* xen_dm.c */
+/* dm.c */
 int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_dm_forget(struct hv_guest *);
 int	xen_dm_logdirty(struct hv_guest *, int on);
 
-/* xen_state.c */
+/* state.c */
 int	xen_early_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_tail_free(struct hv_guest *);
 int	xen_tail_write(struct hv_guest *);
 
-/* xen_xl.c */
+/* xl.c */
 int	xen_restore_native(int, const char *, int, int, struct hv_info *);
 /* xl's header and the configuration it holds (*json malloc'd, *len
  * octets with the NUL), read from fd up to libxl's stream. */

@@ -1,6 +1,6 @@
 /*
- * xen_pvstream.c: reading the stream of libxl's save of a PV guest from
- * the file it was written to (see xen_pv.c for what it holds).  Every
+ * pvstream.c: reading the stream of libxl's save of a PV guest from
+ * the file it was written to (see pv.c for what it holds).  Every
  * record but the pages is kept whole, in order, marked early when it
  * came before the first page; each page is indexed, by frame, where it
  * lies in the file, and each frame's type noted.  Nothing of Xen is
@@ -12,29 +12,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
+#include "pv.h"
 #include "xen_stream.h"
-#include "xen_pv.h"
 
 #define REC_MAX			(64u << 20)	/* no record of a save is larger */
 
 static int
 rd(struct pv_copy *c, void *buf, size_t len)
 {
-	size_t done = 0;
+	ssize_t n = io_preadall(c->fd, buf, len, c->pos);
 
-	while (done < len) {
-		ssize_t n = pread(c->fd, (uint8_t *)buf + done, len - done,
-		    c->pos + done);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(c->err, sizeof(c->err), "libxl's stream ended "
-			    "early (%s)", n == 0 ? "end of file" :
-			    strerror(errno));
-			return -1;
-		}
-		done += n;
+	if (n != (ssize_t)len) {
+		snprintf(c->err, sizeof(c->err), "libxl's stream ended early "
+		    "(%s)", n == -1 ? strerror(errno) : "end of file");
+		return -1;
 	}
 	c->pos += len;
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * kvm_client.c: connecting to a guest's vm-run and exchanging requests.
+ * client.c: connecting to a guest's vm-run and exchanging requests.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "kvm_client.h"
+#include "client.h"
 #include "names.h"
 
 int

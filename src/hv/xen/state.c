@@ -1,10 +1,10 @@
 /*
- * xen_state.c: a guest's state, as Xen's own migration stream carries it.
+ * state.c: a guest's state, as Xen's own migration stream carries it.
  * For PVH and HVM: TSC_INFO, HVM_CONTEXT (every vCPU and the emulated
  * platform in one blob) and HVM_PARAMS (where the special pages are, and
  * the few settings that go with the guest), then for HVM the device
- * model's records (xen_dm.c).  For PV: the records of libxc's own save
- * (xen_pv.c).  Each becomes one PLATFORM piece whose tag is the stream's
+ * model's records (dm.c).  For PV: the records of libxc's own save
+ * (pv.c).  Each becomes one PLATFORM piece whose tag is the stream's
  * record type (xen.h), so that restore hands it to libxl unchanged.
  */
 #include <errno.h>
@@ -179,7 +179,7 @@ xen_tail_free(struct hv_guest *g)
 	}
 }
 
-/* PV page types: frame words, kept for the pages (xen_put.c). */
+/* PV page types: frame words, kept for the pages (put.c). */
 static int
 set_types(struct hv_guest *g, const struct hv_state *st)
 {

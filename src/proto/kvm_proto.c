@@ -141,3 +141,19 @@ fail:
 	errno = e;
 	return -1;
 }
+
+const char *
+kvm_state_name(uint32_t tag)
+{
+	static const char *const vcpu[] = { "?", "CPUID", "TSC_KHZ", "REGS",
+	    "FPU", "XSAVE", "XCRS", "SREGS", "MSRS", "MP_STATE", "LAPIC",
+	    "VCPU_EVENTS", "DEBUGREGS" };
+	static const char *const plat[] = { "?", "PIC_MASTER", "PIC_SLAVE",
+	    "IOAPIC", "PIT2", "CLOCK" };
+
+	if (tag < sizeof(vcpu) / sizeof(vcpu[0]))
+		return vcpu[tag];
+	if (tag >= 0x100 && tag - 0x100 < sizeof(plat) / sizeof(plat[0]))
+		return plat[tag - 0x100];
+	return "?";
+}

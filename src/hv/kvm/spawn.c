@@ -1,5 +1,5 @@
 /*
- * kvm_spawn.c: create() for KVM: start "vm-run --incoming" as a daemon
+ * spawn.c: create() for KVM: start "vm-run --incoming" as a daemon
  * for the restored guest, connected to us by a socketpair it inherits,
  * so that it knows its controller from birth: if we go away before
  * commit(), it sees the connection close and leaves nothing behind.
@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kvm_client.h"
+#include "client.h"
 #include "kvm_guest_abi.h"
 #include "meminfo.h"
 #include "names.h"

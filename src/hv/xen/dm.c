@@ -1,5 +1,5 @@
 /*
- * xen_dm.c: an HVM guest's device model (QEMU) across a save.
+ * dm.c: an HVM guest's device model (QEMU) across a save.
  *
  * An HVM guest's emulated devices live in QEMU in dom0, not in Xen.  Its
  * state is what libxl's cooperative suspend of an HVM guest has QEMU
@@ -27,6 +27,7 @@
 
 #include <xenstore.h>
 
+#include "io.h"
 #include "xen.h"
 
 #define EMULATOR_QEMU_UPSTREAM	2
@@ -133,6 +134,7 @@ xen_dm_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	size_t xsl;
 	struct stat sb;
 	uint8_t *ctx;
+	ssize_t n;
 	int fd, rc;
 
 	/* A guest only paused (vm-precopy sizing its state) has no device
@@ -168,18 +170,13 @@ xen_dm_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 		close(fd);
 		return -1;
 	}
-	for (off_t done = 0; done < sb.st_size; ) {
-		ssize_t n = pread(fd, ctx + done, sb.st_size - done, done);
-
-		if (n <= 0) {
-			hv_seterr("domain %u: read %s: %s", g->domid, file,
-			    n == 0 ? "short file" : strerror(errno));
-			free(ctx);
-			close(fd);
-			errno = EIO;
-			return -1;
-		}
-		done += n;
+	if ((n = io_preadall(fd, ctx, sb.st_size, 0)) != sb.st_size) {
+		hv_seterr("domain %u: read %s: %s", g->domid, file,
+		    n == -1 ? strerror(errno) : "short file");
+		free(ctx);
+		close(fd);
+		errno = EIO;
+		return -1;
 	}
 	close(fd);
 	rc = emit_dm(fn, arg, XEN_TAG_LIBXL | XLR_EMULATOR_CONTEXT, ctx,

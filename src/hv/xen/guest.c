@@ -1,10 +1,9 @@
 /*
- * xen_ops.c: the Xen backend's table, and the hooks that find, describe,
- * pause, suspend and destroy guests.  libxenctrl does the hypervisor
- * calls, libxl the toolstack's work (configuration, cooperative suspend).
+ * guest.c: the Xen backend's hooks that find, describe, pause, suspend,
+ * resume and destroy guests.  libxenctrl does the hypervisor calls,
+ * libxl the toolstack's work (configuration, cooperative suspend).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,117 +13,8 @@
 
 #include "xen.h"
 
-xc_interface		*xen_xch;
-xenforeignmemory_handle	*xen_fmem;
-libxl_ctx		*xen_ctx;
-
-/*
- * libxl and libxc report through a logger.  Hooks never print, so this one
- * keeps the last error for the hook's message instead.
- */
-static __thread char	lastlog[256];
-int			xen_debug;
-
-static void
-log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
-    int errnoval, const char *context, const char *fmt, va_list ap)
-{
-	char msg[200];
-
-	(void)l;
-	if (level < XTL_ERROR && !xen_debug)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* VMPIPE_DEBUG: everything libxl and libxc say, as they say it. */
-	if (xen_debug && level >= XTL_DEBUG)
-		fprintf(stderr, "xen: %s%s%s\n", context ? context : "",
-		    context ? ": " : "", msg);
-	if (level < XTL_ERROR)
-		return;
-	if (errnoval > 0)
-		snprintf(lastlog, sizeof(lastlog), "%s%s%s: %s",
-		    context ? context : "", context ? ": " : "", msg,
-		    strerror(errnoval));
-	else
-		snprintf(lastlog, sizeof(lastlog), "%s%s%s",
-		    context ? context : "", context ? ": " : "", msg);
-}
-
-static void
-log_progress(struct xentoollog_logger *l, const char *context,
-    const char *doing, int percent, unsigned long done, unsigned long total)
-{
-	(void)l; (void)context; (void)doing; (void)percent; (void)done;
-	(void)total;
-}
-
-static void
-log_destroy(struct xentoollog_logger *l)
-{
-	(void)l;
-}
-
-static xentoollog_logger logger = { log_vmessage, log_progress, log_destroy };
-
-const char *
-xen_lastlog(void)
-{
-	return lastlog;
-}
-
-int
-xen_handles(void)
-{
-	lastlog[0] = '\0';
-	xen_debug = getenv("VMPIPE_DEBUG") != NULL;
-	if (xen_xch == NULL &&
-	    (xen_xch = xc_interface_open(&logger, &logger, 0)) == NULL) {
-		hv_seterr("can't open the Xen control interface: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (xen_fmem == NULL &&
-	    (xen_fmem = xenforeignmemory_open(&logger, 0)) == NULL) {
-		hv_seterr("can't open Xen foreign memory: %s", strerror(errno));
-		return -1;
-	}
-	if (xen_ctx == NULL &&
-	    libxl_ctx_alloc(&xen_ctx, LIBXL_VERSION, 0, &logger) != 0) {
-		xen_ctx = NULL;
-		hv_seterr("can't open libxl: %s", xen_lastlog());
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
-int
-xen_dominfo(uint32_t domid, xc_domaininfo_t *di)
-{
-	if (xc_domain_getinfolist(xen_xch, domid, 1, di) != 1 ||
-	    di->domain != domid) {
-		errno = ESRCH;
-		return -1;
-	}
-	return 0;
-}
-
-int
-xen_nr_pfns(uint32_t domid, unsigned long *n)
-{
-	xen_pfn_t p;
-
-	if (xc_domain_nr_gpfns(xen_xch, domid, &p) < 0) {
-		hv_seterr("can't read the guest's p2m size: %s",
-		    strerror(errno));
-		return -1;
-	}
-	*n = p;
-	return 0;
-}
-
 /* Xen is usable when this is dom0 with the privcmd driver loaded. */
-static int
+int
 xen_probe(void)
 {
 	char buf[64] = "";
@@ -196,7 +86,7 @@ fill_info(uint32_t domid, struct hv_info *info)
 	return 0;
 }
 
-static int
+int
 xen_list(hv_list_fn fn, void *arg)
 {
 	xc_domaininfo_t di[64];
@@ -222,7 +112,7 @@ xen_list(hv_list_fn fn, void *arg)
 	return 0;
 }
 
-static int
+int
 xen_open(const char *guest, struct hv_guest **out)
 {
 	struct hv_guest *g;
@@ -261,7 +151,7 @@ xen_open(const char *guest, struct hv_guest **out)
 	return 0;
 }
 
-static int
+int
 xen_describe(struct hv_guest *g, struct hv_info *info)
 {
 	hv_clearerr();
@@ -269,7 +159,7 @@ xen_describe(struct hv_guest *g, struct hv_info *info)
 }
 
 /* The configuration libxl would rebuild the guest from, as its JSON. */
-static int
+int
 xen_get_config(struct hv_guest *g, void **buf, size_t *len)
 {
 	libxl_domain_config c;
@@ -299,7 +189,7 @@ xen_get_config(struct hv_guest *g, void **buf, size_t *len)
 	return 0;
 }
 
-static int
+int
 xen_pause(struct hv_guest *g)
 {
 	hv_clearerr();
@@ -317,19 +207,19 @@ xen_pause(struct hv_guest *g)
  * drivers and calls SCHEDOP_shutdown(suspend), so that wherever it is
  * continued its PV drivers reconnect.  libxl does the xenstore dance.
  */
-static int
+int
 xen_suspend(struct hv_guest *g)
 {
 	hv_clearerr();
 	if (g->type == VMI_GT_XEN_PV) {
-		/* libxl's own save, which suspends it too (xen_pv.c). */
+		/* libxl's own save, which suspends it too (pv.c). */
 		if (xen_pv_suspend(g) == -1)
 			return -1;
 		g->suspended = 1;
 		return 0;
 	}
 	/* For HVM, libxl has QEMU write its device state to a file once
-	 * the guest is suspended (xen_dm.c reads it). */
+	 * the guest is suspended (dm.c reads it). */
 	if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
 		hv_seterr("can't suspend domain %u: %s", g->domid,
 		    xen_lastlog());
@@ -360,7 +250,7 @@ adopt_state(struct hv_guest *g)
 		g->paused = 1;
 }
 
-static int
+int
 xen_resume(struct hv_guest *g)
 {
 	hv_clearerr();
@@ -390,7 +280,7 @@ xen_resume(struct hv_guest *g)
 	return 0;
 }
 
-static int
+int
 xen_destroy(struct hv_guest *g)
 {
 	hv_clearerr();
@@ -409,7 +299,7 @@ xen_destroy(struct hv_guest *g)
 	return 0;
 }
 
-static int
+int
 xen_console(struct hv_guest *g, int fd, int follow)
 {
 	(void)fd;
@@ -419,7 +309,7 @@ xen_console(struct hv_guest *g, int fd, int follow)
 	return -1;
 }
 
-static void
+void
 xen_close(struct hv_guest *g)
 {
 	if (g == NULL)
@@ -437,32 +327,3 @@ xen_close(struct hv_guest *g)
 		libxl_domain_config_dispose(&g->config);
 	free(g);
 }
-
-const struct hv_ops hv_xen_ops = {
-	.name = "xen",
-	.backend = VMI_BACKEND_XEN,
-	.probe = xen_probe,
-	.list = xen_list,
-	.open = xen_open,
-	.describe = xen_describe,
-	.get_config = xen_get_config,
-	.pause = xen_pause,
-	.suspend = xen_suspend,
-	.resume = xen_resume,
-	.log_dirty_start = xen_log_dirty_start,
-	.log_dirty_stop = xen_log_dirty_stop,
-	.dirty_fetch = xen_dirty_fetch,
-	.map = xen_map,
-	.unmap = xen_unmap,
-	.get_state = xen_get_state,
-	.get_early_state = xen_early_state,
-	.create = xen_create,
-	.put_pages = xen_put_pages,
-	.set_state = xen_set_state,
-	.commit = xen_commit,
-	.destroy = xen_destroy,
-	.console = xen_console,
-	.close = xen_close,
-	.mem_free = xen_mem_free,
-	.restore_native = xen_restore_native,
-};

@@ -1,5 +1,5 @@
 /*
- * xen_put.c: the pages of a guest being restored.
+ * put.c: the pages of a guest being restored.
  *
  * Such a guest has no memory yet: libxc populates each frame as its page
  * arrives in the migration stream that libxl reads.  So put_pages() sends

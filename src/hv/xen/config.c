@@ -1,5 +1,5 @@
 /*
- * xen_config.c: a guest's libxl configuration on the restore side.  The
+ * config.c: a guest's libxl configuration on the restore side.  The
  * JSON that an image (or an xl save file) carries is parsed here, given
  * the name and identity the restore asks for, and sized for the
  * preflight's memory check.

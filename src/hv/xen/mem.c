@@ -1,8 +1,8 @@
 /*
- * xen_mem.c: guest memory for the Xen backend: foreign mappings of a
+ * mem.c: guest memory for the Xen backend: foreign mappings of a
  * running guest's frames, and log-dirty through the hypervisor's paging
  * assistance.  (A guest being restored is given its pages instead:
- * xen_put.c.)
+ * put.c.)
  */
 #include <errno.h>
 #include <stdio.h>

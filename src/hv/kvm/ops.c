@@ -1,5 +1,5 @@
 /*
- * kvm_ops.c: the KVM backend.  Guests are run by vm-run processes, one
+ * ops.c: the KVM backend.  Guests are run by vm-run processes, one
  * per guest; every hook here is a request on the guest's control socket
  * (kvm_proto.h), except map(), which maps the guest's memfd directly.
  */
@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kvm_client.h"
-#include "kvm_state.h"
+#include "client.h"
+#include "io.h"
 #include "names.h"
 
 static int
@@ -390,21 +390,12 @@ static int
 copy_log(int in, int out, off_t *off)
 {
 	char buf[65536];
-	ssize_t n, w;
+	ssize_t n;
 
 	while ((n = pread(in, buf, sizeof(buf), *off)) > 0) {
-		char *p = buf;
-
 		*off += n;
-		while (n > 0) {
-			if ((w = write(out, p, n)) == -1) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			p += w;
-			n -= w;
-		}
+		if (io_writeall(out, buf, n) == -1)
+			return -1;
 	}
 	return n == -1 ? -1 : 0;
 }

@@ -1,16 +1,11 @@
 /*
- * xen_xl.c: restoring a file written by `xl save'.
+ * xl.c: restoring a file written by `xl save'.
  *
  * Such a file is xl's header, its optional data (the guest's libxl
  * configuration as JSON), then libxl's migration stream (version 2),
- * which libxl reads itself.  So this is what `xl restore' does, with the
- * checks and the renaming of vm-restore: no stream of ours is involved.
- *
- *   magic "Xen saved domain, xl format\n \0 \r"      32 octets
- *   byteorder 0x01020304, mandatory flags,
- *   optional flags, optional data length             4 x 32 bits, host order
- *   optional data: config length (32 bits), config   (JSON, NUL-terminated)
- *   libxl stream
+ * which libxl reads itself (xen_stream.h has the layout).  So this is
+ * what `xl restore' does, with the checks and the renaming of
+ * vm-restore: no stream of ours is involved.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,43 +14,11 @@
 
 #include <libxl_utils.h>
 
+#include "io.h"
 #include "names.h"
 #include "xen.h"
 
-#define XL_MAGIC		"Xen saved domain, xl format\n \0 \r"
-#define XL_BYTEORDER		0x01020304u
-#define XL_FLAG_JSON		(1u << 0)
-#define XL_FLAG_STREAMV2	(1u << 1)
 #define XL_OPT_MAX		(16u << 20)
-
-struct xl_header {
-	char		magic[32];
-	uint32_t	byteorder;
-	uint32_t	mandatory;
-	uint32_t	optional;
-	uint32_t	optlen;
-};
-
-/* Read len octets, fewer only at the end of the input.  (Not io.c's:
- * the backend links into programs that have their own helpers.) */
-static ssize_t
-readall(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (uint8_t *)buf + done, len - done);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
 
 /* The header and the configuration; *json is malloc'd. */
 int
@@ -66,7 +29,7 @@ xen_xl_read_head(int fd, char **json, size_t *len)
 	uint8_t *opt;
 	ssize_t n;
 
-	if ((n = readall(fd, &h, sizeof(h))) != sizeof(h)) {
+	if ((n = io_readall(fd, &h, sizeof(h))) != sizeof(h)) {
 		hv_seterr("xl save file: truncated header (%zd of %zu octets)",
 		    n, sizeof(h));
 		errno = EINVAL;
@@ -100,7 +63,7 @@ xen_xl_read_head(int fd, char **json, size_t *len)
 	}
 	if ((opt = malloc(h.optlen)) == NULL)
 		return -1;
-	if ((n = readall(fd, opt, h.optlen)) != (ssize_t)h.optlen) {
+	if ((n = io_readall(fd, opt, h.optlen)) != (ssize_t)h.optlen) {
 		free(opt);
 		hv_seterr("xl save file: truncated configuration");
 		errno = EINVAL;

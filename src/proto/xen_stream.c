@@ -1,78 +1,86 @@
 /*
- * xlstream.c: the layouts of an xl save file (see xlstream.h).
+ * xen_stream.c: the one writer of Xen's streams and of xl's save files
+ * (see xen_stream.h), for vm-xlconv's files and the Xen backend's pipe
+ * to libxl alike.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "io.h"
-#include "xlstream.h"
-
-#define XL_MAGIC		"Xen saved domain, xl format\n \0 \r"
-#define XL_BYTEORDER		0x01020304u
-#define XL_FLAG_JSON		(1u << 0)
-#define XL_FLAG_STREAMV2	(1u << 1)
-
+#include "xen_stream.h"
 
 int
 xls_iov(struct xls *x, struct iovec *iov, int n)
 {
 	for (int i = 0; i < n; i++)
 		x->bytes += iov[i].iov_len;
+	if (x->writev != NULL)
+		return x->writev(x->arg, iov, n);
 	return io_writevall(x->fd, iov, n);
 }
 
 int
-xls_begin(struct xls *x, const void *json, size_t len, uint32_t dtype)
+xls_xl_header(struct xls *x, const void *json, size_t len)
 {
 	/* xl's header, in the saving host's byte order. */
-	struct {
-		char		magic[32];
-		uint32_t	byteorder, mandatory, optional, optlen;
-	} xh = { XL_MAGIC, XL_BYTEORDER, XL_FLAG_JSON | XL_FLAG_STREAMV2,
-	    0, 0 };
+	struct xl_header xh = { XL_MAGIC, XL_BYTEORDER,
+	    XL_FLAG_JSON | XL_FLAG_STREAMV2, 0, 0 };
 	/* The configuration as xl writes it: its length, then the JSON
 	 * with its NUL. */
 	uint32_t clen = len + 1;
+	static const char nul;
+	struct iovec iov[4] = {
+		{ &xh, sizeof(xh) }, { &clen, 4 }, { (void *)json, len },
+		{ (void *)&nul, 1 },
+	};
+
+	xh.optlen = 4 + clen;
+	return xls_iov(x, iov, 4);
+}
+
+int
+xls_headers(struct xls *x, uint32_t dtype, uint32_t xen_version)
+{
 	/* libxl's stream header: big-endian, as its spec says. */
 	struct {
 		uint64_t	ident;
 		uint32_t	version, options;
-	} lh = { __builtin_bswap64(0x4c6962786c466d74ull),	/* LibxlFmt */
-	    __builtin_bswap32(2), 0 };
+	} lh = { __builtin_bswap64(XLS_IDENT), __builtin_bswap32(XLS_VERSION),
+	    0 };
 	uint32_t libxc_ctx[2] = { XLR_LIBXC_CONTEXT, 0 };
-	/* libxc's image header (big-endian) and domain header.  The Xen
-	 * version there is informational: 0.0, unknown. */
+	/* libxc's image header (big-endian) and domain header. */
 	struct {
 		uint64_t	marker;
 		uint32_t	id, version;
 		uint16_t	options, r1;
 		uint32_t	r2;
-	} ih = { ~0ull, __builtin_bswap32(0x58454e46), __builtin_bswap32(3),
-	    0, 0, 0 };
+	} ih = { XSR_MARKER, __builtin_bswap32(XSR_IDENT),
+	    __builtin_bswap32(XSR_VERSION), 0, 0, 0 };
 	struct {
 		uint32_t	type;
 		uint16_t	page_shift, r1;
 		uint32_t	major, minor;
-	} dh = { dtype, 12, 0, 0, 0 };
-	static const char nul;
-	struct iovec iov[7] = {
-		{ &xh, sizeof(xh) }, { &clen, 4 }, { (void *)json, len },
-		{ (void *)&nul, 1 }, { &lh, sizeof(lh) },
-		{ libxc_ctx, sizeof(libxc_ctx) }, { &ih, sizeof(ih) },
+	} dh = { dtype, 12, 0, xen_version >> 16, xen_version & 0xffff };
+	struct iovec iov[4] = {
+		{ &lh, sizeof(lh) }, { libxc_ctx, sizeof(libxc_ctx) },
+		{ &ih, sizeof(ih) }, { &dh, sizeof(dh) },
 	};
 
-	xh.optlen = 4 + clen;
-	if (xls_iov(x, iov, 7) == -1)
-		return -1;
-	iov[0] = (struct iovec){ &dh, sizeof(dh) };
-	if (xls_iov(x, iov, 1) == -1)
+	if (xls_iov(x, iov, 4) == -1)
 		return -1;
 	if (dtype == XSR_DOMAIN_X86_PV)
 		return 0;
-	/* No CPUID or MSR policy: the guest gets the one it is created
-	 * with, as a restore of an older stream does. */
 	return xls_record(x, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
+}
+
+int
+xls_begin(struct xls *x, const void *json, size_t len, uint32_t dtype)
+{
+	/* The Xen version of a file: 0.0, unknown. */
+	if (xls_xl_header(x, json, len) == -1)
+		return -1;
+	return xls_headers(x, dtype, 0);
 }
 
 int

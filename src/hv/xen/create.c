@@ -1,5 +1,5 @@
 /*
- * xen_create.c: making a guest for a restore.
+ * create.c: making a guest for a restore.
  *
  * libxl builds the domain from its configuration and wires up what a
  * guest needs around it: xenstore entries, the console, the devices, the
@@ -27,98 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "xen.h"
-
-/*
- * Write iov[0..n) to the pipe, all of it: with vmsplice() when splice is
- * set (the pages are then referred to, not copied, until libxl reads
- * them: they must not change; see xen_put.c), else with writev().
- * SIGPIPE is held back while we write: a libxl that gave up is an EPIPE.
- */
-static int
-write_all(struct hv_guest *g, struct iovec *iov, int n, int splice)
-{
-	sigset_t pipe, old;
-	int rc = 0, e = 0;
-
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
-	while (n > 0) {
-		ssize_t w = splice ? vmsplice(g->sock, iov, n, 0) :
-		    writev(g->sock, iov, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			rc = -1;
-			break;
-		}
-		g->sent += w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
-	}
-	if (e == EPIPE && !sigismember(&old, SIGPIPE)) {
-		struct timespec now = { 0, 0 };
-
-		(void)sigtimedwait(&pipe, NULL, &now);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = e;
-	return rc;
-}
-
-static int
-stream_write(struct hv_guest *g, struct iovec *iov, int n, int splice)
-{
-	if (g->werr) {
-		errno = g->werr;
-		return -1;
-	}
-	if (write_all(g, iov, n, splice) == -1) {
-		g->werr = errno;
-		return -1;
-	}
-	return 0;
-}
-
-int
-xen_stream_iov(struct hv_guest *g, struct iovec *iov, int n)
-{
-	return stream_write(g, iov, n, 0);
-}
-
-int
-xen_stream_splice(struct hv_guest *g, struct iovec *iov, int n)
-{
-	return stream_write(g, iov, n, 1);
-}
-
-int
-xen_stream_record(struct hv_guest *g, uint32_t type, const void *a,
-    size_t alen, const void *b, size_t blen)
-{
-	static const uint8_t zero[8];
-	uint32_t hdr[2] = { type, (uint32_t)(alen + blen) };
-	struct iovec iov[4] = {
-		{ hdr, sizeof(hdr) }, { (void *)a, alen }, { (void *)b, blen },
-		{ (void *)zero, (8 - (alen + blen) % 8) % 8 },
-	};
-
-	return xen_stream_iov(g, iov, 4);
-}
 
 static void *
 restore_thread(void *arg)
@@ -147,39 +58,10 @@ restore_thread(void *arg)
 static int
 write_headers(struct hv_guest *g)
 {
-	struct {
-		uint64_t ident;
-		uint32_t version, options;
-	} lhdr = { __builtin_bswap64(0x4c6962786c466d74ull),
-		__builtin_bswap32(2), 0 };
-	uint32_t libxc_ctx[2] = { XLR_LIBXC_CONTEXT, 0 };
-	struct {
-		uint64_t marker;
-		uint32_t id, version;
-		uint16_t options, r1;
-		uint32_t r2;
-	} ihdr = { ~0ull, __builtin_bswap32(0x58454e46),
-		__builtin_bswap32(3), 0, 0, 0 };
 	int v = xc_version(xen_xch, XENVER_version, NULL);
-	struct {
-		uint32_t type;
-		uint16_t page_shift, r1;
-		uint32_t major, minor;
-	} dhdr = { g->type == VMI_GT_XEN_PV ? XSR_DOMAIN_X86_PV :
-		XSR_DOMAIN_X86_HVM, 12, 0, (uint32_t)v >> 16,
-		(uint32_t)v & 0xffff };
-	struct iovec iov[4] = {
-		{ &lhdr, sizeof(lhdr) }, { libxc_ctx, sizeof(libxc_ctx) },
-		{ &ihdr, sizeof(ihdr) }, { &dhdr, sizeof(dhdr) },
-	};
 
-	if (xen_stream_iov(g, iov, 4) == -1)
-		return -1;
-	if (g->type == VMI_GT_XEN_PV)
-		return 0;
-	/* No CPUID or MSR policy: libxc gives the guest the defaults
-	 * a restored guest gets, the policy it was created with. */
-	return xen_stream_record(g, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
+	return xls_headers(&g->out, g->type == VMI_GT_XEN_PV ?
+	    XSR_DOMAIN_X86_PV : XSR_DOMAIN_X86_HVM, (uint32_t)v);
 }
 
 int
@@ -238,14 +120,14 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 
 	/*
 	 * A pipe, not a socket: stable pages go in by vmsplice(), and the
-	 * one copy of them is libxc's read (xen_put.c).  1 MiB deep: libxc
+	 * one copy of them is libxc's read (put.c).  1 MiB deep: libxc
 	 * takes the pages in bursts, and each wait for it is a switch
 	 * between threads.
 	 */
 	if (pipe2(sv, O_CLOEXEC) == -1)
 		goto fail;
 	g->peer = sv[0];
-	g->sock = sv[1];
+	xen_stream_open(g, sv[1]);
 	(void)fcntl(g->sock, F_SETPIPE_SZ, XEN_PIPE_SIZE);
 	g->creating = 1;
 	if ((rc = pthread_create(&g->thread, NULL, restore_thread, g)) != 0) {
@@ -271,33 +153,10 @@ fail:
 	return -1;
 }
 
-/* The end of the stream for libxl, which has read it all or gives up
- * at its end; then wait for libxl to be done. */
-static void
-stream_close(struct hv_guest *g)
-{
-	if (g->sock != -1) {
-		close(g->sock);
-		g->sock = -1;
-	}
-	if (g->thread_up) {
-		pthread_join(g->thread, NULL);
-		g->thread_up = 0;
-	}
-}
-
-/* Why libxl stopped reading: its own message, once its thread is done. */
-const char *
-xen_stream_why(struct hv_guest *g)
-{
-	stream_close(g);
-	return g->lmsg[0] ? g->lmsg : strerror(g->werr ? g->werr : EIO);
-}
-
 static void
 finish(struct hv_guest *g)
 {
-	stream_close(g);
+	xen_stream_close(g);
 	xen_tail_free(g);
 	free(g->ptype);
 	g->ptype = NULL;
@@ -306,14 +165,10 @@ finish(struct hv_guest *g)
 int
 xen_commit(struct hv_guest *g)
 {
-	uint32_t end[2] = { XLR_END, 0 };
-	struct iovec iov = { end, sizeof(end) };
-
 	hv_clearerr();
 	/* libxc's END, libxl's own records, then its END. */
-	if (xen_stream_record(g, XSR_END, NULL, 0, NULL, 0) == 0 &&
-	    xen_tail_write(g) == 0)
-		(void)xen_stream_iov(g, &iov, 1);
+	if (xls_end_libxc(&g->out) == 0 && xen_tail_write(g) == 0)
+		(void)xls_end(&g->out);
 	finish(g);
 	if (g->lrc != 0 || g->werr != 0) {
 		hv_seterr("libxl could not restore the guest: %s",

@@ -11,13 +11,6 @@
 
 #include <linux/kvm.h>
 
-/*
- * Forget the last hv_seterr() message (defined in hv.c).  The KVM code
- * calls it as each hook or request starts, so that hv_strerror() never
- * describes a failure by an older one's message.
- */
-void	hv_clearerr(void);
-
 int	kvm_open_dev(void);
 int	kvm_api_version(int kvm);
 int	kvm_check_extension(int fd, long cap);

@@ -1,6 +1,6 @@
 /*
  * kvm_state.c: getting and setting every piece of KVM state a guest
- * needs to continue elsewhere (see kvm_state.h for the tags and order).
+ * needs to continue elsewhere (see kvm_proto.h for the tags and order).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,23 +8,6 @@
 
 #include "kvm_ioctl.h"
 #include "kvm_state.h"
-
-
-const char *
-kvm_state_name(uint32_t tag)
-{
-	static const char *const vcpu[] = { "?", "CPUID", "TSC_KHZ", "REGS",
-	    "FPU", "XSAVE", "XCRS", "SREGS", "MSRS", "MP_STATE", "LAPIC",
-	    "VCPU_EVENTS", "DEBUGREGS" };
-	static const char *const plat[] = { "?", "PIC_MASTER", "PIC_SLAVE",
-	    "IOAPIC", "PIT2", "CLOCK" };
-
-	if (tag < sizeof(vcpu) / sizeof(vcpu[0]))
-		return vcpu[tag];
-	if (tag >= 0x100 && tag - 0x100 < sizeof(plat) / sizeof(plat[0]))
-		return plat[tag - 0x100];
-	return "?";
-}
 
 static struct kvm_msrs *
 msrs_alloc(unsigned n)

@@ -1,0 +1,36 @@
+/*
+ * ops.c: the Xen backend's table.  The hooks live by concern: guest.c
+ * (finding, describing, pausing, suspending, destroying), mem.c (memory
+ * and log-dirty), state.c, create.c, put.c, config.c and xl.c (see
+ * xen.h).
+ */
+#include "xen.h"
+
+const struct hv_ops hv_xen_ops = {
+	.name = "xen",
+	.backend = VMI_BACKEND_XEN,
+	.probe = xen_probe,
+	.list = xen_list,
+	.open = xen_open,
+	.describe = xen_describe,
+	.get_config = xen_get_config,
+	.pause = xen_pause,
+	.suspend = xen_suspend,
+	.resume = xen_resume,
+	.log_dirty_start = xen_log_dirty_start,
+	.log_dirty_stop = xen_log_dirty_stop,
+	.dirty_fetch = xen_dirty_fetch,
+	.map = xen_map,
+	.unmap = xen_unmap,
+	.get_state = xen_get_state,
+	.get_early_state = xen_early_state,
+	.create = xen_create,
+	.put_pages = xen_put_pages,
+	.set_state = xen_set_state,
+	.commit = xen_commit,
+	.destroy = xen_destroy,
+	.console = xen_console,
+	.close = xen_close,
+	.mem_free = xen_mem_free,
+	.restore_native = xen_restore_native,
+};
