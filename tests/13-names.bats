@@ -60,7 +60,7 @@ assert_rundir_empty() {
 	for opt in --name --as; do
 		run "$VMPIPE_BIN/vm-recv" $opt a@b \
 		    <"$VMPIPE_TOP/tests/vectors/plain.vmi"
-		[ "$status" -eq 100 ]
+		[ "$status" -eq 2 ]
 		[ "$output" = "vm-recv: $BAD_NAME_AT_B" ]
 	done
 	assert_rundir_empty
@@ -89,7 +89,7 @@ assert_rundir_empty() {
 @test "vm-send --name: refused before anything is sent" {
 	run "$VMPIPE_BIN/vm-send" --name a@b 127.0.0.1 \
 	    <"$VMPIPE_TOP/tests/vectors/plain.vmi"
-	[ "$status" -eq 100 ]
+	[ "$status" -eq 2 ]
 	[ "$output" = "vm-send: $BAD_NAME_AT_B" ]
 }
 
