@@ -229,6 +229,17 @@ unharmed() {
 	refused src "${output#vm-inspect: $TEST_TMP/flip.vmi: }" < "$TEST_TMP/flip.vmi"
 }
 
+@test "restore: octets after END: refused as vm-inspect refuses it" {
+	local off
+	off=$(stat -c %s "$IMG")
+	{ cat "$IMG"; printf x; } > "$TEST_TMP/long.vmi"
+	run "$VMPIPE_BIN/vm-inspect" -q "$TEST_TMP/long.vmi"
+	[ "$status" -eq 1 ]
+	[ "$output" = "vm-inspect: $TEST_TMP/long.vmi: data after the END record at offset $off" ]
+	refused src "data after the END record at offset $off" < "$TEST_TMP/long.vmi"
+	cat "$TEST_TMP/long.vmi" | refused src "data after the END record at offset $off"
+}
+
 @test "restore: a foreign file is named, and refused" {
 	not='not a vmpipe image: expected magic 89 56 4d 50 49 50 45 0a ("\x89VMPIPE\n"), found'
 	# xl's own save files are restored on Xen; elsewhere they are named.

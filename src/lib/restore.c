@@ -431,6 +431,12 @@ restore_stream(int fd, const struct restore_opts *o,
 			verdict(&s, RESTORE_BAD_INPUT);
 		goto out;
 	}
+	if (o->whole_input && vmi_reader_trailing(r)) {
+		fail(&s, "data after the END record at offset %llu",
+		    (unsigned long long)vmi_reader_offset(r));
+		s.code = RESTORE_BAD_INPUT;
+		goto out;
+	}
 	if (s.g == NULL) {	/* the reader refuses an image without CONFIG */
 		fail(&s, "internal error: no guest after END");
 		goto out;

@@ -62,6 +62,13 @@ struct restore_opts {
 	 */
 	void		(*running)(void *arg, const struct restore_result *);
 	int		 progress;	/* progress line on stderr */
+	/*
+	 * The input is the image alone (a file, or a pipe its writer
+	 * closes): octets after END make it not whole, as vm-inspect says,
+	 * and the guest is not made.  Not for a peer's connection, which
+	 * may stay open after END.
+	 */
+	int		 whole_input;
 };
 
 

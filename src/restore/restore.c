@@ -76,6 +76,7 @@ main(int argc, char *argv[])
 	/* A dying restore must still destroy its half-made guest. */
 	signal(SIGPIPE, SIG_IGN);
 	o.progress = !quiet;
+	o.whole_input = 1;
 	t0 = now_ns();
 	if (restore_stream(fd, &o, &res, msg, sizeof(msg)) == -1)
 		errx(VMP_EX_FAIL, "%s: %s; no guest was made", in, msg);
