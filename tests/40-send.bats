@@ -175,10 +175,10 @@ assert_runs_here() {
 }
 
 @test "refused: an image whose name breaks the name rule, before anything is locked at B" {
-	run bash -c "'$VMP_TOP/tests/sshd/mkimage' --mib 0 --name a@b \
+	run bash -c "'$VMP_TOP/tests/sshd/mkimage' --mib 1 --name a@b \
 	    2>/dev/null | vmp_send"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"10.77.0.2 refused the guest: $BAD_NAME_AT_B"* ]]
+	[[ "$output" == *"10.77.0.2 refused the guest: record 0 (GUEST): $BAD_NAME_AT_B"* ]]
 	[ -z "$(ls -A "$VMP_RUN_B")" ]
 }
 

@@ -33,7 +33,7 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 # One libFuzzer target for every parser of untrusted input.
 FUZZERS	  := reader xfer recvconf proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_SRC_xfer	  := src/lib/xfer.c src/lib/names.c
+FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_recvconf := src/recv/config.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.

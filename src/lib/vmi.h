@@ -21,6 +21,17 @@
 const char	*vmi_type_name(uint32_t type);
 
 /*
+ * The reader's checks of the file header (the first n octets of a
+ * stream, n <= its size) and of a GUEST record's body (record seq), for
+ * code that looks at a stream before a reader does (the preamble
+ * scanner, xfer.h): 0, or -1 with the reader's own message in err.
+ */
+int	vmi_check_file_header(const void *p, size_t n, char *err,
+	    size_t errlen);
+int	vmi_check_guest(uint64_t seq, const void *p, size_t len, char *err,
+	    size_t errlen);
+
+/*
  * Is the field of size octets at buf a guest name vm-image(5) allows:
  * NUL-terminated within the field, and a name by the one rule of
  * vmp_name_check() (names.h, vmpipe(7))?  Returns 1 if so; 0 if not,

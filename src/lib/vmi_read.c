@@ -246,20 +246,18 @@ next_raw(struct vmi_reader *r)
 	return x;
 }
 
-static int
-check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
+int
+vmi_check_file_header(const void *p, size_t n, char *err, size_t errlen)
 {
 	struct vmi_file_header fh;
-	ssize_t n = io_readall(fd, &fh, sizeof(fh));
 	const char *what;
 
-	if (n < 0)
-		return snprintf(err, errlen, "read: %s", strerror(errno)), -1;
-	r->offset = n;
-	if (n < (ssize_t)sizeof(fh) || memcmp(fh.magic, VMI_MAGIC, 8) != 0) {
+	memset(&fh, 0, sizeof(fh));
+	memcpy(&fh, p, n < sizeof(fh) ? n : sizeof(fh));
+	if (n < sizeof(fh) || memcmp(fh.magic, VMI_MAGIC, 8) != 0) {
 		if (n >= 8 && memcmp(fh.magic, VMI_MAGIC, 8) == 0)
 			return snprintf(err, errlen, "truncated file header: "
-			    "expected %zu octets, found %zd", sizeof(fh), n), -1;
+			    "expected %zu octets, found %zu", sizeof(fh), n), -1;
 		what = vmi_sniff(&fh, n);
 		snprintf(err, errlen, "not a vmpipe image: expected magic "
 		    "89 56 4d 50 49 50 45 0a (\"\\x89VMPIPE\\n\"), found %s",
@@ -289,6 +287,20 @@ check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
 	if (fh.reserved != 0)
 		return snprintf(err, errlen, "file header: reserved field: "
 		    "expected 0, found %#x", fh.reserved), -1;
+	return 0;
+}
+
+static int
+check_header(struct vmi_reader *r, int fd, char *err, size_t errlen)
+{
+	struct vmi_file_header fh;
+	ssize_t n = io_readall(fd, &fh, sizeof(fh));
+
+	if (n < 0)
+		return snprintf(err, errlen, "read: %s", strerror(errno)), -1;
+	r->offset = n;
+	if (vmi_check_file_header(&fh, n, err, errlen) == -1)
+		return -1;
 	r->hflags = fh.flags;
 	hash_init(&r->digest);
 	hash_update(&r->digest, &fh, sizeof(fh));
@@ -393,19 +405,19 @@ vmi_name_ok(const char *buf, size_t size, char *why, size_t whylen)
 	return vmp_name_check(buf, why, whylen) == 0;
 }
 
-static int
-check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
+int
+vmi_check_guest(uint64_t seq, const void *p, size_t len, char *err,
+    size_t errlen)
 {
 	struct vmi_guest g;
 	char why[200];
 
 	if (len != sizeof(g))
-		return rerr(r, "record %llu (GUEST): expected %zu octets, found "
-		    "%zu", (unsigned long long)seq, sizeof(g), len);
+		return snprintf(err, errlen, "record %llu (GUEST): expected "
+		    "%zu octets, found %zu", (unsigned long long)seq,
+		    sizeof(g), len), -1;
 	memcpy(&g, p, sizeof(g));
-#define BAD(...) rerr(r, "record %llu (GUEST): " __VA_ARGS__)
-	if (r->have_guest)
-		return BAD("a second GUEST record", (unsigned long long)seq);
+#define BAD(...) (snprintf(err, errlen, "record %llu (GUEST): " __VA_ARGS__), -1)
 	if (g.backend != VMI_BACKEND_KVM && g.backend != VMI_BACKEND_XEN)
 		return BAD("backend: expected 1 (kvm) or 2 (xen), found %u",
 		    (unsigned long long)seq, g.backend);
@@ -438,6 +450,22 @@ check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
 			return BAD("name padding is not zero",
 			    (unsigned long long)seq);
 #undef BAD
+	return 0;
+}
+
+static int
+check_guest(struct vmi_reader *r, uint64_t seq, const void *p, size_t len)
+{
+	struct vmi_guest g;
+
+	if (r->have_guest)
+		return rerr(r, "record %llu (GUEST): a second GUEST record",
+		    (unsigned long long)seq);
+	if (vmi_check_guest(seq, p, len, r->err, sizeof(r->err)) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(&g, p, sizeof(g));
 	/* Each frame at most once: one bit a frame, zero pages untouched. */
 	if (!(r->hflags & VMI_HF_LIVE) &&
 	    (r->seen = calloc((g.mem_bytes / 4096 + 63) / 64, 8)) == NULL)

@@ -10,7 +10,7 @@
 
 #include <zstd.h>
 
-#include "names.h"
+#include "vmi.h"
 #include "xfer.h"
 
 #define FILE_HDR	((unsigned)sizeof(struct vmi_file_header))
@@ -74,15 +74,18 @@ scan_fail(struct xfer_scan *s, const char *msg)
 	return -1;
 }
 
-/* A whole GUEST body is in: take the name (if it passes the name rule)
- * and the size from it. */
+/*
+ * A whole GUEST body is in: the reader's own check of it, and then the
+ * name and the size.  A GUEST the reader would refuse ends the scan,
+ * with the reader's message in guest_err: a receiver can refuse it at
+ * once, before it locks or makes anything.
+ */
 static int
 scan_guest(struct xfer_scan *s)
 {
 	struct vmi_guest g;
 	const void *src = s->body;
 	size_t len = s->body_len;
-	char name[sizeof g.name + 1];
 
 	if (s->cur_flags & VMI_RF_ZSTD) {
 		size_t n = ZSTD_decompress(&g, sizeof g, s->body, s->body_len);
@@ -92,14 +95,13 @@ scan_guest(struct xfer_scan *s)
 		src = &g;
 		len = n;
 	}
-	if (len < sizeof g)
-		return scan_fail(s, "GUEST record: too short");
+	if (vmi_check_guest(s->seq, src, len, s->guest_err,
+	    sizeof s->guest_err) == -1) {
+		s->done = 1;
+		return 0;
+	}
 	memcpy(&g, src, sizeof g);
-	/* A field with no NUL shows as one octet too long. */
-	memcpy(name, g.name, sizeof g.name);
-	name[sizeof g.name] = '\0';
-	if (vmp_name_check(name, s->name_err, sizeof s->name_err) == 0)
-		memcpy(s->name, name, sizeof s->name);
+	memcpy(s->name, g.name, sizeof s->name);
 	s->mem_bytes = g.mem_bytes;
 	return 0;
 }
@@ -192,17 +194,16 @@ xfer_scan(struct xfer_scan *s, const void *buf, size_t n)
 			continue;
 		s->hdr_len = 0;
 		if (need == FILE_HDR) {
-			if (memcmp(s->hdr, VMI_MAGIC, VMI_MAGIC_LEN) != 0) {
-				scan_fail(s, "not a vmpipe image (bad magic)");
-				break;
-			}
-			if (le32(s->hdr + 8) != VMI_VERSION) {
-				scan_fail(s, "unsupported image version");
+			/* The reader's check, and its words. */
+			if (vmi_check_file_header(s->hdr, FILE_HDR, s->err,
+			    sizeof s->err) == -1) {
+				s->failed = 1;
 				break;
 			}
 			s->rec_end = s->off;
 			continue;
 		}
+		s->seq = s->nrec++;
 		if (scan_record(s) < 0)
 			break;
 	}

@@ -44,20 +44,23 @@ enum xfer_kind	xfer_parse_line(const char *line, const char **rest);
 /*
  * The preamble scanner.  Fed the stream from its first octet, it stops
  * after the record that completes the pair GUEST + CONFIG and records
- * the guest's name on the way.  It also stops, without error, at the
- * first record that is neither of those nor optional, so a malformed
- * stream is left for the restore to reject with its own message.
+ * the guest's name on the way.  The file header and GUEST are judged by
+ * the reader's own checks (vmi.h), so a refusal here has the words the
+ * restore would use.  It also stops, without error, at the first record
+ * that is neither of those nor optional, so a malformed stream is left
+ * for the restore to reject with its own message.
  */
 struct xfer_scan {
 	int		done;		/* preamble complete */
 	int		failed;		/* err holds why */
 	char		name[VMI_NAME_MAX];	/* from GUEST; "" if none, or
-					   if it fails the name rule */
-	char		name_err[256];	/* then why (vmp_name_check()) */
+					   if the GUEST is refused */
+	char		guest_err[256];	/* then the reader's words */
 	uint64_t	mem_bytes;	/* from GUEST */
-	char		err[128];
+	char		err[256];
 	/* private */
 	uint64_t	off;		/* octets consumed */
+	uint64_t	seq, nrec;	/* the current record's number, count */
 	uint64_t	rec_end;	/* end of the current record */
 	int		seen;		/* bit 0 GUEST, bit 1 CONFIG */
 	uint32_t	cur_type, cur_flags, cur_len;

@@ -207,12 +207,13 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		have += n;
 	}
 	/*
-	 * A name that fails the name rule gets no lock file; the restore's
-	 * preflight would refuse it with the same words.  Any other odd
-	 * preamble is the restore's to judge and to name.
+	 * A GUEST the reader refuses (a name that fails the name rule, for
+	 * one) gets no lock file: the restore would refuse it with the same
+	 * words.  Any other odd preamble is the restore's to judge and to
+	 * name.
 	 */
-	if (o->name == NULL && scan.name_err[0] != '\0') {
-		say(out, "refused: %s", scan.name_err);
+	if (scan.guest_err[0] != '\0') {
+		say(out, "refused: %s", scan.guest_err);
 		rc = VMP_EX_FAIL;
 		goto out;
 	}
