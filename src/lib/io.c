@@ -13,13 +13,15 @@
 
 #include "io.h"
 
-ssize_t
-io_readall(int fd, void *buf, size_t len)
+/* read(2), or pread(2) from off when off >= 0, until len or end of file. */
+static ssize_t
+readall_at(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done) :
+		    pread(fd, (char *)buf + done, len - done, off + done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -34,24 +36,15 @@ io_readall(int fd, void *buf, size_t len)
 }
 
 ssize_t
+io_readall(int fd, void *buf, size_t len)
+{
+	return readall_at(fd, buf, len, -1);
+}
+
+ssize_t
 io_preadall(int fd, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-		    off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
+	return readall_at(fd, buf, len, off);
 }
 
 int

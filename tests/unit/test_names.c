@@ -9,18 +9,7 @@
 
 #include "names.h"
 #include "vmi_format.h"
-
-static int failures, checks;
-
-#define CHECK(c, ...) do {						\
-	checks++;							\
-	if (!(c)) {							\
-		failures++;						\
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);	\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-} while (0)
+#include "check.h"
 
 static const char *good[] = {
 	"g", "G", "0g", "g0", "web-1", "a.b", "a_b", "a+b", "a-", "a.",

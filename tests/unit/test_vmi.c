@@ -19,18 +19,7 @@
 #include "vmi.h"
 #include "vmi_sample.h"
 #include "vmi_craft.h"
-
-static int failures, checks;
-
-#define CHECK(c, ...) do {						\
-	checks++;							\
-	if (!(c)) {							\
-		failures++;						\
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);	\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-} while (0)
+#include "check.h"
 
 struct buf {
 	uint8_t	*p;
