@@ -246,9 +246,9 @@ NOT="not a vmpipe image: expected magic 89 56 4d 50 49 50 45 0a (\"\\x89VMPIPE\\
 	[ "$output" = "vm-inspect: $TEST_TMP/text: $NOT unknown data" ]
 }
 
-@test "a missing file and bad usage exit 2" {
+@test "a missing file exits 1, bad usage 2" {
 	run inspect "$TEST_TMP/nonexistent"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 1 ]
 	[ "$output" = "vm-inspect: can't open $TEST_TMP/nonexistent: No such file or directory" ]
 	run inspect -x
 	[ "$status" -eq 2 ]

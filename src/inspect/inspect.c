@@ -10,13 +10,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exits.h"
 #include "io.h"
 #include "names.h"
 #include "vmi.h"
 
-#define EX_WHOLE	0
-#define EX_BROKEN	1
-#define EX_USAGE	2
 
 static int	verbose, quiet;
 
@@ -24,7 +22,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-inspect [-qv] [file]\n");
-	exit(EX_USAGE);
+	exit(VMP_EX_USAGE);
 }
 
 struct totals {
@@ -119,7 +117,7 @@ account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
 		if (!quiet)
 			print_guest(g);
 		if ((t->seen = calloc((n + 63) / 64, 8)) == NULL)
-			err(EX_USAGE, "out of memory for %llu frames",
+			err(VMP_EX_FAIL, "out of memory for %llu frames",
 			    (unsigned long long)n);
 		break;
 	}
@@ -210,11 +208,11 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		path = argv[0];
-	fd = cli_open_in(path, EX_USAGE);
+	fd = cli_open_in(path, VMP_EX_FAIL);
 
 	memset(&t, 0, sizeof(t));
 	if ((r = vmi_reader_new(fd, 1, ebuf, sizeof(ebuf))) == NULL)
-		errx(EX_BROKEN, "%s: %s", path, ebuf);
+		errx(VMP_EX_FAIL, "%s: %s", path, ebuf);
 	if (!quiet)
 		printf("image: %s, format version %u%s\n", path, VMI_VERSION,
 		    vmi_reader_flags(r) & VMI_HF_LIVE ? ", live stream" : "");
@@ -222,10 +220,10 @@ main(int argc, char *argv[])
 		account(r, &rec, &t);
 	if (n == -1) {
 		fflush(stdout);
-		errx(EX_BROKEN, "%s: %s", path, vmi_reader_error(r));
+		errx(VMP_EX_FAIL, "%s: %s", path, vmi_reader_error(r));
 	}
 	if (vmi_reader_trailing(r))
-		errx(EX_BROKEN, "%s: data after the END record at offset %llu",
+		errx(VMP_EX_FAIL, "%s: data after the END record at offset %llu",
 		    path, (unsigned long long)vmi_reader_offset(r));
 	if (!quiet) {
 		const struct vmi_guest *g = vmi_reader_guest(r);
@@ -252,5 +250,5 @@ main(int argc, char *argv[])
 	}
 	free(t.seen);
 	vmi_reader_free(r);
-	return EX_WHOLE;
+	return VMP_EX_OK;
 }
