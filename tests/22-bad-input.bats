@@ -401,5 +401,5 @@ save_killed() {
 	[[ "$output" == "usage: vm-save "* ]]
 	run restore -n "" x
 	[ "$status" -eq 2 ]
-	[ "$output" = "vm-restore: name: expected 1 to 63 characters, found 0" ]
+	[ "$output" = "vm-restore: bad guest name \"\": expected 1 to 63 octets, found none" ]
 }

@@ -24,15 +24,21 @@ on_b() { VMPIPE_RUNDIR=$B "$@"; }
 # The guest on host B continues where A stopped, its self-check clean,
 # through at least one full verify sweep of its memory.
 assert_continues_on_b() {
-	local name=$1 last=$2 first v0
+	local name=$1 last=$2 first h0 v0
 	on_b wait_hb "$name" $((last + 10))
 	first=$(grep -a '^vmpipe-guest: hb ' "$(on_b guest_log "$name")" |
 	    head -n 1 | awk '{ print $3 }')
 	[ "$first" -gt "$last" ] || {
 		echo "heartbeat restarted: $first after $last" >&2; return 1; }
-	v0=$(on_b hb_field "$name" verified)
-	on_b wait_hb "$name" $((last + 40))
-	[ "$(on_b hb_field "$name" verified)" -gt $((v0 + 16384)) ]
+	# The count and its heartbeat from one line: a slow shell must not
+	# shorten the window the sweep is measured over.
+	read -r h0 v0 < <(grep -a '^vmpipe-guest: hb ' \
+	    "$(on_b guest_log "$name")" | tail -n 1 | awk '{ for (i = 4; i < NF;
+	    i += 2) if ($i == "verified") print $3, $(i + 1) }')
+	on_b wait_hb "$name" $((h0 + 30))
+	[ "$(on_b hb_field "$name" verified)" -gt $((v0 + 16384)) ] || {
+		echo "verified $(on_b hb_field "$name" verified) by heartbeat" \
+		    "$(on_b last_hb "$name"), $v0 at $h0" >&2; return 1; }
 	on_b assert_clean "$name"
 }
 

@@ -110,7 +110,9 @@ wait_for() {
 wait_pid_gone() {
 	local pid=$1 t=${2:-10} i=0 st
 	while [ -e "/proc/$pid" ]; do
-		st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+		# The process may go between the test and the read.
+		st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" \
+		    2>/dev/null || true)
 		[ "$st" = Z ] && return 0
 		i=$((i + 1))
 		[ "$i" -gt $((t * 10)) ] && return 1

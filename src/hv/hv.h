@@ -55,6 +55,13 @@ struct hv_ops {
 	 * that a save may splice them into a pipe without a copy.
 	 */
 	int		stable_map;
+	/*
+	 * CPUID bits (1.ECX, 1.EDX, 7.EBX, 7.ECX, as in hv_info) that this
+	 * backend gives a guest whatever the processor has, because it
+	 * emulates them (KVM: x2APIC, the TSC deadline timer, TSC_ADJUST):
+	 * a restore's preflight does not ask the processor for these.
+	 */
+	uint32_t	emulated_features[4];
 
 	/* Is this backend usable on this host?  1 yes, 0 no; no errno. */
 	int	(*probe)(void);

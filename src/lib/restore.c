@@ -185,11 +185,15 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 		    "%llu MiB, this host has %llu MiB available",
 		    (unsigned long long)(need >> 20),
 		    (unsigned long long)(avail >> 20));
-	/* The guest may use only what this CPU has (OSXSAVE is the OS's). */
+	/*
+	 * The guest may use only what this CPU has, but for what the
+	 * backend emulates (OSXSAVE is the OS's, the hypervisor bit ours).
+	 */
 	host_features(host);
 	host[0] |= 1u << 27 | 1u << 31;
 	for (int i = 0; i < 4; i++)
-		any |= missing[i] = vg->cpu_features[i] & ~host[i];
+		any |= missing[i] = vg->cpu_features[i] &
+		    ~(host[i] | s->ops->emulated_features[i]);
 	if (any)
 		return refuse(s, "CPU features: the guest has "
 		    "%08x %08x %08x %08x (CPUID 1.ECX 1.EDX 7.EBX 7.ECX) that "

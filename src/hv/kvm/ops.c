@@ -467,6 +467,8 @@ const struct hv_ops hv_kvm_ops = {
 	.name		= "kvm",
 	.backend	= VMI_BACKEND_KVM,
 	.stable_map	= 1,
+	/* 1.ECX x2APIC and TSC-deadline, 7.EBX TSC_ADJUST: in-kernel. */
+	.emulated_features = { 1u << 21 | 1u << 24, 0, 1u << 1, 0 },
 	.probe		= kvm_probe,
 	.list		= kvm_list,
 	.open		= kvm_open,
