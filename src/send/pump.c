@@ -193,11 +193,10 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	for (;;) {
 		if (off < have) {
 			if (xp->ops->write(xp, buf + off, have - off) < 0) {
-				/* Its last words say more than our error. */
+				/* Its last words say more than our error; without
+				 * them the connection is lost, and said so. */
 				k = next_line(&p, 2000);
-				rc = k > 0 ? fail(&p, k, "during the transfer")
-				    : (warnx("%s: %s", o->host, xp->err),
-				    VMP_EX_FAIL);
+				rc = fail(&p, k > 0 ? k : -1, "during the transfer");
 				goto out;
 			}
 			p.bytes += have - off;
