@@ -66,7 +66,8 @@ kvm_vcpu_mmap_size(int kvm)
 
 /* Grow the buffer until KVM stops saying E2BIG. */
 int
-kvm_get_supported_cpuid(int kvm, struct kvm_cpuid2 **out)
+kvm_cpuid_alloc(int fd, int (*get)(int, struct kvm_cpuid2 *),
+    struct kvm_cpuid2 **out)
 {
 	unsigned n;
 
@@ -77,8 +78,7 @@ kvm_get_supported_cpuid(int kvm, struct kvm_cpuid2 **out)
 		if (c == NULL)
 			return -1;
 		c->nent = n;
-		if (kio(kvm, KVM_GET_SUPPORTED_CPUID, c,
-		    "KVM_GET_SUPPORTED_CPUID") == 0) {
+		if (get(fd, c) == 0) {
 			*out = c;
 			return 0;
 		}
@@ -87,6 +87,18 @@ kvm_get_supported_cpuid(int kvm, struct kvm_cpuid2 **out)
 			return -1;
 	}
 	return -1;
+}
+
+static int
+supported_cpuid(int kvm, struct kvm_cpuid2 *c)
+{
+	return kio(kvm, KVM_GET_SUPPORTED_CPUID, c, "KVM_GET_SUPPORTED_CPUID");
+}
+
+int
+kvm_get_supported_cpuid(int kvm, struct kvm_cpuid2 **out)
+{
+	return kvm_cpuid_alloc(kvm, supported_cpuid, out);
 }
 
 int

@@ -17,6 +17,10 @@ int	kvm_check_extension(int fd, long cap);
 int	kvm_create_vm(int kvm);
 int	kvm_vcpu_mmap_size(int kvm);
 int	kvm_get_supported_cpuid(int kvm, struct kvm_cpuid2 **out);
+/* A kvm_cpuid2 from get (KVM_GET_SUPPORTED_CPUID, KVM_GET_CPUID2), in a
+ * buffer grown until it fits; *out is malloc'd. */
+int	kvm_cpuid_alloc(int fd, int (*get)(int, struct kvm_cpuid2 *),
+	    struct kvm_cpuid2 **out);
 int	kvm_get_msr_index_list(int kvm, struct kvm_msr_list **out);
 
 int	kvm_set_tss_addr(int vm, uint64_t addr);

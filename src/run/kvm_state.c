@@ -120,29 +120,6 @@ get_platform(struct kvm_vmstate *s, hv_state_fn fn, void *arg)
 	return 0;
 }
 
-static int
-get_cpuid(int fd, struct kvm_cpuid2 **out)
-{
-	unsigned n;
-
-	for (n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
-		    n * sizeof(c->entries[0]));
-
-		if (c == NULL)
-			return -1;
-		c->nent = n;
-		if (kvm_get_cpuid2(fd, c) == 0) {
-			*out = c;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG)
-			return -1;
-	}
-	return -1;
-}
-
 /* Every piece of one vCPU, in set order. */
 static int
 get_vcpu(struct kvm_vmstate *s, unsigned id, hv_state_fn fn, void *arg)
@@ -176,7 +153,7 @@ get_vcpu(struct kvm_vmstate *s, unsigned id, hv_state_fn fn, void *arg)
 	EMIT(tag, &obj, sizeof(obj));					\
 } while (0)
 
-	if (get_cpuid(fd, &cpuid) == -1)
+	if (kvm_cpuid_alloc(fd, kvm_get_cpuid2, &cpuid) == -1)
 		goto out;
 	EMIT(KVM_ST_CPUID, cpuid, sizeof(*cpuid) +
 	    cpuid->nent * sizeof(cpuid->entries[0]));
