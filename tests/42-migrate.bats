@@ -142,9 +142,11 @@ slow_migrate() {
 
 @test "the hand-made pipeline from vm-migrate(1) works as written" {
 	start_guest_hb g 3 -w rate=3000
-	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q &&
-	    '$VMPIPE_BIN/vm-ctl' destroy g || '$VMPIPE_BIN/vm-ctl' resume g"
+	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q --hold g
+	    case \$? in 0) '$VMPIPE_BIN/vm-ctl' destroy g ;;
+	    1) '$VMPIPE_BIN/vm-ctl' resume g; exit 1 ;; *) exit 4 ;; esac"
 	[ "$status" -eq 0 ]
+	[ ! -e "$VMP_RUN_A/g.hold" ]
 	assert_moved g 3
 }
 

@@ -3,6 +3,7 @@
  * their consoles, through any backend.  See vm-ctl(8).
  */
 #include <err.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "exits.h"
 #include "hv.h"
+#include "hold.h"
 #include "names.h"
 
 static const struct hv_ops *ops;
@@ -21,7 +23,7 @@ usage(void)
 	    "usage: vm-ctl [-b backend] list\n"
 	    "       vm-ctl [-b backend] info guest\n"
 	    "       vm-ctl [-b backend] pause guest\n"
-	    "       vm-ctl [-b backend] resume guest\n"
+	    "       vm-ctl [-b backend] resume [--force] guest\n"
 	    "       vm-ctl [-b backend] destroy guest\n"
 	    "       vm-ctl [-b backend] console [-f] guest\n");
 	exit(VMP_EX_USAGE);
@@ -93,20 +95,46 @@ static int
 cmd_simple(int argc, char *argv[])
 {
 	struct hv_guest *g;
-	int r;
+	char host[256];
+	int ch, r, force = 0;
+	const char *verb = argv[0];
 
-	if (argc != 2)
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'F' || strcmp(verb, "resume") != 0)
+			usage();
+		force = 1;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
 		usage();
-	g = open_guest(argv[1]);
-	if (strcmp(argv[0], "pause") == 0)
+	/* A fenced source: the far side of a migration may run it. */
+	if (strcmp(verb, "resume") == 0 && !force &&
+	    vmp_hold_get(argv[0], host, sizeof host) == 1)
+		errx(VMP_EX_INDOUBT, "%s is held: its migration to %s is in "
+		    "doubt and the guest may run there.  Settle it with "
+		    "vm-migrate --settle %s %s, or, knowing it does not run "
+		    "there, vm-ctl resume --force %s", argv[0], host, argv[0], host,
+		    argv[0]);
+	g = open_guest(argv[0]);
+	if (strcmp(verb, "pause") == 0)
 		r = ops->pause(g);
-	else if (strcmp(argv[0], "resume") == 0)
+	else if (strcmp(verb, "resume") == 0)
 		r = ops->resume(g);
 	else
 		r = ops->destroy(g);
 	if (r == -1)
-		errx(VMP_EX_FAIL, "%s %s: %s", argv[0], argv[1], hv_strerror());
+		errx(VMP_EX_FAIL, "%s %s: %s", verb, argv[0], hv_strerror());
 	ops->close(g);
+	/* Resumed by hand, or gone: the fence has nothing left to guard. */
+	if (strcmp(verb, "pause") != 0 && vmp_hold_clear(argv[0]) == -1)
+		warn("%s: can't remove its hold", argv[0]);
 	return 0;
 }
 

@@ -44,6 +44,9 @@ void	io_pipe_drain(int fd, unsigned max_ms);
 
 /* Monotonic and wall clocks in nanoseconds. */
 uint64_t	now_ns(void);
+/* TCP keepalive on a connection, so that a peer that vanished without a
+ * word is noticed within half a minute even when no data is due. */
+void		io_keepalive(int fd);
 uint64_t	wall_ns(void);
 
 /* Open "-" as stdin/stdout, anything else as a file.  -1 on failure. */

@@ -446,6 +446,17 @@ restore_stream(int fd, const struct restore_opts *o,
 		goto out;
 	}
 	s.code = RESTORE_FAILED;
+	res->bytes = vmi_reader_offset(r);
+	res->info = s.info;
+	if (o->prepared != NULL) {
+		char why[512];
+
+		if (o->prepared(o->arg, res, why, sizeof(why)) == -1) {
+			/* close() below destroys the uncommitted guest. */
+			fail(&s, "guest %s destroyed: %s", s.info.name, why);
+			goto out;
+		}
+	}
 	if (s.ops->commit(s.g) == -1) {
 		fail(&s, "commit guest %s: %s", s.info.name, hv_strerror());
 		goto out;

@@ -61,6 +61,14 @@ struct restore_opts {
 	 * that the far side waits on.  May be NULL.
 	 */
 	void		(*running)(void *arg, const struct restore_result *);
+	/*
+	 * A handover: called when END has checked and the guest is whole
+	 * but neither committed nor resumed, so that it does not outlive
+	 * this process.  0: go on (commit, resume); -1: destroy it, with
+	 * the reason in why.  May be NULL (go on at once).
+	 */
+	int		(*prepared)(void *arg, const struct restore_result *,
+			    char *why, size_t whylen);
 	int		 progress;	/* progress line on stderr */
 	/*
 	 * The input is the image alone (a file, or a pipe its writer

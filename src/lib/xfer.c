@@ -29,6 +29,8 @@ xfer_parse_line(const char *line, const char **rest)
 		{ "refused: ", XFER_REFUSED },
 		{ "running ", XFER_RUNNING },
 		{ "error: ", XFER_ERROR },
+		{ "prepared ", XFER_PREPARED },
+		{ "status ", XFER_STATUS },
 	};
 	size_t plen = strlen(XFER_PREFIX);
 
@@ -103,6 +105,7 @@ scan_guest(struct xfer_scan *s)
 	memcpy(&g, src, sizeof g);
 	memcpy(s->name, g.name, sizeof s->name);
 	s->mem_bytes = g.mem_bytes;
+	s->backend = g.backend;
 	return 0;
 }
 

@@ -7,12 +7,23 @@
  *
  *	vmpipe-recv: ready NAME			preflight passed: send memory
  *	vmpipe-recv: refused: REASON		preflight failed: nothing made
+ *	vmpipe-recv: prepared NAME		handover: built, held paused
  *	vmpipe-recv: running NAME RESUME_NS	the ack: the guest runs here
  *	vmpipe-recv: error: MESSAGE		the restore failed: nothing left
+ *	vmpipe-recv: status NAME STATE		answer to --status
  *
  * The sender forwards only the preamble (file header and records up to
  * and including GUEST and CONFIG) before it has read `ready', so no guest
  * memory crosses the wire before the destination has agreed to take it.
+ *
+ * In a handover (vm-recv --handover) the receiver does not resume on END:
+ * it says `prepared' and waits for one line from the sender, after END on
+ * the stream itself,
+ *
+ *	vmpipe-send: go				resume it; the source is fenced
+ *
+ * and anything else, or the end of the stream, or no line within the
+ * deadline, destroys the prepared guest.  See vmpipe(7), HANDOVER.
  */
 #ifndef XFER_H
 #define XFER_H
@@ -23,6 +34,8 @@
 #include "vmi_format.h"
 
 #define XFER_PREFIX		"vmpipe-recv: "
+#define XFER_GO			"vmpipe-send: go\n"
+#define XFER_GO_TIMEOUT		60	/* s: default of every deadline */
 #define XFER_LINE_MAX		1024	/* longest back-channel line */
 #define XFER_RELOC_PORT		8002	/* as xend-relocation-port */
 #define XFER_BUFSZ		(1u << 20)	/* data copy size */
@@ -33,7 +46,15 @@ enum xfer_kind {
 	XFER_REFUSED,
 	XFER_RUNNING,
 	XFER_ERROR,
+	XFER_PREPARED,
+	XFER_STATUS,
 };
+
+/* What --status says of a guest name on the receiving host. */
+#define XFER_ST_RUNNING		"running"	/* a guest runs under it */
+#define XFER_ST_PAUSED		"paused"	/* a guest, paused */
+#define XFER_ST_RECEIVING	"receiving"	/* a receive holds its lock */
+#define XFER_ST_ABSENT		"absent"	/* none of these */
 
 /*
  * Classify one line (without its newline).  *rest points into line at
@@ -57,6 +78,7 @@ struct xfer_scan {
 					   if the GUEST is refused */
 	char		guest_err[256];	/* then the reader's words */
 	uint64_t	mem_bytes;	/* from GUEST */
+	uint32_t	backend;	/* from GUEST: VMI_BACKEND_* */
 	char		err[256];
 	/* private */
 	uint64_t	off;		/* octets consumed */

@@ -4,10 +4,14 @@
  *
  *	vm-precopy g | vm-send host && vm-ctl destroy g || vm-ctl resume g
  *
- * does, but with the one rule that pipeline cannot keep by itself when
- * it is interrupted: the guest here is destroyed only after the far side
- * has said the guest runs there (vm-send exits 0), and every other
- * ending resumes it here.  No guest is ever lost.
+ * does, but with the rules that pipeline cannot keep by itself: the guest
+ * here is destroyed only after the far side has said the guest runs there
+ * (vm-send exits 0); it is resumed here only when the far side cannot run
+ * it (vm-send exits 1: it never said go, or the far side said it
+ * destroyed its copy); and when neither is known (vm-send exits 4, or
+ * dies), it stays paused and held until the far side has been asked
+ * (--settle, which this program tries once itself).  No guest is ever
+ * lost, and none ever runs twice.
  */
 #include <err.h>
 #include <errno.h>
@@ -23,6 +27,8 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "names.h"
+#include "xfer.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -36,7 +42,13 @@ usage(void)
 	    "[-i identity] [-j threads]\n"
 	    "                  [-K known_hosts] [--max-bytes size] "
 	    "[--max-rounds n] [-p port]\n"
-	    "                  [-z level] guest [user@]host[:port]\n");
+	    "                  [-t seconds] [-z level] guest "
+	    "[user@]host[:port]\n"
+	    "       vm-migrate --settle [-qr] [--plain] [-b backend] "
+	    "[-c cipher] [-e command]\n"
+	    "                  [-i identity] [-K known_hosts] [-p port] "
+	    "[-t seconds]\n"
+	    "                  guest [user@]host[:port]\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -112,7 +124,8 @@ wait_child(pid_t pid, pid_t *others, int nothers)
 }
 
 static int
-run_ctl(const char *backend, const char *verb, const char *guest)
+run_ctl(const char *backend, const char *verb, const char *flag,
+    const char *guest)
 {
 	char *argv[8];
 	int i = 0, st;
@@ -124,6 +137,8 @@ run_ctl(const char *backend, const char *verb, const char *guest)
 		argv[i++] = (char *)backend;
 	}
 	argv[i++] = (char *)verb;
+	if (flag != NULL)
+		argv[i++] = (char *)flag;
 	argv[i++] = (char *)guest;
 	argv[i] = NULL;
 	pid = spawn(argv, -1, 2);
@@ -131,6 +146,94 @@ run_ctl(const char *backend, const char *verb, const char *guest)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* What the far side says of the guest's name: running, paused,
+ * receiving or absent (xfer.h), or "" when it could not be asked. */
+static void
+ask(char *const qargv[], const char *guest, char *state, size_t len)
+{
+	char buf[512], want[128];
+	size_t n = 0;
+	ssize_t r;
+	int p[2], st;
+	pid_t pid;
+
+	state[0] = '\0';
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = spawn(qargv, -1, p[1]);
+	close(p[1]);
+	while (n < sizeof buf - 1 &&
+	    ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0 ||
+	    (r < 0 && errno == EINTR)))
+		n += r > 0 ? r : 0;
+	close(p[0]);
+	buf[n] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(want, sizeof want, "vmpipe-recv: status %s ", guest);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    strncmp(buf, want, strlen(want)) == 0) {
+		snprintf(state, len, "%s", buf + strlen(want));
+		state[strcspn(state, "\n")] = '\0';
+	}
+}
+
+/*
+ * Settle a migration in doubt: ask the far side until it knows (a
+ * receive there still holds the name until its own deadline passes),
+ * then destroy the copy here or resume it.  Returns the exit status.
+ */
+static int
+settle(char *const qargv[], const char *backend, const char *guest,
+    const char *host, int tries, int quiet)
+{
+	char state[64];
+
+	for (int i = 0; i < tries; i++) {
+		if (i > 0)
+			sleep(2);
+		ask(qargv, guest, state, sizeof state);
+		if (strcmp(state, XFER_ST_RUNNING) == 0) {
+			if (run_ctl(backend, "destroy", NULL, guest) < 0) {
+				warnx("%s runs on %s, but the paused copy here "
+				    "could not be destroyed: destroy it by "
+				    "hand", guest, host);
+				return VMP_EX_PAUSED;
+			}
+			if (!quiet)
+				fprintf(stderr, "vm-migrate: %s: settled: runs "
+				    "on %s; the copy here was destroyed\n",
+				    guest, host);
+			return VMP_EX_OK;
+		}
+		if (strcmp(state, XFER_ST_ABSENT) == 0) {
+			if (run_ctl(backend, "resume", "--force", guest) < 0) {
+				warnx("%s does not run on %s, and the copy here "
+				    "could not be resumed: check it with vm-ctl "
+				    "info", guest, host);
+				return VMP_EX_PAUSED;
+			}
+			if (!quiet)
+				fprintf(stderr, "vm-migrate: %s: settled: not on "
+				    "%s; the guest runs here\n", guest, host);
+			return VMP_EX_FAIL;
+		}
+		if (strcmp(state, XFER_ST_PAUSED) == 0) {
+			warnx("%s is paused on %s and paused and held here: "
+			    "resume one copy by hand (vm-ctl resume --force here, "
+			    "or vm-ctl resume there) and destroy the other",
+			    guest, host);
+			return VMP_EX_INDOUBT;
+		}
+		/* "receiving", or no answer: ask again. */
+	}
+	warnx("%s: still in doubt: %s %s; the guest here stays paused and "
+	    "held.  Settle it later with vm-migrate --settle %s %s", guest,
+	    host, state[0] ? "is still receiving it" : "could not be asked",
+	    guest, host);
+	return VMP_EX_INDOUBT;
 }
 
 static const char *
@@ -165,18 +268,21 @@ main(int argc, char *argv[])
 		{ "max-rounds",	required_argument,	NULL, 'R' },
 		{ "no-fallback", no_argument,		NULL, 'N' },
 		{ "plain",	no_argument,		NULL, 'T' },
+		{ "settle",	no_argument,		NULL, 'S' },
 		{ "threads",	required_argument,	NULL, 'j' },
+		{ "timeout",	required_argument,	NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char *sargv[32], *rargv[32], *tune[16], b1[64], b2[64], b3[64];
+	char *sargv[40], *rargv[32], *qargv[40], *tune[16];
+	char b1[64], b2[64], b3[64];
 	const char *backend = NULL, *live_only = NULL, *guest, *host;
 	int ch, live = 0, quiet = 0, verbose = 0, ns = 0, nr = 0, nt = 0;
-	int p[2], sst, rst;
+	int settle_only = 0, nq, p[2], sst, rst, timeout = XFER_GO_TIMEOUT;
 	pid_t saver, sender;
 
 	sargv[ns++] = (char *)prog("vm-send");
-	while ((ch = getopt_long(argc, argv, "K:b:c:e:i:j:lp:qrvz:",
+	while ((ch = getopt_long(argc, argv, "K:b:c:e:i:j:lp:qrt:vz:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'B': case 'D': case 'N': case 'R': case 'X':
@@ -193,8 +299,12 @@ main(int argc, char *argv[])
 		case 'b':
 			backend = optarg;
 			break;
-		case 'c': case 'e': case 'i': case 'K': case 'p':
+		case 'c': case 'e': case 'i': case 'K': case 'p': case 't':
 			/* vm-send's options, passed as they came. */
+			if (ch == 't' && ((timeout = atoi(optarg)) < 1 ||
+			    timeout > 86400))
+				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
+				    "86400 seconds", optarg);
 			snprintf(b1, sizeof b1, "-%c", ch);
 			sargv[ns++] = strdup(b1);
 			sargv[ns++] = optarg;
@@ -214,6 +324,9 @@ main(int argc, char *argv[])
 		case 'r':
 			sargv[ns++] = "-r";
 			break;
+		case 'S':
+			settle_only = 1;
+			break;
 		case 'T':
 			sargv[ns++] = "--plain";
 			break;
@@ -223,7 +336,7 @@ main(int argc, char *argv[])
 		default:
 			usage();
 		}
-		if (ns > 24 || nt > 14)
+		if (ns > 30 || nt > 14)
 			usage();
 	}
 	argc -= optind;
@@ -234,10 +347,37 @@ main(int argc, char *argv[])
 	host = argv[1];
 	if (live_only != NULL && !live)
 		errx(VMP_EX_USAGE, "%s needs --live", live_only);
+	if (settle_only && (live || nt > 0 || verbose))
+		usage();
+	if (vmp_name_check(guest, b1, sizeof b1) == -1)
+		errx(VMP_EX_USAGE, "%s", b1);
+
+	/* The question for the far side: vm-send's transport options, and
+	 * --status. */
+	memcpy(qargv, sargv, ns * sizeof *sargv);
+	nq = ns;
+	qargv[nq++] = "--status";
+	qargv[nq++] = (char *)guest;
+	qargv[nq++] = (char *)host;
+	qargv[nq] = NULL;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (settle_only)
+		/* The far side's receive gives up within its deadline. */
+		return settle(qargv, backend, guest, host,
+		    timeout / 2 + 2, quiet);
+
 	if (quiet)
 		sargv[ns++] = "-q";
 	if (verbose)
 		sargv[ns++] = "-v";
+	/* The fence: vm-send holds the guest here before it says go. */
+	sargv[ns++] = "--hold";
+	sargv[ns++] = (char *)guest;
 	sargv[ns++] = (char *)host;
 	sargv[ns] = NULL;
 
@@ -256,11 +396,6 @@ main(int argc, char *argv[])
 	}
 	rargv[nr++] = (char *)guest;
 	rargv[nr] = NULL;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		err(VMP_EX_FAIL, "pipe");
@@ -286,7 +421,7 @@ main(int argc, char *argv[])
 			warnx("%s: %s ended with %s after %s took the guest",
 			    guest, rargv[0], status_str(sst, b1, sizeof b1),
 			    host);
-		if (run_ctl(backend, "destroy", guest) < 0) {
+		if (run_ctl(backend, "destroy", NULL, guest) < 0) {
 			warnx("%s: migrated to %s, but the paused copy here "
 			    "could not be destroyed: destroy it by hand",
 			    guest, host);
@@ -297,10 +432,21 @@ main(int argc, char *argv[])
 			    guest, host);
 		return VMP_EX_OK;
 	}
+	if (!exited(rst, VMP_EX_FAIL) && !exited(rst, VMP_EX_NOCONV) &&
+	    !exited(rst, VMP_EX_USAGE)) {
+		/* In doubt (4), or the sender died not knowing: never a
+		 * resume until the far side has been asked. */
+		warnx("%s: vm-send ended with %s: asking %s", guest,
+		    status_str(rst, b1, sizeof b1), host);
+		return settle(qargv, backend, guest, host,
+		    interrupted ? 1 : timeout / 2 + 2, quiet);
+	}
 	snprintf(b3, sizeof b3, "%s: %s, vm-send: %s",
 	    strrchr(rargv[0], '/') ? strrchr(rargv[0], '/') + 1 : rargv[0],
 	    status_str(sst, b1, sizeof b1), status_str(rst, b2, sizeof b2));
-	if (run_ctl(backend, "resume", guest) < 0) {
+	/* The far side never had a go, or destroyed its copy: a hold that
+	 * vm-send placed guards nothing. */
+	if (run_ctl(backend, "resume", "--force", guest) < 0) {
 		warnx("%s: not migrated (%s), and the guest here could not be "
 		    "resumed: check it with vm-ctl info", guest, b3);
 		return VMP_EX_PAUSED;

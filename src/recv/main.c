@@ -23,12 +23,14 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-recv [-q] [--name name | --as name] [--paused] "
-	    "[-d rundir]\n"
+	    "usage: vm-recv [-q] [--handover] [--name name | --as name] "
+	    "[--paused]\n"
+	    "               [-d rundir] [-t seconds]\n"
+	    "       vm-recv [-d rundir] --status name\n"
 	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-C file] "
 	    "[-d rundir]\n"
 	    "               [-H hosts_allow] [-k host_key] [--pidfile file]\n"
-	    "               [--listen [addr:]port]\n");
+	    "               [-t seconds] [--listen [addr:]port]\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -37,6 +39,9 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "as", required_argument, NULL, 'A' },
+		{ "handover", no_argument, NULL, 'G' },
+		{ "status", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "name", required_argument, NULL, 'N' },
@@ -51,7 +56,7 @@ main(int argc, char *argv[])
 	char why[256];
 	int ch, server_only = 0, stdin_only = 0;
 
-	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:q", longopts,
+	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:qt:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -88,6 +93,21 @@ main(int argc, char *argv[])
 			ro.clone = ch == 'A';
 			stdin_only = 1;
 			break;
+		case 'G':
+			ro.handover = 1;
+			stdin_only = 1;
+			break;
+		case 'S':
+			if (vmp_name_check(optarg, why, sizeof(why)) == -1)
+				errx(VMP_EX_USAGE, "%s", why);
+			ro.status = optarg;
+			break;
+		case 't':
+			ro.timeout = s.timeout = atoi(optarg);
+			if (ro.timeout < 1 || ro.timeout > 86400)
+				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
+				    "86400 seconds", optarg);
+			break;
 		case 'I':
 			s.pidfile = optarg;
 			server_only = 1;
@@ -112,6 +132,11 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage();
 
+	if (ro.status != NULL) {
+		if (server_only || stdin_only || listen || config)
+			usage();
+		return recv_status(1, &ro);
+	}
 	if (listen == NULL && config == NULL) {
 		if (server_only)
 			errx(VMP_EX_USAGE, "server options need --listen or "
@@ -122,8 +147,8 @@ main(int argc, char *argv[])
 		return recv_stream(0, 1, &ro);
 	}
 	if (stdin_only)
-		errx(VMP_EX_USAGE, "--name and --paused are the sender's to "
-		    "choose when listening");
+		errx(VMP_EX_USAGE, "--name, --paused and --handover are the "
+		    "sender's to choose when listening");
 	if (listen != NULL) {
 		char *addr = NULL;
 

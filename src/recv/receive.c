@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "hv.h"
 #include "io.h"
 #include "names.h"
 #include "recv.h"
@@ -30,13 +32,19 @@ struct feeder {
 	int		 in, out;
 	const char	*pre;		/* octets already read from in */
 	size_t		 prelen;
+	int		 timeout_ms;	/* of silence from the sender */
+	volatile int	 idle;		/* it ended the input for silence */
 };
 
 struct verdict {
-	int		 out;
+	int		 out;		/* the back channel */
+	int		 in;		/* the restore's input: the go line */
 	const char	*name;
 	int		 refused;
 	int		 acked;
+	int		 handover;
+	int		 timeout_ms;
+	struct guard	*guard;
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -60,6 +68,18 @@ say(int out, const char *fmt, ...)
 	(void)io_writeall(out, line, n);
 }
 
+/* Wait up to ms for fd to be readable: 1, 0 on timeout, -1 on error. */
+static int
+wait_in(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+
+	while ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
 static void
 on_preflight(void *arg, const struct restore_verdict *rv)
 {
@@ -67,6 +87,7 @@ on_preflight(void *arg, const struct restore_verdict *rv)
 
 	switch (rv->code) {
 	case RESTORE_ACCEPTED:
+		guard_made(v->guard);
 		say(v->out, "ready %s", v->name);
 		return;
 	case RESTORE_REFUSED:
@@ -80,13 +101,66 @@ on_preflight(void *arg, const struct restore_verdict *rv)
 	v->refused = 1;
 }
 
+/*
+ * The handover's middle: the guest is whole and paused, not committed,
+ * so it dies with us.  Say so, and wait for the sender's go, which comes
+ * on the stream after END.  Anything else is a no.
+ */
+static int
+on_prepared(void *arg, const struct restore_result *res, char *why,
+    size_t len)
+{
+	struct verdict *v = arg;
+	char line[XFER_LINE_MAX + 1];
+	size_t n = 0;
+	uint64_t end;
+
+	if (!v->handover)
+		return 0;
+	say(v->out, "prepared %s", res->info.name);
+	end = now_ns() + (uint64_t)v->timeout_ms * 1000000;
+	while (n < sizeof line - 1) {
+		int64_t left = (int64_t)(end - now_ns()) / 1000000;
+		ssize_t r;
+
+		if (left <= 0 || wait_in(v->in, (int)left) == 0) {
+			snprintf(why, len, "no go from the sender within %d s",
+			    v->timeout_ms / 1000);
+			return -1;
+		}
+		r = read(v->in, line + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, len, "the sender ended the stream "
+			    "without a go");
+			return -1;
+		}
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	if (n + 1 == sizeof(XFER_GO) - 1 &&
+	    memcmp(line, XFER_GO, n) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (line[i] < ' ' || line[i] > '~')
+			line[i] = '?';
+	snprintf(why, len, "the sender said '%.80s', not go", line);
+	return -1;
+}
+
 /* The ack, sent the moment the guest runs: before the restore lets go
- * of the guest's memory, which for a large guest takes a while. */
+ * of the guest's memory, which for a large guest takes a while.  The
+ * guardian lets go first: killed between the two, the guest runs and
+ * the sender, in doubt, finds it running here. */
 static void
 on_running(void *arg, const struct restore_result *res)
 {
 	struct verdict *v = arg;
 
+	guard_keep(v->guard);
 	say(v->out, "running %s %" PRIu64, res->info.name, res->resume_ns);
 	v->acked = 1;
 }
@@ -109,6 +183,11 @@ feed(void *arg)
 	for (;;) {
 		ssize_t n;
 
+		/* A sender that goes silent is not waited for for ever. */
+		if (wait_in(f->in, f->timeout_ms) == 0) {
+			f->idle = 1;
+			break;
+		}
 		if (can_splice) {
 			n = splice(f->in, NULL, f->out, NULL, XFER_BUFSZ,
 			    SPLICE_F_MOVE | SPLICE_F_MORE);
@@ -137,37 +216,76 @@ out:
 }
 
 /*
- * Hold the receive lock for name in the run directory, so that a second
+ * Take the receive lock for name in the run directory, so that a second
  * stream for the same guest is refused while this one runs.  The lock
- * goes with the process.  Returns 0, 1 when held elsewhere, -1 on error.
+ * goes with the process (and its guardian); the file is removed by
+ * whoever holds the lock last, so a lock taken on a file that has just
+ * been removed is taken again on the new one.  Returns the locked fd,
+ * -2 when held elsewhere, -1 on error; the path is left in path.
  */
 static int
-lock_name(const char *name, char *why, size_t len)
+lock_name(const char *name, char *path, size_t plen, char *why, size_t len)
 {
 	const char *dir = vmp_rundir();
-	char path[PATH_MAX];
-	int fd;
 
-	if (vmp_runpath(path, sizeof path, dir, name, "recv.lock") == -1) {
+	if (vmp_runpath(path, plen, dir, name, "recv.lock") == -1) {
 		snprintf(why, len, "can't lock guest %s: %s", name,
 		    strerror(errno));
 		return -1;
 	}
 	(void)mkdir(dir, 0755);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		snprintf(why, len, "can't open %.900s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(why, len, errno == EWOULDBLOCK ?
-		    "a migration of guest %s to this host is already in "
-		    "progress" : "can't lock %.900s", errno == EWOULDBLOCK ? name :
-		    path);
+	for (int tries = 0; tries < 10; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			snprintf(why, len, "can't open %.900s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			snprintf(why, len, errno == EWOULDBLOCK ?
+			    "a migration of guest %s to this host is already "
+			    "in progress" : "can't lock %.900s",
+			    errno == EWOULDBLOCK ? name : path);
+			close(fd);
+			return errno == EWOULDBLOCK ? -2 : -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return fd;
 		close(fd);
-		return 1;
 	}
-	return 0;	/* fd stays open: the lock lives as long as we do */
+	snprintf(why, len, "can't lock guest %s: its lock file keeps "
+	    "changing", name);
+	return -1;
+}
+
+/* Read the preamble into buf (at most cap octets), each read within the
+ * deadline.  Returns the octets read; *idle set when the sender went
+ * silent. */
+static size_t
+read_preamble(int in, char *buf, size_t cap, struct xfer_scan *scan,
+    int timeout_ms, int *idle)
+{
+	size_t have = 0;
+
+	while (!scan->done && !scan->failed && have < cap) {
+		ssize_t n;
+
+		if (wait_in(in, timeout_ms) == 0) {
+			*idle = 1;
+			break;
+		}
+		n = read(in, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		xfer_scan(scan, buf + have, n);
+		have += n;
+	}
+	return have;
 }
 
 int
@@ -179,16 +297,20 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		.paused = o->paused,
 		.progress = !o->quiet,
 		.preflight = on_preflight,
+		.prepared = on_prepared,
 		.running = on_running,
 	};
+	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
+	struct guard guard = { .fd = -1 };
 	struct restore_result res;
-	struct verdict v = { .out = out };
-	struct feeder f = { .in = in };
+	struct verdict v = { .out = out, .handover = o->handover,
+	    .timeout_ms = tmo, .guard = &guard };
+	struct feeder f = { .in = in, .timeout_ms = tmo };
 	struct xfer_scan scan;
-	char *buf, emsg[1024];
-	size_t have = 0;
+	char *buf, emsg[1024], lock[PATH_MAX] = "";
+	size_t have;
 	pthread_t th;
-	int p[2], rc = VMP_EX_FAIL;
+	int p[2], idle = 0, lockfd = -1, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL) {
 		say(out, "error: %s", strerror(errno));
@@ -196,15 +318,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	}
 	/* The preamble; what a sender sends before it waits for us. */
 	xfer_scan_init(&scan);
-	while (!scan.done && !scan.failed && have < XFER_BUFSZ) {
-		ssize_t n = read(in, buf + have, XFER_BUFSZ - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		xfer_scan(&scan, buf + have, n);
-		have += n;
+	have = read_preamble(in, buf, XFER_BUFSZ, &scan, tmo, &idle);
+	if (idle) {
+		say(out, "error: no image from the sender within %d s",
+		    tmo / 1000);
+		goto out;
 	}
 	/*
 	 * A GUEST the reader refuses (a name that fails the name rule, for
@@ -214,16 +332,22 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	 */
 	if (scan.guest_err[0] != '\0') {
 		say(out, "refused: %s", scan.guest_err);
-		rc = VMP_EX_FAIL;
 		goto out;
 	}
 	v.name = o->name ? o->name : scan.name[0] ? scan.name : "?";
 	if (scan.done && (o->name || scan.name[0])) {
-		int l = lock_name(v.name, emsg, sizeof emsg);
-
-		if (l != 0) {
+		lockfd = lock_name(v.name, lock, sizeof lock, emsg,
+		    sizeof emsg);
+		if (lockfd < 0) {
+			lock[0] = '\0';
 			say(out, "refused: %s", emsg);
-			rc = VMP_EX_FAIL;
+			goto out;
+		}
+		/* Only a guest with a name and a lock can be guarded. */
+		if (guard_start(&guard, v.name, scan.backend, lock,
+		    lockfd) < 0) {
+			say(out, "error: can't start the guardian: %s",
+			    strerror(errno));
 			goto out;
 		}
 	}
@@ -244,23 +368,87 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	}
 	pthread_detach(th);
 	ropts.arg = &v;
+	v.in = p[0];
 	if (restore_stream(p[0], &ropts, &res, emsg, sizeof emsg) == 0) {
-		if (!v.acked)
+		if (!v.acked) {
+			guard_keep(&guard);
 			say(out, "running %s %" PRIu64, res.info.name,
 			    res.resume_ns);
+		}
 		rc = VMP_EX_OK;
 	} else {
+		if (f.idle)
+			snprintf(emsg, sizeof emsg, "no data from the sender "
+			    "for %d s: the guest being made was destroyed",
+			    tmo / 1000);
 		if (!v.refused)
 			say(out, "error: %s", emsg);
 		rc = VMP_EX_FAIL;
 	}
 	/* The feeder may still be blocked on in: exit takes it along. */
 	close(p[0]);
-	return rc;
+	buf = NULL;	/* the feeder may still read it */
 out:
+	/* Removed while still held: a waiting receive takes the next. */
+	if (lock[0] != '\0')
+		(void)unlink(lock);
+	guard_keep(&guard);
 	xfer_scan_free(&scan);
 	free(buf);
 	return rc;
+}
+
+int
+recv_serve(int in, int out, const struct recv_opts *o)
+{
+	return o->status != NULL ? recv_status(out, o) :
+	    recv_stream(in, out, o);
+}
+
+int
+recv_status(int out, const struct recv_opts *o)
+{
+	const struct hv_ops *ops = hv_select(NULL);
+	const char *st = XFER_ST_ABSENT;
+	char path[PATH_MAX];
+	struct hv_guest *g;
+	int fd;
+
+	/* A receive in progress holds the lock. */
+	if (vmp_runpath(path, sizeof path, vmp_rundir(), o->status,
+	    "recv.lock") == 0 &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		int busy = flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+		    errno == EWOULDBLOCK;
+
+		close(fd);
+		if (busy) {
+			say(out, "status %s %s", o->status, XFER_ST_RECEIVING);
+			return VMP_EX_OK;
+		}
+	}
+	if (ops == NULL) {
+		say(out, "error: no backend here to ask about guest %s",
+		    o->status);
+		return VMP_EX_FAIL;
+	}
+	if (ops->open(o->status, &g) == 0) {
+		struct hv_info info;
+
+		if (ops->describe(g, &info) == -1) {
+			say(out, "error: guest %s: %s", o->status,
+			    hv_strerror());
+			ops->close(g);
+			return VMP_EX_FAIL;
+		}
+		st = info.paused ? XFER_ST_PAUSED : XFER_ST_RUNNING;
+		ops->close(g);
+	} else if (errno != ENOENT) {
+		say(out, "error: guest %s: %s", o->status, hv_strerror());
+		return VMP_EX_FAIL;
+	}
+	say(out, "status %s %s", o->status, st);
+	return VMP_EX_OK;
 }
 
 /* Split a shell-quoted command into at most max words, in place. */
@@ -303,15 +491,16 @@ int
 recv_parse_request(const char *cmd, struct recv_opts *o, char *why,
     size_t len)
 {
-	char copy[XFER_LINE_MAX + 1], *w[8], *base;
+	char copy[XFER_LINE_MAX + 1], *w[10], *base;
 	int n;
 
-	snprintf(why, len, "this server runs only "
-	    "'vm-recv [--name name | --as name] [--paused] [-q]'");
+	snprintf(why, len, "this server runs only 'vm-recv [-q] [--handover] "
+	    "[--name name | --as name] [--paused] [-t seconds]' and "
+	    "'vm-recv --status name'");
 	if (strlen(cmd) > XFER_LINE_MAX)
 		return -1;
 	strcpy(copy, cmd);
-	if ((n = split_words(copy, w, 8)) < 1)
+	if ((n = split_words(copy, w, 10)) < 1)
 		return -1;
 	base = strrchr(w[0], '/') ? strrchr(w[0], '/') + 1 : w[0];
 	if (strcmp(base, "vm-recv") != 0)
@@ -319,17 +508,38 @@ recv_parse_request(const char *cmd, struct recv_opts *o, char *why,
 	for (int i = 1; i < n; i++) {
 		if (strcmp(w[i], "--paused") == 0)
 			o->paused = 1;
+		else if (strcmp(w[i], "--handover") == 0)
+			o->handover = 1;
 		else if (strcmp(w[i], "-q") == 0)
 			o->quiet = 1;
-		else if ((strcmp(w[i], "--name") == 0 ||
-		    strcmp(w[i], "--as") == 0) && i + 1 < n) {
+		else if (strcmp(w[i], "-t") == 0 && i + 1 < n) {
+			char *end;
+			long t = strtol(w[++i], &end, 10);
+
+			/* The server's own deadline is the longest a
+			 * client may ask for. */
+			if (*end != '\0' || t < 1 || t > 86400)
+				return -1;
+			if (o->timeout == 0 || t < o->timeout)
+				o->timeout = (int)t;
+		} else if ((strcmp(w[i], "--name") == 0 ||
+		    strcmp(w[i], "--as") == 0 ||
+		    strcmp(w[i], "--status") == 0) && i + 1 < n) {
+			int st = strcmp(w[i], "--status") == 0;
+
 			o->clone = strcmp(w[i], "--as") == 0;
 			if (vmp_name_check(w[++i], why, len) == -1)
 				return -1;
 			snprintf(o->namebuf, sizeof o->namebuf, "%s", w[i]);
-			o->name = o->namebuf;
+			if (st)
+				o->status = o->namebuf;
+			else
+				o->name = o->namebuf;
 		} else
 			return -1;
 	}
+	/* A question is only a question. */
+	if (o->status != NULL && (n != 3 || o->name != NULL))
+		return -1;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define RECV_H
 
 #include <regex.h>
+#include <stdint.h>
 
 #include "vmi_format.h"
 
@@ -14,6 +15,9 @@ struct recv_opts {
 	int		 clone;		/* --as: a fresh UUID (and MACs) */
 	int		 paused;	/* --paused */
 	int		 quiet;		/* -q: no progress line */
+	int		 handover;	/* --handover: resume only on go */
+	int		 timeout;	/* --timeout: s, each phase's deadline */
+	const char	*status;	/* --status: ask about this name */
 	char		 namebuf[VMI_NAME_MAX];	/* holds a parsed --name */
 };
 
@@ -23,6 +27,26 @@ struct recv_opts {
  * (or, with paused, is ready paused).
  */
 int	recv_stream(int in, int out, const struct recv_opts *);
+
+/*
+ * Answer a --status request for o->status on out: one line `status NAME
+ * STATE' (xfer.h), or `error: ...' when no backend can be asked.  Returns
+ * the exit status.
+ */
+int	recv_status(int out, const struct recv_opts *);
+/* A request of a relocation server: the receive or the question. */
+int	recv_serve(int in, int out, const struct recv_opts *);
+
+/* guard.c: the guardian of one receive (see there). */
+struct guard {
+	int	fd;		/* our end of its pipe; -1: none */
+};
+/* Fork the guardian of the guest name (backend VMI_BACKEND_*), holding
+ * lockfd and removing lock should the receive die.  0 or -1. */
+int	guard_start(struct guard *, const char *name, uint32_t backend,
+	    const char *lock, int lockfd);
+void	guard_made(struct guard *);	/* the guest exists now */
+void	guard_keep(struct guard *);	/* the receive's work is over */
 
 /*
  * Parse a receive request: the command of an SSH exec request, or the
@@ -43,6 +67,7 @@ struct server {
 	int		 plain;
 	int		 daemon;
 	int		 quiet;
+	int		 timeout;	/* -t: each receive's deadlines, s */
 	/* compiled hosts_allow */
 	regex_t		*allow;
 	int		 nallow;

@@ -24,6 +24,9 @@
 #include "recv.h"
 #include "xfer.h"
 
+/* How long a plain connection may take to say what it wants. */
+#define REQUEST_TIMEOUT_MS	10000
+
 static int
 listen_on(const struct server *s)
 {
@@ -107,17 +110,26 @@ linger_close(int fd)
 
 /* Plain TCP: one request line, then the stream; lines go back on it. */
 static int
-serve_plain(int fd, const char *peer)
+serve_plain(const struct server *s, int fd, const char *peer)
 {
-	struct recv_opts ro = { .quiet = 1 };
+	struct recv_opts ro = { .quiet = 1, .timeout = s->timeout };
 	char line[XFER_LINE_MAX + 1], why[256];
 	size_t n = 0;
 	int rc;
 
 	/* Byte by byte: nothing after the newline may be taken from the
-	 * stream, which the receive reads from this same socket. */
+	 * stream, which the receive reads from this same socket.  The
+	 * request comes at once or not at all. */
 	while (n < XFER_LINE_MAX) {
-		ssize_t r = read(fd, line + n, 1);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, REQUEST_TIMEOUT_MS) == 0) {
+			slog(LOG_NOTICE, "%s: no request within %d s", peer,
+			    REQUEST_TIMEOUT_MS / 1000);
+			return VMP_EX_FAIL;
+		}
+		r = read(fd, line + n, 1);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -134,7 +146,7 @@ serve_plain(int fd, const char *peer)
 		linger_close(fd);
 		return VMP_EX_FAIL;
 	}
-	rc = recv_stream(fd, fd, &ro);
+	rc = recv_serve(fd, fd, &ro);
 	linger_close(fd);
 	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
 	return rc;
@@ -166,7 +178,8 @@ serve_one(struct server *s, void *bind, int fd,
 		_exit(VMP_EX_FAIL);
 	}
 	slog(LOG_INFO, "%s: connected", addr);
-	_exit(s->plain ? serve_plain(fd, addr) :
+	io_keepalive(fd);
+	_exit(s->plain ? serve_plain(s, fd, addr) :
 	    sshd_serve(s, bind, fd, addr));
 }
 

@@ -278,7 +278,7 @@ start_receive(struct conn *c, const struct recv_opts *ro, int fd,
 		close(fd);
 		close(in[1]);
 		close(out[0]);
-		_exit(recv_stream(in[0], out[1], ro));
+		_exit(recv_serve(in[0], out[1], ro));
 	}
 	close(in[0]);
 	close(out[1]);
@@ -296,7 +296,7 @@ sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
 		.auth_pubkey_function = on_auth_pubkey,
 		.channel_open_request_session_function = on_channel_open,
 	};
-	struct recv_opts ro = { .quiet = 1 };
+	struct recv_opts ro = { .quiet = 1, .timeout = srv->timeout };
 	ssh_event ev = NULL;
 	char why[256];
 	int rc = VMP_EX_FAIL, waited = 0, in_fd;

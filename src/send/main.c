@@ -22,9 +22,14 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-send [-qrv] [--name name] [--paused] [--plain] "
 	    "[-c cipher] [-e command]\n"
-	    "               [-i identity] [-K known_hosts] [-p port] "
+	    "               [--hold guest] [-i identity] [-K known_hosts] "
+	    "[-p port]\n"
+	    "               [-t seconds] [--user user] [user@]host[:port]\n"
+	    "       vm-send [-r] [--plain] [-c cipher] [-e command] "
+	    "[-i identity]\n"
+	    "               [-K known_hosts] [-p port] [-t seconds] "
 	    "[--user user]\n"
-	    "               [user@]host[:port]\n");
+	    "               --status name [user@]host[:port]\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -49,11 +54,32 @@ cmd_add(char *cmd, size_t len, const char *word)
 	cmd[n] = '\0';
 }
 
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	send_interrupted = 1;
+}
+
 /* The receive command: -e's (run by a shell) or vm-recv for a server. */
 static void
 build_command(const struct send_opts *o, char *cmd, size_t len)
 {
+	char t[16];
+
 	snprintf(cmd, len, "%s", o->relocation ? "vm-recv" : o->command);
+	if (o->status != NULL) {
+		cmd_add(cmd, len, "--status");
+		cmd_add(cmd, len, o->status);
+		return;
+	}
+	/* The two-phase handover: the far side resumes only on our go. */
+	cmd_add(cmd, len, "--handover");
+	if (o->timeout > 0) {
+		snprintf(t, sizeof t, "%d", o->timeout);
+		cmd_add(cmd, len, "-t");
+		cmd_add(cmd, len, t);
+	}
 	if (o->name != NULL) {
 		cmd_add(cmd, len, "--name");
 		cmd_add(cmd, len, o->name);
@@ -66,7 +92,10 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "hold", required_argument, NULL, 'H' },
 		{ "known-hosts", required_argument, NULL, 'K' },
+		{ "status", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "paused", no_argument, NULL, 'P' },
 		{ "plain", no_argument, NULL, 'T' },
@@ -78,7 +107,7 @@ main(int argc, char *argv[])
 	char cmd[4096], emsg[1024], *host, *at;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "K:c:e:i:p:qrv", longopts,
+	while ((ch = getopt_long(argc, argv, "K:c:e:i:p:qrt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -93,10 +122,23 @@ main(int argc, char *argv[])
 		case 'K':
 			o.known_hosts = optarg;
 			break;
+		case 'H':
 		case 'N':
+		case 'S':
 			if (vmp_name_check(optarg, emsg, sizeof(emsg)) == -1)
 				errx(VMP_EX_USAGE, "%s", emsg);
-			o.name = optarg;
+			if (ch == 'H')
+				o.hold = optarg;
+			else if (ch == 'N')
+				o.name = optarg;
+			else
+				o.status = optarg;
+			break;
+		case 't':
+			o.timeout = atoi(optarg);
+			if (o.timeout < 1 || o.timeout > 86400)
+				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
+				    "86400 seconds", optarg);
 			break;
 		case 'p':
 			o.port = atoi(optarg);
@@ -132,7 +174,9 @@ main(int argc, char *argv[])
 	if (o.plain && !o.relocation)
 		errx(VMP_EX_USAGE, "--plain needs -r: only a relocation "
 		    "server speaks raw TCP");
-	if (isatty(0))
+	if (o.status != NULL && (o.hold || o.name || o.paused))
+		usage();
+	if (o.status == NULL && isatty(0))
 		errx(VMP_EX_USAGE, "stdin is a terminal, not an image stream");
 
 	host = argv[0];
@@ -147,6 +191,14 @@ main(int argc, char *argv[])
 
 	/* A dead peer must show up as an error from write, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Once the end of the stream is out, a signal must not look like a
+	 * failure that the caller answers by resuming the source: the pump
+	 * decides what it means. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	build_command(&o, cmd, sizeof cmd);
 	if (o.plain) {
@@ -163,7 +215,7 @@ main(int argc, char *argv[])
 		xp = xport_ssh_open(&o, cmd, emsg, sizeof emsg);
 	if (xp == NULL)
 		errx(VMP_EX_FAIL, "%s", emsg);
-	rc = send_stream(xp, 0, &o);
+	rc = o.status != NULL ? send_status(xp, &o) : send_stream(xp, 0, &o);
 	xp->ops->close(xp);
 	return rc;
 }

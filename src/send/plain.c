@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -115,8 +116,16 @@ xport_plain_open(const struct send_opts *o, char *err, size_t errlen)
 			saved = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		/* A deadline for the connect, and for every write after
+		 * it: a receiver that stops reading is not waited for. */
+		struct timeval tv = { .tv_sec = o->timeout > 0 ? o->timeout :
+		    XFER_GO_TIMEOUT };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			io_keepalive(fd);
 			break;
+		}
 		saved = errno;
 		close(fd);
 		fd = -1;

@@ -8,6 +8,7 @@
 #include <err.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 
 #include "exits.h"
 #include "io.h"
+#include "hold.h"
+#include "names.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -28,6 +31,7 @@ struct pump {
 	const struct send_opts	*o;
 	struct lines		 lb;
 	char			 line[XFER_LINE_MAX + 1];
+	char			 name[VMI_NAME_MAX];	/* the image's */
 	uint64_t		 bytes;
 };
 
@@ -101,10 +105,79 @@ fail(struct pump *p, int k, const char *when)
 		warnx("connection to %s lost %s%s%s", p->o->host, when,
 		    p->xp->err[0] ? ": " : "", p->xp->err);
 		return VMP_EX_FAIL;
+	case 0:
+		warnx("no answer from %s within %d s %s", p->o->host,
+		    p->o->timeout > 0 ? p->o->timeout : XFER_GO_TIMEOUT, when);
+		return VMP_EX_FAIL;
+	case -3:
+		warnx("interrupted %s: nothing runs on %s", when, p->o->host);
+		return VMP_EX_FAIL;
 	default:
 		warnx("%s: unexpected '%s' %s", p->o->host, p->line, when);
 		return VMP_EX_FAIL;
 	}
+}
+
+
+volatile sig_atomic_t send_interrupted;
+
+/*
+ * Wait for the next line up to ms (-1: for ever), in short slices so
+ * that a signal is seen.  As next_line(), and -3 when interrupted.
+ */
+static int
+wait_line(struct pump *p, int ms)
+{
+	uint64_t end = now_ns() + (uint64_t)(ms < 0 ? 0 : ms) * 1000000;
+
+	for (;;) {
+		int k, slice = 250;
+
+		if (send_interrupted)
+			return -3;
+		if (ms >= 0) {
+			int64_t left = (int64_t)(end - now_ns()) / 1000000;
+
+			if (left <= 0)
+				return 0;
+			if (left < slice)
+				slice = (int)left;
+		}
+		if ((k = next_line(p, slice)) != 0)
+			return k;
+	}
+}
+
+/*
+ * The migration is in doubt: the far side may run the guest or not.
+ * The source stays paused (and held); say which hosts and how to settle.
+ */
+static int
+doubt(struct pump *p, const char *what, int after_go)
+{
+	const char *g = p->name[0] ? p->name : "GUEST";
+
+	warnx("%s: %s: the migration of %s is in doubt: it may run on %s "
+	    "now%s; the copy here stays paused.  Settle it with: "
+	    "vm-migrate --settle %s%s %s", p->o->host, what, g, p->o->host,
+	    after_go ? "" : " (no go was said)", p->o->relocation ?
+	    (p->o->plain ? "-r --plain " : "-r ") : "", g, p->o->host);
+	return VMP_EX_INDOUBT;
+}
+
+/* Fence the source: mark the paused guest held for this migration, so
+ * that no `vm-ctl resume' starts it while the far side may run it. */
+static int
+hold_source(const struct send_opts *o)
+{
+	char why[512];
+
+	if (vmp_hold_set(o->hold, o->host, why, sizeof why) < 0) {
+		warnx("can't fence %s here: %s; no go was said to %s", o->hold,
+		    why, o->host);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -141,6 +214,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	struct pump p = { .xp = xp, .o = o };
 	struct xfer_scan scan;
 	uint64_t t0 = now_ns();
+	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
 	int k, rc = VMP_EX_FAIL;
@@ -180,7 +254,9 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	}
 
 	/* 2. The destination's verdict. */
-	k = next_line(&p, -1);
+	memcpy(p.name, o->name ? o->name : scan.name, sizeof p.name);
+	p.name[sizeof p.name - 1] = '\0';
+	k = wait_line(&p, tmo);
 	if (k != XFER_READY) {
 		rc = fail(&p, k, "before the transfer");
 		goto out;
@@ -202,14 +278,21 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			p.bytes += have - off;
 		}
 		k = next_line(&p, 0);
-		if (k == XFER_RUNNING)	/* it has read END already */
+		if (k == XFER_RUNNING)	/* a receiver without handover */
 			goto ack;
 		if (k != 0) {
 			rc = fail(&p, k, "during the transfer");
 			goto out;
 		}
+		if (send_interrupted) {
+			warnx("interrupted during the transfer: nothing runs "
+			    "on %s", o->host);
+			goto out;
+		}
 		ssize_t r = read_some(in, buf, XFER_BUFSZ);
 
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
 			warn("can't read the image");
 			goto out;
@@ -219,15 +302,44 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		have = r;
 		off = 0;
 	}
-	if (xp->ops->shutdown(xp) < 0) {
-		warnx("%s: %s", o->host, xp->err);
+
+	/*
+	 * 4. The handover.  END is out: from here on, a lost connection or
+	 * a signal leaves the sender unsure of what the far side did, and
+	 * only an answer from it may decide.
+	 */
+	k = wait_line(&p, tmo);
+	if (k == XFER_RUNNING)	/* a receiver without handover */
+		goto ack;
+	if (k != XFER_PREPARED) {
+		if (k == 0 || k == -1 || k == -3) {
+			rc = doubt(&p, k == 0 ? "no word within the deadline "
+			    "after the end of the stream" : k == -3 ?
+			    "interrupted after the end of the stream" :
+			    "connection lost after the end of the stream", 0);
+			goto out;
+		}
+		rc = fail(&p, k, "at the end of the transfer");
 		goto out;
 	}
-
-	/* 4. The ack. */
-	k = next_line(&p, -1);
+	if (o->hold != NULL && hold_source(o) < 0)
+		goto out;	/* no go: the far side destroys its copy */
+	if (xp->ops->write(xp, XFER_GO, strlen(XFER_GO)) < 0) {
+		/* Whether the go got out, only the far side knows. */
+		rc = doubt(&p, "connection lost while saying go", 1);
+		goto out;
+	}
+	(void)xp->ops->shutdown(xp);
+	k = wait_line(&p, tmo);
 	if (k != XFER_RUNNING) {
-		rc = fail(&p, k, "at the end of the transfer");
+		if (k == XFER_ERROR || k == XFER_REFUSED) {
+			/* It says what it did: the copy there is gone. */
+			rc = fail(&p, k, "after go");
+			goto out;
+		}
+		rc = doubt(&p, k == 0 ? "no answer within the deadline after "
+		    "go" : k == -3 ? "interrupted after go" :
+		    "connection lost after go", 1);
 		goto out;
 	}
 ack:
@@ -235,14 +347,31 @@ ack:
 	if (fflush(stdout) == EOF)
 		warn("stdout");
 	if (o->verbose) {
-		double s = (now_ns() - t0) / 1e9;
+		double sec = (now_ns() - t0) / 1e9;
 
 		fprintf(stderr, "vm-send: %llu octets in %.3f s (%.1f MB/s)\n",
-		    (unsigned long long)p.bytes, s, p.bytes / s / 1e6);
+		    (unsigned long long)p.bytes, sec, p.bytes / sec / 1e6);
 	}
 	rc = VMP_EX_OK;
 out:
 	xfer_scan_free(&scan);
 	free(buf);
 	return rc;
+}
+
+int
+send_status(struct xport *xp, const struct send_opts *o)
+{
+	struct pump p = { .xp = xp, .o = o };
+	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
+	int k = wait_line(&p, tmo);
+
+	if (k != XFER_STATUS)
+		return fail(&p, k, "answering --status");
+	printf("%s\n", p.line);
+	if (fflush(stdout) == EOF) {
+		warn("stdout");
+		return VMP_EX_FAIL;
+	}
+	return VMP_EX_OK;
 }

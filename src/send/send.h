@@ -5,6 +5,7 @@
 #define SEND_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 struct send_opts {
@@ -21,7 +22,13 @@ struct send_opts {
 	int		 plain;		/* --plain */
 	int		 quiet;		/* -q */
 	int		 verbose;	/* -v */
+	int		 timeout;	/* -t: s, each phase's deadline */
+	const char	*hold;		/* --hold: fence this guest here */
+	const char	*status;	/* --status: ask about this name */
 };
+
+/* Set by SIGINT, SIGTERM and SIGHUP; the pump decides what they mean. */
+extern volatile sig_atomic_t send_interrupted;
 
 /* The return value of xport_ops.read at the end of the back channel. */
 #define XP_EOF		(-2)
@@ -54,5 +61,9 @@ struct xport	*xport_plain_open(const struct send_opts *, char *err,
 /* Deliver the image on fd in over xp (preflight, stream, ack).  Returns
  * an exit status (VMP_EX_*, exits.h), having said why on stderr. */
 int	send_stream(struct xport *xp, int in, const struct send_opts *);
+
+/* Ask the far side about o->status and print its answer line on stdout.
+ * 0 when it answered (whatever the state), else an exit status. */
+int	send_status(struct xport *xp, const struct send_opts *);
 
 #endif /* SEND_H */

@@ -13,6 +13,7 @@
 
 #include <libssh/libssh.h>
 
+#include "io.h"
 #include "send.h"
 #include "xfer.h"
 
@@ -258,6 +259,7 @@ xport_ssh_open(const struct send_opts *o, const char *command, char *err,
 		    ssh_get_error(x->s));
 		goto fail;
 	}
+	io_keepalive(ssh_get_fd(x->s));
 	if (check_host_key(x->s, o, err, errlen) < 0 ||
 	    authenticate(x->s, o, err, errlen) < 0)
 		goto fail;

@@ -1,0 +1,123 @@
+/*
+ * guard.c: what a receive leaves behind when it dies.  A receive that is
+ * killed (SIGKILL, a crash, the OOM killer) cannot clean up after itself,
+ * and a guest it made but did not finish must not go on: on Xen a domain
+ * outlives the process that made it.  So before anything is made, the
+ * receive forks a guardian that holds the other end of a pipe and the
+ * receive's lock.  The receive tells it "made" once the guest exists and
+ * "keep" once its work is over either way; if the pipe ends without
+ * "keep", the receive died before its final step, and the guardian
+ * destroys the guest it made, removes the lock file and exits.
+ *
+ * The order of the receive's last steps makes every death safe: it says
+ * "keep" after the guest runs and before it says `running' to the sender.
+ * Killed before "keep", the guest is destroyed and the sender, which has
+ * no ack, is in doubt and finds the guest absent here; killed after, the
+ * guest runs and the sender finds it running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "recv.h"
+
+#define G_MADE	'm'
+#define G_KEEP	'k'
+
+static void __attribute__((noreturn))
+guardian(int rfd, const char *name, uint32_t backend, const char *lock)
+{
+	const struct hv_ops *ops;
+	struct hv_guest *g;
+	int made = 0;
+	char c;
+
+	for (;;) {
+		ssize_t n = read(rfd, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (c == G_KEEP)
+			_exit(0);
+		if (c == G_MADE)
+			made = 1;
+	}
+	/* The receive is gone without its last word. */
+	if (made && (ops = hv_by_id(backend)) != NULL &&
+	    ops->open(name, &g) == 0) {
+		(void)ops->destroy(g);
+		ops->close(g);
+	}
+	if (lock != NULL)
+		(void)unlink(lock);
+	_exit(0);
+}
+
+int
+guard_start(struct guard *gd, const char *name, uint32_t backend,
+    const char *lock, int lockfd)
+{
+	int p[2];
+	pid_t pid;
+
+	gd->fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = SIG_IGN };
+		int null = open("/dev/null", O_RDWR);
+
+		/* Outlive what kills the receive: a Ctrl-C to the process
+		 * group, the session's hangup, the sender's TERM. */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		setsid();
+		/* Hold nothing of the receive's but the pipe and the lock:
+		 * an inherited connection would keep the sender waiting. */
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || dup2(p[0], 3) < 0 ||
+		    (lockfd >= 0 && dup2(lockfd, 4) < 0))
+			_exit(1);
+		close_range(lockfd >= 0 ? 5 : 4, ~0u, 0);
+		guardian(3, name, backend, lock);
+	}
+	close(p[0]);
+	gd->fd = p[1];
+	return 0;
+}
+
+static void
+tell(struct guard *gd, char c)
+{
+	if (gd->fd >= 0)
+		while (write(gd->fd, &c, 1) < 0 && errno == EINTR)
+			;
+}
+
+void
+guard_made(struct guard *gd)
+{
+	tell(gd, G_MADE);
+}
+
+void
+guard_keep(struct guard *gd)
+{
+	tell(gd, G_KEEP);
+	if (gd->fd >= 0)
+		close(gd->fd);
+	gd->fd = -1;
+}
