@@ -90,7 +90,7 @@ deps:
 demo:
 	scripts/deps build test
 	$(MAKE) all
-	scripts/demo
+	scripts/with-kvm scripts/demo
 
 check:
 	scripts/deps build test xen

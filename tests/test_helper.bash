@@ -4,6 +4,8 @@
 #   VMPIPE_BIN     directory of the vm-* programs (default: the repo's bin/)
 #   VMPIPE_GUEST   the test guest image (default: guest/guest.elf)
 #   VMPIPE_STRICT  set to 1 to make every skip a failure (CI)
+#   VMPIPE_TIME_SCALE  multiplies the helpers' waits (default 1; the
+#                  emulated KVM machine of tests/kvm/run sets 4)
 #
 # Every test gets its own $TEST_TMP and its own run directory
 # ($VMPIPE_RUNDIR, exported), and every guest still running there at the
@@ -13,7 +15,8 @@ VMPIPE_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 : "${VMPIPE_BIN:=$VMPIPE_TOP/bin}"
 : "${VMPIPE_GUEST:=$VMPIPE_TOP/guest/guest.elf}"
 : "${VMPIPE_KVM_CLONE:=$VMPIPE_TOP/obj/tests/kvm-clone}"
-export VMPIPE_BIN VMPIPE_GUEST
+: "${VMPIPE_TIME_SCALE:=1}"
+export VMPIPE_BIN VMPIPE_GUEST VMPIPE_TIME_SCALE
 # create() starts this vm-run for restored guests.
 export VMPIPE_RUN="${VMPIPE_RUN:-$VMPIPE_BIN/vm-run}"
 
@@ -74,7 +77,7 @@ hb_field() {
 
 # wait_hb NAME N [SECONDS]: wait until heartbeat N has been printed.
 wait_hb() {
-	local name=$1 n=$2 t=${3:-20} i=0
+	local name=$1 n=$2 t=$(( ${3:-20} * VMPIPE_TIME_SCALE )) i=0
 	while [ "$(last_hb "$name")" -lt "$n" ]; do
 		i=$((i + 1))
 		if [ "$i" -gt $((t * 10)) ]; then
@@ -95,7 +98,7 @@ start_guest_hb() {
 
 # wait_for FILE REGEX [SECONDS]: wait until a line of FILE matches.
 wait_for() {
-	local f=$1 re=$2 t=${3:-20} i=0
+	local f=$1 re=$2 t=$(( ${3:-20} * VMPIPE_TIME_SCALE )) i=0
 	until grep -aEq -- "$re" "$f" 2>/dev/null; do
 		i=$((i + 1))
 		if [ "$i" -gt $((t * 10)) ]; then
@@ -108,7 +111,7 @@ wait_for() {
 
 # wait_pid_gone PID [SECONDS]: gone, or a zombie nobody reaped yet.
 wait_pid_gone() {
-	local pid=$1 t=${2:-10} i=0 st
+	local pid=$1 t=$(( ${2:-10} * VMPIPE_TIME_SCALE )) i=0 st
 	while [ -e "/proc/$pid" ]; do
 		# The process may go between the test and the read.
 		st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" \

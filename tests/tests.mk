@@ -121,8 +121,11 @@ lint-man:
 	@for m in man/*.[1578]; do mandoc -Tlint -W warning $$m || exit 1; done
 	@echo "man pages: mandoc -Tlint clean"
 
+# The suites run where /dev/kvm is: here, or on KVM under QEMU's emulator
+# when this machine has none (scripts/with-kvm).
 bats: all
-	bats $(BATS_FLAGS) $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
+	scripts/with-kvm bats $(BATS_FLAGS) \
+	    $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 
 # Real Xen under QEMU's emulator (tests/xen): part of check wherever the
 # machine can run it; tests/50-xen.bats says why when it cannot.
