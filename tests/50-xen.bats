@@ -136,6 +136,10 @@ show_table() {
 	xen_test 85-clone
 }
 
+@test "xen: handover: a domain held paused until the go; no go, a deadline or a killed receive leaves none" {
+	xen_test 87-handover
+}
+
 @test "xen: cut saves leave the guest running; bad images leave no domain" {
 	xen_test 95-bad-input
 }

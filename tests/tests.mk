@@ -127,6 +127,11 @@ bats: all
 	scripts/with-kvm bats $(BATS_FLAGS) \
 	    $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 
+# The long run: 200 ping-pong live migrations (20 in check).
+check-long: all
+	VMPIPE_PINGPONG=200 scripts/with-kvm bats $(BATS_FLAGS) \
+	    tests/31-pingpong.bats
+
 # Real Xen under QEMU's emulator (tests/xen): part of check wherever the
 # machine can run it; tests/50-xen.bats says why when it cannot.
 check-xen: all
@@ -139,5 +144,5 @@ check-xen: all
 check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man bats \
 	check-xen
 
-.PHONY: check-all check-xen check-links unit unit-asan vectors-check vectors fuzz \
+.PHONY: check-all check-long check-xen check-links unit unit-asan vectors-check vectors fuzz \
 	fuzz-corpus fuzz-brief lint-man bats

@@ -439,7 +439,7 @@ main(int argc, char *argv[])
 		warnx("%s: vm-send ended with %s: asking %s", guest,
 		    status_str(rst, b1, sizeof b1), host);
 		return settle(qargv, backend, guest, host,
-		    interrupted ? 1 : timeout / 2 + 2, quiet);
+		    interrupted ? 3 : timeout / 2 + 2, quiet);
 	}
 	snprintf(b3, sizeof b3, "%s: %s, vm-send: %s",
 	    strrchr(rargv[0], '/') ? strrchr(rargv[0], '/') + 1 : rargv[0],
