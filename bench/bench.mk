@@ -5,6 +5,8 @@
 #   bench/migrate           live migration of a 1 GiB guest over a pipe and
 #                           over ssh, at three dirty rates (needs sshd)
 #   bench/plot-migrate      its downtime and octets sent, as a PNG (gnuplot)
+#   bench/handover          the downtime the two-phase handover adds, before
+#                           and after in one run
 
 BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-pthread $(INCS)
@@ -24,6 +26,10 @@ bench-migrate: all bench/out/codec
 	bench/migrate
 	bench/plot-migrate
 
-bench: all bench-codec bench-save-restore bench-migrate
+bench-handover: all
+	bench/handover -n
+	scripts/with-kvm bench/handover
 
-.PHONY: bench bench-codec bench-save-restore bench-migrate
+bench: all bench-codec bench-save-restore bench-migrate bench-handover
+
+.PHONY: bench bench-codec bench-save-restore bench-migrate bench-handover

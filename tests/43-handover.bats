@@ -14,6 +14,7 @@ RELAY_PORT=8003
 
 setup_file() {
 	vmp_hosts_up
+	vmp_sshd_start
 }
 
 teardown_file() {
@@ -76,6 +77,20 @@ watch_copies() {
 		fi
 		sleep 0.1
 	done
+}
+
+# The receive on B: a vm-recv that is neither the relocation server nor
+# the guardian of another (whose parent is a receive).
+recv_pid() {
+	local all srv p pp
+	all=$(vmp_pids B vm-recv)
+	srv=$(cat "$VMP_DIR/reloc.pid" 2>/dev/null || true)
+	for p in $all; do
+		[ "$p" = "$srv" ] && continue
+		pp=$(ps -o ppid= -p "$p" | tr -d ' ')
+		[ "$pp" != "$srv" ] && grep -qw "$pp" <<<"$all" && continue
+		echo "$p"
+	done | head -n 1
 }
 
 # Nothing left behind on either host but the one guest.
@@ -223,14 +238,7 @@ finish_migrate() {
 	start_guest_hb g 3
 	bg_migrate
 	wait_for "$TEST_TMP/relay.log" '^held: vmpipe-recv: prepared' 30
-	# The receive: the server's child that holds the lock (its own
-	# child, the guardian, is in a session of its own).
-	rpid=
-	for p in $(vmp_pids B vm-recv); do
-		[ "$p" != "$(cat "$VMP_DIR/reloc.pid")" ] || continue
-		[ "$(ps -o sid= -p "$p" | tr -d ' ')" = "$p" ] && continue
-		rpid=$p
-	done
+	rpid=$(recv_pid)
 	[ -n "$rpid" ]
 	kill -KILL "$rpid"
 	finish_migrate
@@ -321,4 +329,37 @@ finish_migrate() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"settled: not on"* ]]
 	assert_at_a
+}
+
+@test "over ssh: the receive stopped after prepared, the go unanswered: in doubt (4), held; --settle ends it at B" {
+	start_guest_hb g 3
+	inA "$VMP_BIN/vm-migrate" -v -t 4 -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
+	    -K "$VMP_DIR/known_hosts" \
+	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B" \
+	    >"$TEST_TMP/mig.out" 2>&1 &
+	MIG=$!
+	# Stop B's receive the moment it is prepared: the go reaches its
+	# input, but it cannot act on it yet.
+	until grep -q 'prepared g' "$TEST_TMP/mig.out"; do
+		kill -0 "$MIG" 2>/dev/null || break
+		sleep 0.02
+	done
+	rpid=$(recv_pid)
+	[ -n "$rpid" ]
+	kill -STOP "$rpid"
+	finish_migrate
+	[ "$MST" -eq 4 ]
+	grep -q 'vm-migrate --settle' "$TEST_TMP/mig.out"
+	[ -e "$VMP_RUN_A/g.hold" ]
+	[ "$(state A g)" = paused ]
+	run "$VMPIPE_BIN/vm-ctl" resume g
+	[ "$status" -eq 4 ]
+	# Let B act on its go; then settle.
+	kill -CONT "$rpid"
+	run inA "$VMP_BIN/vm-migrate" --settle -p "$VMP_SSH_PORT" \
+	    -i "$VMP_DIR/id" -K "$VMP_DIR/known_hosts" \
+	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	assert_at_b 0
 }

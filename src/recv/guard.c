@@ -4,10 +4,11 @@
  * and a guest it made but did not finish must not go on: on Xen a domain
  * outlives the process that made it.  So before anything is made, the
  * receive forks a guardian that holds the other end of a pipe and the
- * receive's lock.  The receive tells it "made" once the guest exists and
- * "keep" once its work is over either way; if the pipe ends without
- * "keep", the receive died before its final step, and the guardian
- * destroys the guest it made, removes the lock file and exits.
+ * receive's lock.  The receive tells it "made" once the guest exists,
+ * "keep" once the guest runs, and "done" when its work is over either way.
+ * If the pipe ends without "done", the receive died: the guardian
+ * destroys the guest it made unless told to keep it, removes the lock
+ * file (if it is still this receive's) and exits.
  *
  * The order of the receive's last steps makes every death safe: it says
  * "keep" after the guest runs and before it says `running' to the sender.
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -27,13 +29,16 @@
 
 #define G_MADE	'm'
 #define G_KEEP	'k'
+#define G_DONE	'x'
 
 static void __attribute__((noreturn))
-guardian(int rfd, const char *name, uint32_t backend, const char *lock)
+guardian(int rfd, const char *name, uint32_t backend, const char *lock,
+    int lockfd)
 {
 	const struct hv_ops *ops;
 	struct hv_guest *g;
-	int made = 0;
+	struct stat a, b;
+	int made = 0, kept = 0;
 	char c;
 
 	for (;;) {
@@ -43,18 +48,23 @@ guardian(int rfd, const char *name, uint32_t backend, const char *lock)
 			continue;
 		if (n <= 0)
 			break;
-		if (c == G_KEEP)
+		if (c == G_DONE)
 			_exit(0);
 		if (c == G_MADE)
 			made = 1;
+		if (c == G_KEEP)
+			kept = 1;
 	}
 	/* The receive is gone without its last word. */
-	if (made && (ops = hv_by_id(backend)) != NULL &&
+	if (made && !kept && (ops = hv_by_id(backend)) != NULL &&
 	    ops->open(name, &g) == 0) {
 		(void)ops->destroy(g);
 		ops->close(g);
 	}
-	if (lock != NULL)
+	/* Its lock file, unless a later receive has made a new one. */
+	if (lock != NULL && lockfd >= 0 && fstat(lockfd, &a) == 0 &&
+	    stat(lock, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
 		(void)unlink(lock);
 	_exit(0);
 }
@@ -92,7 +102,7 @@ guard_start(struct guard *gd, const char *name, uint32_t backend,
 		    (lockfd >= 0 && dup2(lockfd, 4) < 0))
 			_exit(1);
 		close_range(lockfd >= 0 ? 5 : 4, ~0u, 0);
-		guardian(3, name, backend, lock);
+		guardian(3, name, backend, lock, lockfd >= 0 ? 4 : -1);
 	}
 	close(p[0]);
 	gd->fd = p[1];
@@ -117,6 +127,12 @@ void
 guard_keep(struct guard *gd)
 {
 	tell(gd, G_KEEP);
+}
+
+void
+guard_done(struct guard *gd)
+{
+	tell(gd, G_DONE);
 	if (gd->fd >= 0)
 		close(gd->fd);
 	gd->fd = -1;

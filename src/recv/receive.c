@@ -392,7 +392,7 @@ out:
 	/* Removed while still held: a waiting receive takes the next. */
 	if (lock[0] != '\0')
 		(void)unlink(lock);
-	guard_keep(&guard);
+	guard_done(&guard);
 	xfer_scan_free(&scan);
 	free(buf);
 	return rc;

@@ -46,7 +46,8 @@ struct guard {
 int	guard_start(struct guard *, const char *name, uint32_t backend,
 	    const char *lock, int lockfd);
 void	guard_made(struct guard *);	/* the guest exists now */
-void	guard_keep(struct guard *);	/* the receive's work is over */
+void	guard_keep(struct guard *);	/* it runs: keep it whatever comes */
+void	guard_done(struct guard *);	/* the receive's work is over */
 
 /*
  * Parse a receive request: the command of an SSH exec request, or the

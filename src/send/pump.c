@@ -324,6 +324,9 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	}
 	if (o->hold != NULL && hold_source(o) < 0)
 		goto out;	/* no go: the far side destroys its copy */
+	if (o->verbose)
+		fprintf(stderr, "vm-send: %s prepared %s; %s, go\n", o->host,
+		    rest_of(p.line), o->hold ? "source held" : "no hold");
 	if (xp->ops->write(xp, XFER_GO, strlen(XFER_GO)) < 0) {
 		/* Whether the go got out, only the far side knows. */
 		rc = doubt(&p, "connection lost while saying go", 1);
