@@ -31,10 +31,11 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd
 
 # One libFuzzer target for every parser of untrusted input.
-FUZZERS	  := reader xfer recvconf proto
+FUZZERS	  := reader xfer recvconf request proto
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_recvconf := src/recv/config.c
+FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
@@ -87,6 +88,7 @@ fuzz-corpus:
 	@cp tests/vectors/*.vmi tests/fuzz/corpus/reader/
 	@cp tests/vectors/*.vmi tests/fuzz/corpus/xfer/
 	@cp tests/fuzz/seeds/recvconf/* tests/fuzz/corpus/recvconf/
+	@cp tests/fuzz/seeds/request/* tests/fuzz/corpus/request/
 	@cp tests/fuzz/seeds/proto/* tests/fuzz/corpus/proto/
 	@[ ! -d tests/fuzz/corpus/xenstream ] || \
 		cp tests/fuzz/seeds/xenstream/* tests/fuzz/corpus/xenstream/
