@@ -43,8 +43,8 @@ on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 relay_start() {
 	inB "$VMP_TOP/tests/sshd/relay" "$VMP_ADDR_B:$RELAY_PORT" \
 	    "$VMP_ADDR_B:$VMP_RELOC_PORT" "$TEST_TMP/relay.log" "$@" &
-	RELAY=$!
-	wait_for "$TEST_TMP/relay.log" '^listening$' 10
+	wait_for "$TEST_TMP/relay.log" '^listening [0-9]+$' 10
+	RELAY=$(sed -n 's/^listening //p' "$TEST_TMP/relay.log")
 }
 
 # vm-migrate from A through the relay; extra options first.
@@ -126,7 +126,7 @@ assert_at_b() {
 # bg_migrate [vm-migrate options]: through the relay, in the background,
 # in a session (and so a process group) of its own; MIG is its pid.
 bg_migrate() {
-	setsid ip netns exec "$VMP_NSA" env HOME="$VMP_DIR/home" \
+	setsid -w ip netns exec "$VMP_NSA" env HOME="$VMP_DIR/home" \
 	    VMPIPE_RUNDIR="$VMP_RUN_A" "$VMP_BIN/vm-migrate" -r --plain \
 	    -p "$RELAY_PORT" "$@" g "$VMP_ADDR_B" >"$TEST_TMP/mig.out" 2>&1 &
 	MIG=$!
@@ -158,7 +158,12 @@ finish_migrate() {
 	wait_for "$TEST_TMP/relay.log" '^held: vmpipe-recv: running' 30
 	last=$(last_hb g)
 	sleep 2
-	kill -INT -- -"$MIG"
+	# Ctrl-C: SIGINT to every process of vm-migrate's group.
+	mp=$(vmp_pids A vm-migrate)
+	[ -n "$mp" ] || { cat "$TEST_TMP/mig.out" "$TEST_TMP/relay.log" >&2; false; }
+	pg=$(ps -o pgid= -p "$mp" | tr -d ' ')
+	[ -n "$pg" ] && [ "$pg" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]
+	kill -INT -- -"$pg"
 	finish_migrate
 	[ "$MST" -eq 0 ]
 	grep -q 'in doubt' "$TEST_TMP/mig.out"
@@ -331,35 +336,40 @@ finish_migrate() {
 	assert_at_a
 }
 
-@test "over ssh: the receive stopped after prepared, the go unanswered: in doubt (4), held; --settle ends it at B" {
+@test "over ssh: vm-send killed mid-stream: vm-migrate asks B rather than guess, and resumes A" {
 	start_guest_hb g 3
-	inA "$VMP_BIN/vm-migrate" -v -t 4 -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
+	inA "$VMP_BIN/vm-migrate" -p "$VMP_SSH_PORT" -i "$VMP_DIR/id" \
 	    -K "$VMP_DIR/known_hosts" \
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B" \
 	    >"$TEST_TMP/mig.out" 2>&1 &
 	MIG=$!
-	# Stop B's receive the moment it is prepared: the go reaches its
-	# input, but it cannot act on it yet.
-	until grep -q 'prepared g' "$TEST_TMP/mig.out"; do
-		kill -0 "$MIG" 2>/dev/null || break
-		sleep 0.02
-	done
-	rpid=$(recv_pid)
-	[ -n "$rpid" ]
-	kill -STOP "$rpid"
+	wait_for "$TEST_TMP/mig.out" "ready for g"
+	kill -KILL $(vmp_pids A vm-send)
 	finish_migrate
-	[ "$MST" -eq 4 ]
-	grep -q 'vm-migrate --settle' "$TEST_TMP/mig.out"
-	[ -e "$VMP_RUN_A/g.hold" ]
-	[ "$(state A g)" = paused ]
-	run "$VMPIPE_BIN/vm-ctl" resume g
-	[ "$status" -eq 4 ]
-	# Let B act on its go; then settle.
-	kill -CONT "$rpid"
-	run inA "$VMP_BIN/vm-migrate" --settle -p "$VMP_SSH_PORT" \
+	# A sender killed by a signal says nothing: vm-migrate asks.
+	grep -q 'asking' "$TEST_TMP/mig.out"
+	[ "$MST" -eq 1 ]
+	assert_at_a
+}
+
+@test "over ssh: a held source and a guest paused at B: --settle will not guess (4); both stay paused" {
+	start_guest_hb g 3
+	"$VMPIPE_BIN/vm-save" -q --paused g | on_b "$VMPIPE_BIN/vm-restore" -q --paused
+	echo "$VMP_ADDR_B" >"$VMP_RUN_A/g.hold"
+	run inA "$VMP_BIN/vm-migrate" --settle -t 20 -p "$VMP_SSH_PORT" \
 	    -i "$VMP_DIR/id" -K "$VMP_DIR/known_hosts" \
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B"
 	echo "$output" >&2
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"paused on $VMP_ADDR_B"* ]]
+	[ "$(state A g)" = paused ]
+	[ "$(state B g)" = paused ]
+	[ -e "$VMP_RUN_A/g.hold" ]
+	# The administrator decides: B's copy goes on, A's goes.
+	on_b "$VMPIPE_BIN/vm-ctl" resume g
+	run inA "$VMP_BIN/vm-migrate" --settle -p "$VMP_SSH_PORT" \
+	    -i "$VMP_DIR/id" -K "$VMP_DIR/known_hosts" \
+	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B"
 	[ "$status" -eq 0 ]
 	assert_at_b 0
 }

@@ -32,6 +32,14 @@ int	vmi_check_guest(uint64_t seq, const void *p, size_t len, char *err,
 	    size_t errlen);
 
 /*
+ * Do the last n octets of a stream (tail) end with a whole END record
+ * whose checksum holds?  1 if so, else 0.  For code that forwards a
+ * stream without reading it (vm-send): whether what it forwarded was a
+ * complete image, or one its writer gave up on.
+ */
+int	vmi_tail_is_end(const void *tail, size_t n);
+
+/*
  * Is the field of size octets at buf a guest name vm-image(5) allows:
  * NUL-terminated within the field, and a name by the one rule of
  * vmp_name_check() (names.h, vmpipe(7))?  Returns 1 if so; 0 if not,

@@ -247,6 +247,29 @@ next_raw(struct vmi_reader *r)
 }
 
 int
+vmi_tail_is_end(const void *tail, size_t n)
+{
+	struct vmi_record_header h;
+	struct hash_state hs;
+	const size_t len = sizeof(h) + sizeof(struct vmi_end);
+	const uint8_t *p = (const uint8_t *)tail + n - len;
+	uint64_t check;
+
+	if (n < len)
+		return 0;
+	memcpy(&h, p, sizeof(h));
+	if (h.type != VMI_REC_END || h.flags != 0 ||
+	    h.length != sizeof(struct vmi_end))
+		return 0;
+	check = h.check;
+	h.check = 0;
+	hash_init(&hs);
+	hash_update(&hs, &h, sizeof(h));
+	hash_update(&hs, p + sizeof(h), sizeof(struct vmi_end));
+	return hash_final(&hs) == check;
+}
+
+int
 vmi_check_file_header(const void *p, size_t n, char *err, size_t errlen)
 {
 	struct vmi_file_header fh;

@@ -19,6 +19,7 @@
 #include "hold.h"
 #include "names.h"
 #include "send.h"
+#include "vmi.h"
 #include "xfer.h"
 
 struct lines {
@@ -33,6 +34,9 @@ struct pump {
 	char			 line[XFER_LINE_MAX + 1];
 	char			 name[VMI_NAME_MAX];	/* the image's */
 	uint64_t		 bytes;
+	/* The stream's last octets: did it end with END? */
+	uint8_t			 tail[64];
+	size_t			 tail_len;
 };
 
 /*
@@ -180,6 +184,28 @@ hold_source(const struct send_opts *o)
 	return 0;
 }
 
+
+/* Remember the last octets forwarded. */
+static void
+keep_tail(struct pump *p, const char *buf, size_t n)
+{
+	size_t cap = sizeof p->tail;
+
+	if (n >= cap) {
+		memcpy(p->tail, buf + n - cap, cap);
+		p->tail_len = cap;
+		return;
+	}
+	if (p->tail_len + n > cap) {
+		size_t drop = p->tail_len + n - cap;
+
+		memmove(p->tail, p->tail + drop, p->tail_len - drop);
+		p->tail_len -= drop;
+	}
+	memcpy(p->tail + p->tail_len, buf, n);
+	p->tail_len += n;
+}
+
 /*
  * Read what the input has now, up to n, blocking only for the first
  * octets: big writes keep the cipher busy, but nothing is held back
@@ -249,6 +275,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			goto out;
 		}
 		p.bytes += used;
+		keep_tail(&p, buf, used);
 		have = r;
 		off = used;
 	}
@@ -276,6 +303,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 				goto out;
 			}
 			p.bytes += have - off;
+			keep_tail(&p, buf + off, have - off);
 		}
 		k = next_line(&p, 0);
 		if (k == XFER_RUNNING)	/* a receiver without handover */
@@ -301,6 +329,20 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			break;
 		have = r;
 		off = 0;
+	}
+
+	/*
+	 * An image its writer gave up on (a live copy that did not
+	 * converge, a save that failed) has no END: the far side cannot
+	 * make a guest of it, whatever it says now.
+	 */
+	if (!vmi_tail_is_end(p.tail, p.tail_len)) {
+		(void)xp->ops->shutdown(xp);
+		k = wait_line(&p, 2000);
+		warnx("the image ended without its END record%s%s: nothing "
+		    "runs on %s", k == XFER_ERROR ? ": " : "",
+		    k == XFER_ERROR ? rest_of(p.line) : "", o->host);
+		goto out;
 	}
 
 	/*
