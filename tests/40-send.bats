@@ -16,17 +16,13 @@ teardown_file() {
 }
 
 setup() {
-	vmpipe_setup
-	vmp_rundirs "$TEST_TMP"
-	export VMPIPE_RUNDIR=$VMP_RUN_A
+	vmp_test_setup
 }
 
 teardown() {
-	vmp_clean_b
-	vmpipe_teardown
+	vmp_test_teardown
 }
 
-on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 fake() { echo "$VMP_TOP/tests/sshd/fake-recv"; }
 
 # The guest on B carries on from where A stopped, its self-check clean.

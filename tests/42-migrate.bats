@@ -17,18 +17,13 @@ teardown_file() {
 
 setup() {
 	need_kvm
-	vmpipe_setup
-	vmp_rundirs "$TEST_TMP"
-	export VMPIPE_RUNDIR=$VMP_RUN_A
+	vmp_test_setup
 }
 
 teardown() {
-	vmp_reloc_stop
-	vmp_clean_b
-	vmpipe_teardown
+	vmp_test_teardown
 }
 
-on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 
 # vm-migrate from A to B's sshd; extra options first.
 migrate() {

@@ -23,20 +23,15 @@ teardown_file() {
 
 setup() {
 	need_kvm
-	vmpipe_setup
-	vmp_rundirs "$TEST_TMP"
-	export VMPIPE_RUNDIR=$VMP_RUN_A
+	vmp_test_setup
 	RELAY=
 }
 
 teardown() {
 	[ -z "$RELAY" ] || kill "$RELAY" 2>/dev/null || true
-	vmp_reloc_stop
-	vmp_clean_b
-	vmpipe_teardown
+	vmp_test_teardown
 }
 
-on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
 
 # relay_start ACTION [ARG [SECONDS]]: the faulty relay on B, in front of
 # the relocation server.
@@ -361,7 +356,7 @@ finish_migrate() {
 	    -e "VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv" g "root@$VMP_ADDR_B"
 	echo "$output" >&2
 	[ "$status" -eq 4 ]
-	[[ "$output" == *"paused on $VMP_ADDR_B"* ]]
+	[[ "$output" == *"paused on root@$VMP_ADDR_B"* ]]
 	[ "$(state A g)" = paused ]
 	[ "$(state B g)" = paused ]
 	[ -e "$VMP_RUN_A/g.hold" ]

@@ -189,36 +189,44 @@ static int
 settle(char *const qargv[], const char *backend, const char *guest,
     const char *host, int tries, int quiet)
 {
+	/* What the far side's answer makes of the copy here. */
+	static const struct {
+		const char	*state, *verb, *flag;
+		const char	*done, *failed;
+		int		 rc;
+	} act[] = {
+		{ XFER_ST_RUNNING, "destroy", NULL,
+		  "runs on %s; the copy here was destroyed",
+		  "runs on %s, but the paused copy here could not be "
+		  "destroyed: destroy it by hand", VMP_EX_OK },
+		{ XFER_ST_ABSENT, "resume", "--force",
+		  "not on %s; the guest runs here",
+		  "does not run on %s, and the copy here could not be "
+		  "resumed: check it with vm-ctl info", VMP_EX_FAIL },
+	};
 	char state[64];
 
 	for (int i = 0; i < tries; i++) {
 		if (i > 0)
 			sleep(2);
 		ask(qargv, guest, state, sizeof state);
-		if (strcmp(state, XFER_ST_RUNNING) == 0) {
-			if (run_ctl(backend, "destroy", NULL, guest) < 0) {
-				warnx("%s runs on %s, but the paused copy here "
-				    "could not be destroyed: destroy it by "
-				    "hand", guest, host);
+		for (size_t k = 0; k < sizeof act / sizeof act[0]; k++) {
+			if (strcmp(state, act[k].state) != 0)
+				continue;
+			if (run_ctl(backend, act[k].verb, act[k].flag,
+			    guest) < 0) {
+				fprintf(stderr, "vm-migrate: %s: ", guest);
+				fprintf(stderr, act[k].failed, host);
+				fputc('\n', stderr);
 				return VMP_EX_PAUSED;
 			}
-			if (!quiet)
-				fprintf(stderr, "vm-migrate: %s: settled: runs "
-				    "on %s; the copy here was destroyed\n",
-				    guest, host);
-			return VMP_EX_OK;
-		}
-		if (strcmp(state, XFER_ST_ABSENT) == 0) {
-			if (run_ctl(backend, "resume", "--force", guest) < 0) {
-				warnx("%s does not run on %s, and the copy here "
-				    "could not be resumed: check it with vm-ctl "
-				    "info", guest, host);
-				return VMP_EX_PAUSED;
+			if (!quiet) {
+				fprintf(stderr, "vm-migrate: %s: settled: ",
+				    guest);
+				fprintf(stderr, act[k].done, host);
+				fputc('\n', stderr);
 			}
-			if (!quiet)
-				fprintf(stderr, "vm-migrate: %s: settled: not on "
-				    "%s; the guest runs here\n", guest, host);
-			return VMP_EX_FAIL;
+			return act[k].rc;
 		}
 		if (strcmp(state, XFER_ST_PAUSED) == 0) {
 			warnx("%s is paused on %s and paused and held here: "

@@ -85,6 +85,23 @@ vmp_pids() {
 	return 0
 }
 
+# A test's own run directories for A and B, A's the default, and what
+# it leaves on B (a relocation server, guests, receives) gone after it.
+vmp_test_setup() {
+	vmpipe_setup
+	vmp_rundirs "$TEST_TMP"
+	export VMPIPE_RUNDIR=$VMP_RUN_A
+}
+
+vmp_test_teardown() {
+	vmp_reloc_stop
+	vmp_clean_b
+	vmpipe_teardown
+}
+
+# Run a command with host B's run directory (on this network).
+on_b() { VMPIPE_RUNDIR=$VMP_RUN_B "$@"; }
+
 # Run a command on host A or B (its own network and run directory).
 inA() { ip netns exec "$VMP_NSA" env HOME="$VMP_DIR/home" VMPIPE_RUNDIR="$VMP_RUN_A" "$@"; }
 inB() { ip netns exec "$VMP_NSB" env HOME="$VMP_DIR/home" VMPIPE_RUNDIR="$VMP_RUN_B" "$@"; }
