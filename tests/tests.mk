@@ -124,14 +124,14 @@ lint-man:
 	@echo "man pages: mandoc -Tlint clean"
 
 # The suites run where /dev/kvm is: here, or on KVM under QEMU's emulator
-# when this machine has none (scripts/with-kvm).
+# when this machine has none (tests/kvm/bats, scripts/with-kvm).
 bats: all
-	scripts/with-kvm bats $(BATS_FLAGS) \
+	tests/kvm/bats $(BATS_FLAGS) \
 	    $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 
 # The long run: 200 ping-pong live migrations (20 in check).
 check-long: all
-	VMPIPE_PINGPONG=200 scripts/with-kvm bats $(BATS_FLAGS) \
+	VMPIPE_PINGPONG=200 tests/kvm/bats $(BATS_FLAGS) \
 	    tests/31-pingpong.bats
 
 # Real Xen under QEMU's emulator (tests/xen): part of check wherever the
