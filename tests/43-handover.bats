@@ -288,7 +288,7 @@ finish_migrate() {
 	done
 }
 
-@test "vm-ctl resume refuses a held guest; -f and destroy release it" {
+@test "vm-ctl resume refuses a held guest; --force and destroy release it" {
 	start_guest_hb g 2
 	"$VMPIPE_BIN/vm-ctl" pause g
 	echo "10.77.0.2" >"$VMP_RUN_A/g.hold"
