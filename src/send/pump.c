@@ -378,8 +378,11 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	k = wait_line(&p, tmo);
 	if (k != XFER_RUNNING) {
 		if (k == XFER_ERROR || k == XFER_REFUSED) {
-			/* It says what it did: the copy there is gone. */
+			/* It says what it did: the copy there is gone, and
+			 * the fence guards nothing. */
 			rc = fail(&p, k, "after go");
+			if (o->hold != NULL && vmp_hold_clear(o->hold) < 0)
+				warn("%s: can't release its hold", o->hold);
 			goto out;
 		}
 		rc = doubt(&p, k == 0 ? "no answer within the deadline after "
