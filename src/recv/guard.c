@@ -97,9 +97,15 @@ guard_start(struct guard *gd, const char *name, uint32_t backend,
 		setsid();
 		/* Hold nothing of the receive's but the pipe and the lock:
 		 * an inherited connection would keep the sender waiting. */
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-		    dup2(null, 2) < 0 || dup2(p[0], 3) < 0 ||
-		    (lockfd >= 0 && dup2(lockfd, 4) < 0))
+		/* Out of the way first: the pipe or the lock may be on 3
+		 * or 4 already. */
+		int rp = fcntl(p[0], F_DUPFD, 100);
+		int lk = lockfd >= 0 ? fcntl(lockfd, F_DUPFD, 100) : -1;
+
+		if (null < 0 || rp < 0 || (lockfd >= 0 && lk < 0) ||
+		    dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || dup2(rp, 3) < 0 ||
+		    (lk >= 0 && dup2(lk, 4) < 0))
 			_exit(1);
 		close_range(lockfd >= 0 ? 5 : 4, ~0u, 0);
 		guardian(3, name, backend, lock, lockfd >= 0 ? 4 : -1);
