@@ -1,7 +1,8 @@
 /*
  * hold.c: the fence of a migration's source (see hold.h).  A file, not a
  * process's state, so that it outlives whatever placed it: the point of
- * a fence is to stand when its owner has died.
+ * a fence is to stand when its owner has died.  It lives in the run
+ * directory, like the guest's own files, and goes with the machine.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +38,11 @@ vmp_hold_set(const char *guest, const char *host, char *why, size_t len)
 		snprintf(why, len, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* No fsync: the hold need outlive processes, not the machine (the
+	 * paused guest it guards does not outlive it either), and the
+	 * write is inside the guest's downtime. */
 	n = dprintf(fd, "%s\n", host);
-	if (n < 0 || fsync(fd) < 0) {
+	if (n < 0) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
