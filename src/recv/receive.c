@@ -44,6 +44,8 @@ struct verdict {
 	int		 acked;
 	int		 handover;
 	int		 timeout_ms;
+	int		 prepared;	/* said `prepared' */
+	volatile int	*idle;		/* the feeder's: the sender went silent */
 	struct guard	*guard;
 };
 
@@ -118,6 +120,7 @@ on_prepared(void *arg, const struct restore_result *res, char *why,
 	if (!v->handover)
 		return 0;
 	say(v->out, "prepared %s", res->info.name);
+	v->prepared = 1;
 	end = now_ns() + (uint64_t)v->timeout_ms * 1000000;
 	while (n < sizeof line - 1) {
 		int64_t left = (int64_t)(end - now_ns()) / 1000000;
@@ -132,8 +135,14 @@ on_prepared(void *arg, const struct restore_result *res, char *why,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			snprintf(why, len, "the sender ended the stream "
-			    "without a go");
+			/* The feeder ends the input when the sender is
+			 * silent: that is the same deadline passing. */
+			if (*v->idle)
+				snprintf(why, len, "no go from the sender "
+				    "within %d s", v->timeout_ms / 1000);
+			else
+				snprintf(why, len, "the sender ended the "
+				    "stream without a go");
 			return -1;
 		}
 		if (line[n] == '\n')
@@ -369,6 +378,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	pthread_detach(th);
 	ropts.arg = &v;
 	v.in = p[0];
+	v.idle = &f.idle;
 	if (restore_stream(p[0], &ropts, &res, emsg, sizeof emsg) == 0) {
 		if (!v.acked) {
 			guard_keep(&guard);
@@ -377,7 +387,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		}
 		rc = VMP_EX_OK;
 	} else {
-		if (f.idle)
+		if (f.idle && !v.prepared)
 			snprintf(emsg, sizeof emsg, "no data from the sender "
 			    "for %d s: the guest being made was destroyed",
 			    tmo / 1000);
