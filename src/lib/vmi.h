@@ -32,10 +32,11 @@ int	vmi_check_guest(uint64_t seq, const void *p, size_t len, char *err,
 	    size_t errlen);
 
 /*
- * Do the last n octets of a stream (tail) end with a whole END record
- * whose checksum holds?  1 if so, else 0.  For code that forwards a
- * stream without reading it (vm-send): whether what it forwarded was a
- * complete image, or one its writer gave up on.
+ * Do the last n octets of a stream (tail) have the shape of a whole END
+ * record?  1 if so, else 0.  For code that forwards a stream without
+ * reading it (vm-send): whether its writer finished it, or gave up.  The
+ * shape only: the reader at the far end checks the record, and its
+ * verdict decides what a stream that merely looks finished becomes.
  */
 int	vmi_tail_is_end(const void *tail, size_t n);
 
