@@ -338,10 +338,11 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	 */
 	if (!vmi_tail_is_end(p.tail, p.tail_len)) {
 		(void)xp->ops->shutdown(xp);
-		k = wait_line(&p, 2000);
-		warnx("the image ended without its END record%s%s: nothing "
-		    "runs on %s", k == XFER_ERROR ? ": " : "",
-		    k == XFER_ERROR ? rest_of(p.line) : "", o->host);
+		warnx("the image ended without its END record: nothing runs "
+		    "on %s", o->host);
+		/* Its own words, if it has any, say more. */
+		if ((k = wait_line(&p, 2000)) == XFER_ERROR)
+			(void)fail(&p, k, "on the cut image");
 		goto out;
 	}
 
