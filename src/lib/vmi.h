@@ -33,12 +33,13 @@ int	vmi_check_guest(uint64_t seq, const void *p, size_t len, char *err,
 
 /*
  * Do the last n octets of a stream (tail) have the shape of a whole END
- * record?  1 if so, else 0.  For code that forwards a stream without
- * reading it (vm-send): whether its writer finished it, or gave up.  The
- * shape only: the reader at the far end checks the record, and its
- * verdict decides what a stream that merely looks finished becomes.
+ * record, and with verify its checksum too?  1 if so, else 0.  For code
+ * that forwards a stream without reading it (vm-send): whether its writer
+ * finished it, or gave up.  The reader at the far end checks the record,
+ * and its verdict decides what a stream that merely looks finished
+ * becomes.
  */
-int	vmi_tail_is_end(const void *tail, size_t n);
+int	vmi_tail_is_end(const void *tail, size_t n, int verify);
 
 /*
  * Is the field of size octets at buf a guest name vm-image(5) allows:

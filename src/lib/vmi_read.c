@@ -247,17 +247,29 @@ next_raw(struct vmi_reader *r)
 }
 
 int
-vmi_tail_is_end(const void *tail, size_t n)
+vmi_tail_is_end(const void *tail, size_t n, int verify)
 {
 	struct vmi_record_header h;
+	struct hash_state hs;
 	const size_t len = sizeof(h) + sizeof(struct vmi_end);
+	const uint8_t *p = (const uint8_t *)tail + n - len;
+	uint64_t check;
 
 	if (n < len)
 		return 0;
-	memcpy(&h, (const uint8_t *)tail + n - len, sizeof(h));
-	return h.type == VMI_REC_END && h.flags == 0 &&
-	    h.length == sizeof(struct vmi_end) &&
-	    h.raw_length == sizeof(struct vmi_end);
+	memcpy(&h, p, sizeof(h));
+	if (h.type != VMI_REC_END || h.flags != 0 ||
+	    h.length != sizeof(struct vmi_end) ||
+	    h.raw_length != sizeof(struct vmi_end))
+		return 0;
+	if (!verify)
+		return 1;
+	check = h.check;
+	h.check = 0;
+	hash_init(&hs);
+	hash_update(&hs, &h, sizeof(h));
+	hash_update(&hs, p + sizeof(h), sizeof(struct vmi_end));
+	return hash_final(&hs) == check;
 }
 
 int

@@ -304,6 +304,14 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			}
 			p.bytes += have - off;
 			keep_tail(&p, buf + off, have - off);
+			/*
+			 * END is out: the handover starts now, not when the
+			 * writer gets round to closing its end (vm-precopy
+			 * lets go of the guest's memory first), which would
+			 * all be downtime.
+			 */
+			if (vmi_tail_is_end(p.tail, p.tail_len, 1))
+				break;
 		}
 		k = next_line(&p, 0);
 		if (k == XFER_RUNNING)	/* a receiver without handover */
@@ -336,7 +344,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	 * converge, a save that failed) has no END: the far side cannot
 	 * make a guest of it, whatever it says now.
 	 */
-	if (!vmi_tail_is_end(p.tail, p.tail_len)) {
+	if (!vmi_tail_is_end(p.tail, p.tail_len, 0)) {
 		(void)xp->ops->shutdown(xp);
 		warnx("the image ended without its END record: nothing runs "
 		    "on %s", o->host);
