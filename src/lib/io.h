@@ -47,6 +47,9 @@ uint64_t	now_ns(void);
 /* TCP keepalive on a connection, so that a peer that vanished without a
  * word is noticed within half a minute even when no data is due. */
 void		io_keepalive(int fd);
+/* Wait up to ms (-1: for ever) for fd to be readable: 1, 0 on timeout,
+ * -1 on error.  EINTR is waited through. */
+int		io_wait_readable(int fd, int ms);
 uint64_t	wall_ns(void);
 
 /* Open "-" as stdin/stdout, anything else as a file.  -1 on failure. */

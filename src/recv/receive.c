@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,18 +69,6 @@ say(int out, const char *fmt, ...)
 	(void)io_writeall(out, line, n);
 }
 
-/* Wait up to ms for fd to be readable: 1, 0 on timeout, -1 on error. */
-static int
-wait_in(int fd, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int r;
-
-	while ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
-		;
-	return r;
-}
-
 static void
 on_preflight(void *arg, const struct restore_verdict *rv)
 {
@@ -126,7 +113,7 @@ on_prepared(void *arg, const struct restore_result *res, char *why,
 		int64_t left = (int64_t)(end - now_ns()) / 1000000;
 		ssize_t r;
 
-		if (left <= 0 || wait_in(v->in, (int)left) == 0) {
+		if (left <= 0 || io_wait_readable(v->in, (int)left) == 0) {
 			snprintf(why, len, "no go from the sender within %d s",
 			    v->timeout_ms / 1000);
 			return -1;
@@ -193,7 +180,7 @@ feed(void *arg)
 		ssize_t n;
 
 		/* A sender that goes silent is not waited for for ever. */
-		if (wait_in(f->in, f->timeout_ms) == 0) {
+		if (io_wait_readable(f->in, f->timeout_ms) == 0) {
 			f->idle = 1;
 			break;
 		}
@@ -282,7 +269,7 @@ read_preamble(int in, char *buf, size_t cap, struct xfer_scan *scan,
 	while (!scan->done && !scan->failed && have < cap) {
 		ssize_t n;
 
-		if (wait_in(in, timeout_ms) == 0) {
+		if (io_wait_readable(in, timeout_ms) == 0) {
 			*idle = 1;
 			break;
 		}

@@ -121,10 +121,9 @@ serve_plain(const struct server *s, int fd, const char *peer)
 	 * stream, which the receive reads from this same socket.  The
 	 * request comes at once or not at all. */
 	while (n < XFER_LINE_MAX) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
-		if (poll(&pfd, 1, REQUEST_TIMEOUT_MS) == 0) {
+		if (io_wait_readable(fd, REQUEST_TIMEOUT_MS) == 0) {
 			slog(LOG_NOTICE, "%s: no request within %d s", peer,
 			    REQUEST_TIMEOUT_MS / 1000);
 			return VMP_EX_FAIL;

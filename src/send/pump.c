@@ -22,6 +22,13 @@
 #include "vmi.h"
 #include "xfer.h"
 
+/* Each phase's deadline, in seconds: -t, or the default. */
+static int
+deadline_s(const struct send_opts *o)
+{
+	return o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT;
+}
+
 struct lines {
 	char	buf[4 * XFER_LINE_MAX];
 	size_t	len;
@@ -111,7 +118,7 @@ fail(struct pump *p, int k, const char *when)
 		return VMP_EX_FAIL;
 	case 0:
 		warnx("no answer from %s within %d s %s", p->o->host,
-		    p->o->timeout > 0 ? p->o->timeout : XFER_GO_TIMEOUT, when);
+		    deadline_s(p->o), when);
 		return VMP_EX_FAIL;
 	case -3:
 		warnx("interrupted %s: nothing runs on %s", when, p->o->host);
@@ -124,6 +131,7 @@ fail(struct pump *p, int k, const char *when)
 
 
 volatile sig_atomic_t send_interrupted;
+
 
 /*
  * Wait for the next line up to ms (-1: for ever), in short slices so
@@ -240,7 +248,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	struct pump p = { .xp = xp, .o = o };
 	struct xfer_scan scan;
 	uint64_t t0 = now_ns();
-	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
+	int tmo = deadline_s(o) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
 	int k, rc = VMP_EX_FAIL;
@@ -420,7 +428,7 @@ int
 send_status(struct xport *xp, const struct send_opts *o)
 {
 	struct pump p = { .xp = xp, .o = o };
-	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
+	int tmo = deadline_s(o) * 1000;
 	int k = wait_line(&p, tmo);
 
 	if (k != XFER_STATUS)
