@@ -93,7 +93,7 @@ demo:
 	scripts/with-kvm scripts/demo
 
 check:
-	scripts/deps build test xen
+	scripts/deps build test xen kvm
 	$(MAKE) check-all
 
 install: all

@@ -143,8 +143,12 @@ check-xen: all
 		scripts/deps xen && bats $(BATS_FLAGS) tests/50-xen.bats; \
 	fi
 
-check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man bats \
-	check-xen
+# check's suites: the KVM files and the Xen suite side by side (tests/suites).
+suites: all
+	MAKE='$(MAKE)' tests/suites $(BATS_FLAGS) \
+	    $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
+
+check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man suites
 
 .PHONY: check-all check-long check-xen check-links unit unit-asan vectors-check vectors fuzz \
-	fuzz-corpus fuzz-brief lint-man bats
+	fuzz-corpus fuzz-brief lint-man bats suites
