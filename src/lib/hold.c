@@ -24,9 +24,10 @@ vmp_hold_set(const char *guest, const char *host, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
-	(void)mkdir(vmp_rundir(), 0755);
+	if (vmp_rundir_ready(NULL, why, len) == -1)
+		return -1;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) < 0) {
+	    0600)) < 0) {
 		if (errno == EEXIST && vmp_hold_get(guest, cur,
 		    sizeof cur) == 1) {
 			if (strcmp(cur, host) == 0)

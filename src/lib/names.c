@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "names.h"
 
@@ -130,6 +132,47 @@ vmp_rundir(void)
 	const char *d = getenv("VMPIPE_RUNDIR");
 
 	return d != NULL && *d != '\0' ? d : VMP_RUNDIR_DEFAULT;
+}
+
+int
+vmp_rundir_ready(const char *dir, char *why, size_t len)
+{
+	struct stat sb;
+
+	if (dir == NULL)
+		dir = vmp_rundir();
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(why, len, "can't make run directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &sb) == -1) {
+		snprintf(why, len, "run directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(why, len, "run directory %s: expected a directory, "
+		    "found %s", dir, S_ISLNK(sb.st_mode) ? "a symbolic link" :
+		    "something else");
+		errno = ENOTDIR;
+		return -1;
+	}
+	if ((sb.st_uid != 0 && sb.st_uid != geteuid()) ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		char who[32] = "";
+
+		if (geteuid() != 0)
+			snprintf(who, sizeof(who), " or uid %lu",
+			    (unsigned long)geteuid());
+		snprintf(why, len, "run directory %s: expected one owned by "
+		    "root%s and writable by no one else, found owner uid %lu, "
+		    "mode %04o", dir, who, (unsigned long)sb.st_uid,
+		    (unsigned)(sb.st_mode & 07777));
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 int

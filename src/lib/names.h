@@ -39,6 +39,14 @@ int	 vmp_name_check(const char *name, char *why, size_t len);
 const char *vmp_rundir(void);
 
 /*
+ * Make the run directory dir (NULL: vmp_rundir()) if it is missing, and
+ * check that it can be trusted with guests' sockets, locks and pid files:
+ * a directory, not a symbolic link, owned by root or by us, and writable
+ * by no one else.  Returns 0, or -1 with a message in why.
+ */
+int	 vmp_rundir_ready(const char *dir, char *why, size_t len);
+
+/*
  * Put "DIR/NAME.SUFFIX", the path of one of a guest's files, in buf of
  * size len; dir NULL means vmp_rundir().  Returns 0, or -1 with errno
  * EINVAL (name fails vmp_name_check(), or suffix is empty or holds a

@@ -229,10 +229,14 @@ lock_name(const char *name, char *path, size_t plen, char *why, size_t len)
 		    strerror(errno));
 		return -1;
 	}
-	(void)mkdir(dir, 0755);
+	if (vmp_rundir_ready(dir, why, len) == -1)
+		return -1;
 	for (int tries = 0; tries < 10; tries++) {
 		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		/* Not through a planted link; 0600: no one else can hold
+		 * the lock and block the guest's migrations. */
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 
 		if (fd < 0) {
 			snprintf(why, len, "can't open %.900s: %s", path,

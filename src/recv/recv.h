@@ -69,17 +69,34 @@ struct server {
 	int		 daemon;
 	int		 quiet;
 	int		 timeout;	/* -t: each receive's deadlines, s */
-	/* compiled hosts_allow */
+	int		 max_startups;	/* unauthenticated connections */
+	int		 per_source;	/* the same, from one address */
+	int		 grace;		/* s from accept to a request */
+	/* compiled hosts_allow: address patterns, then name patterns */
 	regex_t		*allow;
 	int		 nallow;
+	int		 naddr;		/* allow[0 .. naddr-1]: addresses */
 };
+
+/* The bounds' defaults, sshd's MaxStartups, PerSourceMaxStartups and
+ * LoginGraceTime (OpenSSH's are 10, none and 120 s). */
+#define SERVER_MAX_STARTUPS	10
+#define SERVER_PER_SOURCE	3
+#define SERVER_GRACE		30
+
+/* startup.c: a connection's end of the server's count (see there). */
+void	startup_begin(int fd, int grace);  /* in the child, first */
+void	startup_done(void);	/* a request was accepted */
 
 /* Read `key value' lines from path into unset fields of s.  0 or -1
  * (message printed). */
 int	server_config(struct server *s, const char *path);
 /* Compile s->hosts_allow.  0 or -1 (message printed). */
 int	server_compile_allow(struct server *s);
-/* May the peer (numeric address, reverse name or NULL) connect? */
+/* Has hosts-allow patterns for names (then the peer's name is looked up)? */
+int	server_allow_names(const struct server *s);
+/* May the peer connect?  addr is its numeric address; name its
+ * forward-confirmed name, or NULL. */
 int	server_allowed(const struct server *s, const char *addr,
 	    const char *name);
 

@@ -4,6 +4,13 @@
  * each connection in its own process, so that several guests can arrive
  * at once and a failed receive never takes the server down.  Two streams
  * for one guest name are kept apart by the receive lock (receive.c).
+ *
+ * Until a connection has made an accepted request it is counted, as
+ * sshd counts its unauthenticated connections: at most max-startups in
+ * all and per-source-max-startups from one address, each with
+ * login-grace-time seconds for everything before its request, the key
+ * exchange included (startup.c).  Connections over a limit are closed
+ * at once, so idle peers cannot hold the server's processes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,26 +152,61 @@ serve_plain(const struct server *s, int fd, const char *peer)
 		linger_close(fd);
 		return VMP_EX_FAIL;
 	}
+	startup_done();
 	rc = recv_serve(fd, fd, &ro);
 	linger_close(fd);
 	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
 	return rc;
 }
 
+/*
+ * The peer's name in name, if its address has one that resolves back to
+ * that address; else NULL.  A reverse name alone is whatever the owner
+ * of the address's reverse zone says.
+ */
+static const char *
+confirmed_name(const struct sockaddr_storage *ss, const char *addr,
+    char *name, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int ok = 0;
+
+	if (getnameinfo((const void *)ss, sizeof *ss, name, len, NULL, 0,
+	    NI_NAMEREQD) != 0)
+		return NULL;
+	if (getaddrinfo(name, NULL, &hints, &res) == 0) {
+		for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+			struct sockaddr_storage a = { 0 };
+			char buf[INET6_ADDRSTRLEN];
+
+			if (ai->ai_addrlen > sizeof a)
+				continue;
+			memcpy(&a, ai->ai_addr, ai->ai_addrlen);
+			peer_addr(&a, buf, sizeof buf);
+			ok = strcmp(buf, addr) == 0;
+		}
+		freeaddrinfo(res);
+	}
+	if (!ok) {
+		slog(LOG_NOTICE, "%s: its name %s does not resolve back to it: "
+		    "not used", addr, name);
+		return NULL;
+	}
+	return name;
+}
+
 static void
 serve_one(struct server *s, void *bind, int fd,
-    const struct sockaddr_storage *ss)
+    const struct sockaddr_storage *ss, const char *addr)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
-	char addr[INET6_ADDRSTRLEN], name[NI_MAXHOST];
+	char name[NI_MAXHOST];
 	const char *rname = NULL;
 
 	/* This process waits for its own children. */
 	sigaction(SIGCHLD, &sa, NULL);
-	peer_addr(ss, addr, sizeof addr);
-	if (s->nallow > 0 && getnameinfo((const void *)ss, sizeof *ss, name,
-	    sizeof name, NULL, 0, NI_NAMEREQD) == 0)
-		rname = name;
+	if (server_allow_names(s))
+		rname = confirmed_name(ss, addr, name, sizeof name);
 	if (!server_allowed(s, addr, rname)) {
 		slog(LOG_WARNING, "%s%s%s%s: refused: not in hosts-allow",
 		    addr, rname ? " (" : "", rname ? rname : "",
@@ -188,8 +230,8 @@ write_pidfile(const char *path, pid_t pid)
 	char buf[32];
 	int fd, n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0 || io_writeall(fd, buf, n) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0 || io_writeall(fd, buf, n) < 0) {
 		slog(LOG_ERR, "can't write %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -229,13 +271,73 @@ daemonize(const struct server *s)
 	return 0;
 }
 
+/* A connection that has not yet made an accepted request. */
+struct startup {
+	int	fd;		/* our end of its pipe; -1: a free slot */
+	char	addr[INET6_ADDRSTRLEN];
+};
+
+/*
+ * May one more connection from addr start?  If not, say which limit
+ * stops it in why.  Slots whose connection got through (or died) are
+ * freed first.
+ */
+static int
+startup_room(const struct server *s, struct startup *st,
+    struct pollfd *pfd, const char *addr, char *why, size_t len)
+{
+	int total = 0, same = 0;
+
+	if (poll(pfd, (nfds_t)s->max_startups, 0) > 0)
+		for (int i = 0; i < s->max_startups; i++)
+			if (pfd[i].revents != 0 && st[i].fd >= 0) {
+				close(st[i].fd);
+				st[i].fd = pfd[i].fd = -1;
+			}
+	for (int i = 0; i < s->max_startups; i++)
+		if (st[i].fd >= 0) {
+			total++;
+			same += strcmp(st[i].addr, addr) == 0;
+		}
+	if (total >= s->max_startups)
+		snprintf(why, len, "%d connections are waiting to be "
+		    "authenticated (max-startups %d)", total,
+		    s->max_startups);
+	else if (same >= s->per_source)
+		snprintf(why, len, "%d connections from it are waiting to "
+		    "be authenticated (per-source-max-startups %d)", same,
+		    s->per_source);
+	else
+		return 1;
+	return 0;
+}
+
 int
 server_run(struct server *s)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags =
 	    SA_NOCLDWAIT };
+	struct startup *st;
+	struct pollfd *pfd;
 	void *bind = NULL;
 	int lfd;
+
+	if (s->max_startups == 0)
+		s->max_startups = SERVER_MAX_STARTUPS;
+	if (s->per_source == 0)
+		s->per_source = SERVER_PER_SOURCE;
+	if (s->grace == 0)
+		s->grace = SERVER_GRACE;
+	/* pfd[max_startups] is the listening socket. */
+	if ((st = calloc(s->max_startups, sizeof *st)) == NULL ||
+	    (pfd = calloc(s->max_startups + 1, sizeof *pfd)) == NULL) {
+		slog(LOG_ERR, "%s", strerror(errno));
+		return VMP_EX_FAIL;
+	}
+	for (int i = 0; i < s->max_startups; i++) {
+		st[i].fd = pfd[i].fd = -1;
+		pfd[i].events = POLLIN;
+	}
 
 	if (!s->plain && (bind = sshd_bind_new(s)) == NULL)
 		return VMP_EX_FAIL;
@@ -253,23 +355,59 @@ server_run(struct server *s)
 	    s->address ? s->address : "*", s->port,
 	    s->plain ? "plain TCP" : "ssh");
 
+	pfd[s->max_startups].fd = lfd;
+	pfd[s->max_startups].events = POLLIN;
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-		    SOCK_CLOEXEC);
+		char addr[INET6_ADDRSTRLEN], why[160];
+		int fd, slot, sp[2];
 		pid_t pid;
 
+		/* Wait for a connection, freeing slots as they come free. */
+		if (poll(pfd, (nfds_t)s->max_startups + 1, -1) < 0 ||
+		    !(pfd[s->max_startups].revents & POLLIN)) {
+			(void)startup_room(s, st, pfd, "", why, sizeof why);
+			continue;
+		}
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
+			if (errno != EINTR && errno != ECONNABORTED &&
+			    errno != EAGAIN)
 				slog(LOG_ERR, "accept: %s", strerror(errno));
+			continue;
+		}
+		peer_addr(&ss, addr, sizeof addr);
+		if (!startup_room(s, st, pfd, addr, why, sizeof why)) {
+			slog(LOG_WARNING, "%s: refused: %s", addr, why);
+			close(fd);
+			continue;
+		}
+		for (slot = 0; st[slot].fd >= 0; slot++)
+			;
+		if (pipe2(sp, O_CLOEXEC) < 0) {
+			slog(LOG_ERR, "pipe: %s", strerror(errno));
+			close(fd);
 			continue;
 		}
 		if ((pid = fork()) < 0)
 			slog(LOG_ERR, "fork: %s", strerror(errno));
 		else if (pid == 0) {
 			close(lfd);
-			serve_one(s, bind, fd, &ss);
+			close(sp[0]);
+			for (int i = 0; i < s->max_startups; i++)
+				if (st[i].fd >= 0)
+					close(st[i].fd);
+			startup_begin(sp[1], s->grace);
+			serve_one(s, bind, fd, &ss, addr);
+		}
+		close(sp[1]);
+		if (pid < 0)
+			close(sp[0]);
+		else {
+			st[slot].fd = pfd[slot].fd = sp[0];
+			snprintf(st[slot].addr, sizeof st[slot].addr, "%s",
+			    addr);
 		}
 		close(fd);
 	}

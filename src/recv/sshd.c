@@ -344,6 +344,7 @@ sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
 		rc = VMP_EX_FAIL;
 		goto out;
 	}
+	startup_done();
 	if (start_receive(&c, &ro, fd, &pid, &in_fd) < 0) {
 		snprintf(why, sizeof why, "error: %s", strerror(errno));
 		chan_say(&c, why);

@@ -148,7 +148,7 @@ static int
 open_log(struct vm *vm)
 {
 	vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC, 0640);
+	    O_NOFOLLOW | O_CLOEXEC, 0640);
 	return vm->logfd;
 }
 

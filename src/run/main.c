@@ -48,12 +48,10 @@ atexit_cleanup(void)
 static void
 set_paths(struct vm *vm, const char *dir, const char *log)
 {
-	struct stat sb;
+	char why[512];
 
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-		err(VMP_EX_FAIL, "%s", dir);
-	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
-		errx(VMP_EX_FAIL, "%s: not a directory", dir);
+	if (vmp_rundir_ready(dir, why, sizeof(why)) == -1)
+		errx(VMP_EX_FAIL, "%s", why);
 	if ((size_t)snprintf(vm->dir, sizeof(vm->dir), "%s", dir) >=
 	    sizeof(vm->dir) ||
 	    vmp_runpath(vm->sock_path, sizeof(vm->sock_path), dir, vm->name,
@@ -271,7 +269,7 @@ main(int argc, char *argv[])
 		wl.tsc_khz = vm->tsc_khz;
 		boot_image(vm, image, &wl);
 		vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC, 0640);
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (vm->logfd == -1)
 			err(VMP_EX_FAIL, "%s", vm->log_path);
 		vmlog(vm, "guest %s started: %u vCPUs, %llu MiB (%s memory), "

@@ -45,8 +45,10 @@ lock_name(struct vm *vm)
 	struct stat a, b;
 
 	for (;;) {
-		vm->pidfd = open(vm->pid_path, O_RDWR | O_CREAT | O_CLOEXEC,
-		    0644);
+		/* Never through a planted link; readable by us alone, so
+		 * that no one else can take the lock. */
+		vm->pidfd = open(vm->pid_path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
 		if (vm->pidfd == -1)
 			err(VMP_EX_FAIL, "%s", vm->pid_path);
 		if (flock(vm->pidfd, LOCK_EX | LOCK_NB) == -1) {

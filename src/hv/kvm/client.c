@@ -89,6 +89,34 @@ kvmc_hello(struct hv_guest *g)
 	return 0;
 }
 
+/*
+ * Is the process behind the socket root or us?  A socket planted in a
+ * run directory by someone else must not be told or shown anything.
+ */
+static int
+peer_trusted(int fd, const char *path)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+		hv_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (uc.uid != 0 && uc.uid != geteuid()) {
+		char who[32] = "";
+
+		if (geteuid() != 0)
+			snprintf(who, sizeof(who), " or uid %lu",
+			    (unsigned long)geteuid());
+		hv_seterr("%s: expected a vm-run of root%s behind it, found "
+		    "uid %lu: not used", path, who, (unsigned long)uc.uid);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 int
 kvmc_connect(const char *name, struct hv_guest **out)
 {
@@ -125,6 +153,8 @@ kvmc_connect(const char *name, struct hv_guest **out)
 		errno = e == ECONNREFUSED ? ENOENT : e;
 		goto fail;
 	}
+	if (peer_trusted(g->sock, sa.sun_path) == -1)
+		goto fail;
 	if (kvmc_hello(g) == -1)
 		goto fail;
 	*out = g;
