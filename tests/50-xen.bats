@@ -140,6 +140,10 @@ show_table() {
 	xen_test 87-handover
 }
 
+@test "xen: a configuration that runs programs or reaches the host is refused by name; disks and bridges by the policy" {
+	xen_test 89-admit
+}
+
 @test "xen: cut saves leave the guest running; bad images leave no domain" {
 	xen_test 95-bad-input
 }

@@ -15,8 +15,9 @@ VECTORS	  := plain live zstd
 
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
-UNITS	  := test_vmi test_policy test_save test_names
+UNITS	  := test_vmi test_policy test_save test_names test_admit
 USRC_test_policy := src/lib/policy.c
+USRC_test_admit  := src/lib/admit.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 

@@ -166,6 +166,13 @@ struct hv_ops {
 	int	(*mem_free)(const struct hv_info *, const void *config,
 		    size_t len, uint64_t *need, uint64_t *avail);
 
+	/* Optional; NULL: the configuration reaches nothing of the host.
+	 * Asked by a restore's preflight, before create(): may the guest's
+	 * configuration be used on this host (the policy of admit.h)?  0,
+	 * or -1 with the refused key and why in why. */
+	int	(*admit)(const struct hv_info *, const void *config,
+		    size_t len, char *why, size_t whylen);
+
 	/* Optional.  Restore a guest from the hypervisor's own save format
 	 * (Xen: a file written by `xl save'), read from fd from its first
 	 * octet: as name (NULL: the saved name), with a fresh UUID and MAC

@@ -135,7 +135,7 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	uint32_t host[4], missing[4] = { 0 };
 	uint64_t avail, need;
 	const char *want;
-	char why[256];
+	char why[1024];
 	int any = 0;
 
 	want = vg->backend == VMI_BACKEND_KVM ? "kvm" : "xen";
@@ -171,6 +171,11 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	if (s->ops->list(match_uuid, &uf) == 1)
 		return refuse(s, "guest %s here already has the "
 		    "image's UUID", uf.name);
+	/* What the guest's configuration asks of this host, before any
+	 * of it is used. */
+	if (s->ops->admit != NULL &&
+	    s->ops->admit(&s->info, cfg, cfglen, why, sizeof(why)) == -1)
+		return refuse(s, "%s", why);
 	/* A hypervisor that keeps guests' memory apart from the host's
 	 * (Xen) says itself what a guest needs and what it has free. */
 	need = vg->mem_bytes;

@@ -2,6 +2,7 @@
  * kvm_proto.c: frames on the vm-run control socket (see kvm_proto.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,6 +42,15 @@ kvmp_send(int sock, uint16_t op, int32_t status, const void *payload,
 		n = sendmsg(sock, &m, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
+		/* A non-blocking socket (vm-run's): wait, but not for a
+		 * reader that has stopped reading. */
+		if (n == -1 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = sock, .events = POLLOUT };
+
+			if (poll(&pfd, 1, KVMP_SEND_MS) > 0)
+				continue;
+			errno = ETIMEDOUT;
+		}
 		if (n == -1) {
 			hv_seterr("control socket: %s", strerror(errno));
 			return -1;
@@ -60,26 +70,56 @@ kvmp_send(int sock, uint16_t op, int32_t status, const void *payload,
 	return 0;
 }
 
+/*
+ * Take the descriptors a recvmsg() brought: the first into *fd if fd is
+ * not NULL and *fd is free, every other closed.  -1 when the control
+ * message was cut short (the kernel dropped some).
+ */
+static int
+take_fds(struct msghdr *m, int *fd)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
+			if (fd != NULL && *fd < 0)
+				*fd = f;
+			else
+				close(f);
+		}
+	}
+	if (m->msg_flags & MSG_CTRUNC) {
+		hv_seterr("control socket: truncated control message");
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
 /* Read exactly len octets; the first read may carry a passed fd. */
 static int
 readall(int sock, void *buf, size_t len, int *fd)
 {
 	union {
 		struct cmsghdr	c;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
 	} cm;
 	char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
 		struct iovec iov = { p, len };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-		struct cmsghdr *c;
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
 
-		if (fd != NULL) {
-			m.msg_control = cm.buf;
-			m.msg_controllen = sizeof(cm.buf);
-		}
 		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -87,21 +127,91 @@ readall(int sock, void *buf, size_t len, int *fd)
 			hv_seterr("control socket: %s", strerror(errno));
 			return -1;
 		}
+		if (take_fds(&m, fd) == -1)
+			return -1;
 		if (n == 0) {
 			hv_seterr("control socket: connection closed by peer");
 			errno = ECONNRESET;
 			return -1;
 		}
-		for (c = fd ? CMSG_FIRSTHDR(&m) : NULL; c != NULL;
-		    c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(int)) && *fd < 0)
-				memcpy(fd, CMSG_DATA(c), sizeof(int));
 		p += n;
 		len -= n;
 	}
 	return 0;
+}
+
+static int
+bad_header(const struct kvmp_hdr *h)
+{
+	if (h->magic == KVMP_MAGIC && h->len <= KVMP_MAX)
+		return 0;
+	hv_seterr("control socket: bad frame (magic 0x%08x, length %u)",
+	    h->magic, h->len);
+	errno = EPROTO;
+	return -1;
+}
+
+void
+kvmp_in_reset(struct kvmp_in *in)
+{
+	free(in->p);
+	if (in->fd >= 0)
+		close(in->fd);
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+}
+
+int
+kvmp_recv_some(int sock, struct kvmp_in *in)
+{
+	union {
+		struct cmsghdr	c;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	const size_t hl = sizeof(in->h);
+
+	for (;;) {
+		struct iovec iov;
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+		ssize_t n;
+
+		if (in->got < hl) {
+			iov.iov_base = (char *)&in->h + in->got;
+			iov.iov_len = hl - in->got;
+		} else {
+			if (in->got == hl + in->h.len)
+				return 1;
+			iov.iov_base = in->p + (in->got - hl);
+			iov.iov_len = hl + in->h.len - in->got;
+		}
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n == -1) {
+			hv_seterr("control socket: %s", strerror(errno));
+			return -1;
+		}
+		/* A descriptor counts only with the header. */
+		if (take_fds(&m, in->got < hl ? &in->fd : NULL) == -1)
+			return -1;
+		if (n == 0) {
+			hv_seterr("control socket: connection closed by peer");
+			errno = ECONNRESET;
+			return -1;
+		}
+		in->got += (size_t)n;
+		if (in->got == hl) {
+			if (bad_header(&in->h) == -1)
+				return -1;
+			/* One spare octet so that text can be terminated. */
+			if ((in->p = malloc((size_t)in->h.len + 1)) == NULL)
+				return -1;
+			in->p[in->h.len] = '\0';
+		}
+	}
 }
 
 int
@@ -115,12 +225,8 @@ kvmp_recv(int sock, struct kvmp_hdr *h, void **payload, int *fd)
 		*fd = -1;
 	if (readall(sock, h, sizeof(*h), fd) == -1)
 		goto fail;
-	if (h->magic != KVMP_MAGIC || h->len > KVMP_MAX) {
-		hv_seterr("control socket: bad frame (magic 0x%08x, "
-		    "length %u)", h->magic, h->len);
-		errno = EPROTO;
+	if (bad_header(h) == -1)
 		goto fail;
-	}
 	if (h->len > 0) {
 		/* One spare octet so that text payloads can be terminated. */
 		if ((p = malloc((size_t)h->len + 1)) == NULL)

@@ -26,6 +26,8 @@
 #define KVMP_MAGIC	0x706d766bu	/* "kvmp" */
 #define KVMP_VERSION	1
 #define KVMP_MAX	(64u << 20)	/* largest payload */
+/* How long a reply may wait for a reader that does not read, in ms. */
+#define KVMP_SEND_MS	5000
 
 struct kvmp_hdr {
 	uint32_t	magic;		/* KVMP_MAGIC */
@@ -149,5 +151,25 @@ struct kvmp_state {
 int	kvmp_send(int sock, uint16_t op, int32_t status, const void *payload,
 	    uint32_t len, int fd);
 int	kvmp_recv(int sock, struct kvmp_hdr *hdr, void **payload, int *fd);
+
+/*
+ * One incoming frame read piecemeal from a non-blocking socket, so that
+ * vm-run serves every client from one loop and a client that sends half
+ * a frame holds up no one.  kvmp_recv_some() reads what is there and
+ * returns 1 when the frame is whole (h, p and fd are then the caller's,
+ * and kvmp_in_reset() readies in for the next), 0 when more is to come,
+ * -1 on a bad frame, an error or the peer's end.  At most one descriptor
+ * is taken, with the header; any other that arrives is closed, and a
+ * truncated control message is refused.
+ */
+struct kvmp_in {
+	struct kvmp_hdr	 h;
+	size_t		 got;	/* octets of header and payload so far */
+	char		*p;	/* the payload and a NUL, or NULL */
+	int		 fd;	/* passed with the header, or -1 */
+};
+
+void	kvmp_in_reset(struct kvmp_in *);	/* frees p, closes fd */
+int	kvmp_recv_some(int sock, struct kvmp_in *);
 
 #endif /* KVM_PROTO_H */

@@ -18,6 +18,7 @@
 
 #include "exits.h"
 #include "hv.h"
+#include "io.h"
 #include "kvm_proto.h"
 #include "run.h"
 
@@ -312,10 +313,16 @@ add_client(struct vm *vm, int fd, int controller)
 {
 	unsigned i;
 
+	/* Every client is served from the one loop below: none may block
+	 * it. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		close(fd);
+		return;
+	}
 	for (i = 0; i < RUN_MAX_CLIENTS; i++)
 		if (vm->clients[i].fd <= 0) {
 			vm->clients[i] = (struct client){ .fd = fd,
-			    .controller = controller };
+			    .controller = controller, .in = { .fd = -1 } };
 			return;
 		}
 	kvmp_send(fd, 0, -EAGAIN, "too many connections", 20, -1);
@@ -327,6 +334,8 @@ drop(struct vm *vm, struct client *c)
 {
 	close(c->fd);
 	c->fd = 0;
+	kvmp_in_reset(&c->in);
+	c->since = 0;
 	lease_drop(vm, c);
 	if (c->controller && vm->incoming && !vm->committed) {
 		/* The restore failed or was abandoned: leave nothing. */
@@ -358,6 +367,28 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 	}
 	for (;;) {
 		unsigned i, n = 2;
+		int wait = -1;
+		uint64_t now = now_ns();
+
+		/* A client with half a frame has until its deadline. */
+		for (i = 0; i < RUN_MAX_CLIENTS; i++) {
+			struct client *c = &vm->clients[i];
+			int64_t left;
+
+			if (c->fd <= 0 || c->since == 0)
+				continue;
+			left = ((int64_t)(c->since - now) / 1000000) +
+			    RUN_FRAME_MS;
+			if (left <= 0) {
+				vmlog(vm, "a client sent half a frame and "
+				    "nothing more for %d ms: dropped",
+				    RUN_FRAME_MS);
+				drop(vm, c);
+				continue;
+			}
+			if (wait < 0 || left < wait)
+				wait = (int)left;
+		}
 
 		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -366,7 +397,7 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 				.fd = vm->clients[i].fd > 0 ?
 				    vm->clients[i].fd : -1,
 				.events = POLLIN };
-		if (poll(pfd, n, -1) == -1) {
+		if (poll(pfd, n, wait) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(VMP_EX_FAIL, "poll");
@@ -396,22 +427,26 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 		}
 		for (i = 0; i < RUN_MAX_CLIENTS; i++) {
 			struct client *c = &vm->clients[i];
-			struct kvmp_hdr h;
-			void *p;
-			int bye = 0, fd;
+			int bye = 0, r;
 
 			if (c->fd <= 0 || !(pfd[2 + i].revents &
 			    (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (kvmp_recv(c->fd, &h, &p, &fd) == -1) {
+			if ((r = kvmp_recv_some(c->fd, &c->in)) == -1) {
 				drop(vm, c);
 				continue;
 			}
-			if (fd >= 0)
-				close(fd);
-			if (handle(vm, c, &h, p, &bye) == -1)
+			if (r == 0) {
+				if (c->since == 0 && c->in.got > 0)
+					c->since = now_ns();
+				continue;
+			}
+			c->since = 0;
+			/* No request passes a descriptor: it is closed. */
+			r = handle(vm, c, &c->in.h, c->in.p, &bye);
+			kvmp_in_reset(&c->in);
+			if (r == -1)
 				drop(vm, c);
-			free(p);
 			if (bye)
 				exit(VMP_EX_OK);
 		}

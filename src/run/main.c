@@ -186,7 +186,7 @@ main(int argc, char *argv[])
 			log = optarg;
 			break;
 		case 'm':
-			mem = parse_size(optarg, "-m");
+			mem = size_opt(optarg, "-m");
 			break;
 		case 'n':
 			name = optarg;

@@ -8,27 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "opts.h"
 
+/* A size option: the toolbox's sizes (io.h), or exit 2 saying which. */
 uint64_t
-parse_size(const char *s, const char *what)
+size_opt(const char *s, const char *what)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		errx(2, "%s: bad size '%s'", what, s);
-	switch (*end) {
-	case 'T': case 't': v <<= 10;	/* FALLTHROUGH */
-	case 'G': case 'g': v <<= 10;	/* FALLTHROUGH */
-	case 'M': case 'm': v <<= 10;	/* FALLTHROUGH */
-	case 'K': case 'k': v <<= 10; end++; break;
-	case '\0': break;
-	default: errx(2, "%s: bad size '%s'", what, s);
-	}
-	if (*end != '\0')
+	if (parse_size(s, &v) == -1)
 		errx(2, "%s: bad size '%s'", what, s);
 	return v;
 }
@@ -75,7 +64,7 @@ parse_workload(char *arg, struct kvmg_params *p)
 		if (strcmp(opt, "pages") == 0)
 			p->pages = parse_num(val, opt);
 		else if (strcmp(opt, "mem") == 0)
-			p->pages = parse_size(val, opt) >> 12;
+			p->pages = size_opt(val, opt) >> 12;
 		else if (strcmp(opt, "rate") == 0)
 			p->rate = strcmp(val, "max") == 0 ? KVMG_RATE_MAX :
 			    parse_num(val, opt);

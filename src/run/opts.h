@@ -6,7 +6,7 @@
 
 #include "kvm_guest_abi.h"
 
-uint64_t parse_size(const char *, const char *what);
+uint64_t size_opt(const char *, const char *what);
 void	 workload_defaults(struct kvmg_params *);
 void	 parse_workload(char *, struct kvmg_params *);
 

@@ -16,6 +16,7 @@
 
 #include "kvm_guest_abi.h"
 #include "kvm_ioctl.h"
+#include "kvm_proto.h"
 #include "kvm_state.h"
 
 struct vm;
@@ -35,10 +36,14 @@ struct vcpu {
 enum backing { MEM_AUTO, MEM_4K, MEM_THP, MEM_HUGETLB };
 
 #define RUN_MAX_CLIENTS	32
+/* A frame begun must be whole within this (ms), or its client goes. */
+#define RUN_FRAME_MS	5000
 
 /* A connection to the control socket (ctl.c), and what it holds (lease.c). */
 struct client {
 	int	fd;			/* 0: slot free */
+	struct kvmp_in in;		/* the frame coming in */
+	uint64_t since;			/* ns: its first octet, or 0 */
 	int	hello;
 	int	controller;		/* of an incoming guest */
 	int	lease;			/* its PAUSE keeps the guest paused */

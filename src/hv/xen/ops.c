@@ -1,8 +1,8 @@
 /*
  * ops.c: the Xen backend's table.  The hooks live by concern: guest.c
  * (finding, describing, pausing, suspending, destroying), mem.c (memory
- * and log-dirty), state.c, create.c, put.c, config.c and xl.c (see
- * xen.h).
+ * and log-dirty), state.c, create.c, put.c, config.c, admit.c and xl.c
+ * (see xen.h).
  */
 #include "xen.h"
 
@@ -32,5 +32,6 @@ const struct hv_ops hv_xen_ops = {
 	.console = xen_console,
 	.close = xen_close,
 	.mem_free = xen_mem_free,
+	.admit = xen_admit,
 	.restore_native = xen_restore_native,
 };

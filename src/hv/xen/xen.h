@@ -140,6 +140,11 @@ int	xen_config_identity(libxl_domain_config *, const char *name,
 	    const uint8_t uuid[16], int clone);
 /* What the guest needs and what Xen has free, in octets. */
 int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
+/* admit.c: may this configuration be used here (admit.h's policy)?  0,
+ * or -1 with the refused key in why. */
+int	xen_config_admit(const libxl_domain_config *, char *why, size_t len);
+int	xen_admit(const struct hv_info *, const void *, size_t, char *why,
+	    size_t len);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
 

@@ -83,10 +83,12 @@ xen_xl_read_head(int fd, char **json, size_t *len)
 	return 0;
 }
 
-/* The checks of vm-restore's preflight: name, UUID, memory. */
+/* The checks of vm-restore's preflight: name, UUID, what the
+ * configuration asks of the host, memory. */
 static int
 check_host(libxl_domain_config *c)
 {
+	char why[1024];
 	libxl_dominfo *dom;
 	uint64_t need, avail;
 	uint32_t domid;
@@ -108,6 +110,11 @@ check_host(libxl_domain_config *c)
 		hv_seterr("a guest here already has the saved guest's UUID "
 		    "(restore it with --as to make a clone)");
 		errno = EEXIST;
+		return -1;
+	}
+	if (xen_config_admit(c, why, sizeof(why)) == -1) {
+		hv_seterr("%s", why);
+		errno = EPERM;
 		return -1;
 	}
 	if (xen_mem_need(c, &need, &avail) == -1)

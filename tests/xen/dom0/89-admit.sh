@@ -1,0 +1,90 @@
+# timeout: 600
+# What an arriving guest's configuration may ask of this host: a key
+# that runs a program or reaches the host is refused by name, in the
+# preflight, before a domain is made - through vm-restore and vm-recv of
+# an xl save file and of a vmpipe image.  Disks and bridges are the
+# policy file's to admit.  Most configurations are written into `xl save
+# -c' files (xl puts the file it is given in the save), so the guest need
+# not have the devices it claims; the image's is a real guest's.
+. ./lib.sh
+need_xen_backend vm-restore
+ndom() { xl list | tail -n +2 | wc -l; }
+
+mkdir -p /etc/vmpipe
+rm -f /etc/vmpipe/recv.conf
+guest_up adm pvh
+before=$(ndom)
+
+# refused LINE TEXT: a save of adm whose configuration has LINE too is
+# refused with TEXT by each way in, and leaves no domain.
+refused() {
+	guest_cfg adm pvh >/tmp/adm-x.cfg
+	echo "$1" >>/tmp/adm-x.cfg
+	xl save -c adm /tmp/adm.xl /tmp/adm-x.cfg >/tmp/xl.out 2>&1 ||
+	    { cat /tmp/xl.out; fail "xl save -c with: $1"; }
+	for how in restore recv; do
+		case $how in
+		restore) vm-restore --as adm2 /tmp/adm.xl 2>/tmp/err ;;
+		recv) vm-recv -q --as adm2 </tmp/adm.xl >/tmp/err 2>&1 ;;
+		esac && fail "$how: restored with: $1"
+		grep -qF "$2" /tmp/err ||
+		    { cat /tmp/err; fail "$how: the refusal of '$1' does not say: $2"; }
+		guest_gone adm2 || fail "$how: adm2 was made with: $1"
+		[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind ($1)"
+	done
+	note "refused: $1"
+	head -n 1 /tmp/err
+}
+
+refused 'disk = [ "/etc/shadow,raw,xvda,w" ]' \
+    'disk xvda target "/etc/shadow": expected a path under a disk-prefix of /etc/vmpipe/recv.conf (none is set)'
+refused 'vif = [ "bridge=xenbr0,script=/tmp/evil" ]' \
+    'vif script "/tmp/evil": expected none, or a script of /etc/xen/scripts/ by name'
+refused 'vif = [ "bridge=br-dmz" ]' \
+    'vif bridge "br-dmz": expected a bridge of /etc/vmpipe/recv.conf (none is set)'
+refused 'device_model_args = [ "-evil" ]' 'device_model_args: a device model'
+refused 'p9 = [ "tag=h,path=/etc,security_model=none" ]' 'p9 "/etc": the host'
+
+# The policy admits the disk under its prefix, and refuses a way out.
+printf 'disk-prefix /srv/xen\nbridge xenbr0\n' >/etc/vmpipe/recv.conf
+refused 'disk = [ "/srv/xen/../../etc/shadow,raw,xvda,w" ]' \
+    'disk xvda target "/srv/xen/../../etc/shadow": expected a path under a disk-prefix of /etc/vmpipe/recv.conf (see there)'
+refused 'disk = [ "/srv/xen/missing.img,raw,xvda,w" ]' 'missing.img'
+grep -q 'asks for' /tmp/err && fail "a disk under the prefix was refused by the policy"
+rm -f /etc/vmpipe/recv.conf
+
+# A vmpipe image of a guest on a bridge the policy does not list.
+modprobe -a bridge xen-netback 2>/dev/null
+ip link show br-dmz >/dev/null 2>&1 ||
+	{ ip link add br-dmz type bridge && ip link set br-dmz up; } ||
+	fail "can't make bridge br-dmz"
+guest_cfg dmz pvh >/tmp/dmz.cfg
+echo 'vif = [ "bridge=br-dmz" ]' >>/tmp/dmz.cfg
+xl create /tmp/dmz.cfg || fail "xl create dmz with a vif on br-dmz"
+vm-save -q --keep -b xen -o /tmp/dmz.vmi dmz || fail "vm-save --keep dmz"
+before=$(ndom)
+for how in restore recv; do
+	case $how in
+	restore) vm-restore --as dmz2 /tmp/dmz.vmi 2>/tmp/err ;;
+	recv) vm-recv -q --as dmz2 </tmp/dmz.vmi >/tmp/err 2>&1 ;;
+	esac && fail "$how: an image on br-dmz was restored"
+	grep -qF 'vif bridge "br-dmz": expected a bridge of /etc/vmpipe/recv.conf (none is set)' /tmp/err ||
+	    { cat /tmp/err; fail "$how: the image's refusal does not name the bridge"; }
+	[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind (image)"
+done
+head -n 1 /tmp/err
+echo 'bridge br-dmz' >/etc/vmpipe/recv.conf
+vm-restore --as dmz2 /tmp/dmz.vmi || fail "the policy's bridge was refused"
+n=$(last_tick dmz2)
+wait_tick_above dmz2 "$n" 60 || fail "dmz2 does not run"
+xl destroy dmz2
+xl destroy dmz
+rm -f /etc/vmpipe/recv.conf
+
+# A guest that asks nothing of the host still restores, and runs.
+xl save -c adm /tmp/adm.xl >/dev/null 2>&1 || fail "xl save -c"
+vm-restore --as adm2 /tmp/adm.xl || fail "a plain guest was refused"
+n=$(last_tick adm2)
+wait_tick_above adm2 "$n" 60 || fail "adm2 does not run"
+xl destroy adm2
+xl destroy adm
