@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# vm-run's control socket serves every client from one loop: half a
-# frame holds up no one and is dropped after its deadline, a bad frame
-# drops only its sender, and descriptors a client passes are closed.
+# vm-run's bounds.  Its control socket serves every client from one
+# loop: half a frame holds up no one and is dropped after its deadline, a
+# bad frame drops only its sender, and descriptors a client passes are
+# closed.  The guest's log is bounded in rate and size.
 
 load test_helper
 
@@ -72,5 +73,21 @@ nfds_back() {
 	[ "$output" = closed ]
 	run "$VMPIPE_BIN/vm-ctl" -b kvm info g
 	[ "$status" -eq 0 ]
+	assert_clean g
+}
+
+@test "the console log is bounded: lines over the rate are dropped and counted, a full log moves to .log.1" {
+	VMPIPE_LOG_MAX=16K VMPIPE_LOG_RATE=4K start_guest_hb g 3 -w hb=5
+	log=$(guest_log g)
+	for i in $(seq $((30 * VMPIPE_TIME_SCALE))); do
+		[ -f "$log.1" ] && grep -q "lines dropped" "$log" "$log.1" && break
+		sleep 1
+	done
+	[ -f "$log.1" ]
+	[ "$(stat -c %s "$log.1")" -le 16384 ]
+	[ "$(stat -c %s "$log")" -le 16384 ]
+	grep -hq "^vm-run: console: [0-9]* lines dropped (over 4096 octets a second)$" \
+	    "$log" "$log.1"
+	# The guest itself never noticed.
 	assert_clean g
 }

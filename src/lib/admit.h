@@ -7,8 +7,8 @@
  *	disk-prefix /var/lib/xen/images/
  *	bridge xenbr0
  *
- * A missing file is the empty policy: no host disk and no bridge but the
- * backend's default is admitted.  Plain libc: nothing here prints.
+ * A missing file is the empty policy: no host disk is admitted, and no
+ * bridge but the backend's default (Xen's xenbr0).  Plain libc: nothing here prints.
  */
 #ifndef ADMIT_H
 #define ADMIT_H

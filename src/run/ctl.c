@@ -145,14 +145,6 @@ info(struct vm *vm, struct kvmp_info *i)
 	    vm->log_path);
 }
 
-static int
-open_log(struct vm *vm)
-{
-	vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0640);
-	return vm->logfd;
-}
-
 /*
  * One request.  Returns 0 to keep the connection, -1 to close it, and
  * sets *bye for DESTROY (exit once the reply is out).
@@ -274,7 +266,7 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 			    "guest commits it");
 			break;
 		}
-		if (open_log(vm) == -1) {
+		if (conlog_open(vm) == -1) {
 			fail(&r, errno, "%s: %s", vm->log_path,
 			    strerror(errno));
 			break;

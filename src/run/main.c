@@ -268,9 +268,7 @@ main(int argc, char *argv[])
 	if (!vm->incoming) {
 		wl.tsc_khz = vm->tsc_khz;
 		boot_image(vm, image, &wl);
-		vm->logfd = open(vm->log_path, O_WRONLY | O_APPEND | O_CREAT |
-		    O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (vm->logfd == -1)
+		if (conlog_open(vm) == -1)
 			err(VMP_EX_FAIL, "%s", vm->log_path);
 		vmlog(vm, "guest %s started: %u vCPUs, %llu MiB (%s memory), "
 		    "pid %ld", vm->name, vm->nvcpus,

@@ -65,6 +65,10 @@ struct vm {
 	char		 log_path[PATH_MAX];
 	int		 pidfd;
 	int		 logfd;
+	struct {			/* conlog.c's bounds */
+		uint64_t size, max, rate, last_ns, dropped, report_ns;
+		double	 tokens;
+	} log;
 
 	int		 kvm;
 	int		 fd;
@@ -112,6 +116,9 @@ void	 vm_resume(struct vm *);
 int	 vm_paused(struct vm *);
 int	 vm_any_dead(struct vm *);
 void	 vm_stop_all(struct vm *);
+/* conlog.c */
+int	 conlog_open(struct vm *);
+void	 conlog_line(struct vm *, const char *text, size_t len);
 void	 vmlog(struct vm *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

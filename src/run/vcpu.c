@@ -30,31 +30,11 @@ kick(int sig)
 		cur_run->immediate_exit = 1;
 }
 
-void
-vmlog(struct vm *vm, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "vm-run: ");
-	va_start(ap, fmt);
-	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (vm->logfd >= 0 && write(vm->logfd, buf, n) == -1)
-		return;
-	if (vm->logfd < 0 || vm->foreground)
-		(void)!write(2, buf, n);
-}
-
 static void
 console_line(struct vm *vm, uint32_t at)
 {
 	struct kvmg_line l;
-	char buf[KVMG_LINE_MAX + 1];
+	char buf[KVMG_LINE_MAX];
 
 	if ((uint64_t)at + sizeof(l) > vm->mem_bytes)
 		return;
@@ -62,10 +42,7 @@ console_line(struct vm *vm, uint32_t at)
 	if (l.len > KVMG_LINE_MAX)
 		l.len = KVMG_LINE_MAX;
 	memcpy(buf, l.text, l.len);
-	buf[l.len] = '\n';
-	/* One write per line: lines of several vCPUs never interleave. */
-	if (vm->logfd >= 0)
-		(void)!write(vm->logfd, buf, l.len + 1);
+	conlog_line(vm, buf, l.len);
 }
 
 /* Sleep for the guest, but wake at once when asked to stop. */

@@ -155,6 +155,7 @@ check_nics(const libxl_domain_config *c, const struct vmp_admit *a,
 {
 	for (int i = 0; i < c->num_nics; i++) {
 		const libxl_device_nic *n = &c->nics[i];
+		const char *br;
 
 		if (!own_script(n->script))
 			return no(why, len, "vif script", n->script,
@@ -163,16 +164,20 @@ check_nics(const libxl_domain_config *c, const struct vmp_admit *a,
 		if (n->backend_domid != 0 || set(n->backend_domname))
 			return no(why, len, "vif backend",
 			    n->backend_domname, "expected dom0");
-		/* libxl's default bridge is xenbr0. */
-		if (!vmp_admit_bridge(a, set(n->bridge) ? n->bridge :
-		    "xenbr0")) {
+		/* libxl's default bridge, xenbr0, is the one a policy that
+		 * names none admits. */
+		br = set(n->bridge) ? n->bridge : "xenbr0";
+		if (a->nbridge > 0 ? !vmp_admit_bridge(a, br) :
+		    strcmp(br, "xenbr0") != 0) {
 			char what[512];
 
-			snprintf(what, sizeof(what), "expected a bridge of "
-			    "%s (%s)", vmp_admit_path(), a->nbridge ?
-			    "see there" : "none is set");
-			return no(why, len, "vif bridge", set(n->bridge) ?
-			    n->bridge : "xenbr0", what);
+			if (a->nbridge > 0)
+				snprintf(what, sizeof(what), "expected a "
+				    "bridge of %s", vmp_admit_path());
+			else
+				snprintf(what, sizeof(what), "expected xenbr0 "
+				    "(%s names no bridge)", vmp_admit_path());
+			return no(why, len, "vif bridge", br, what);
 		}
 	}
 	return 0;

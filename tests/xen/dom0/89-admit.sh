@@ -41,7 +41,7 @@ refused 'disk = [ "/etc/shadow,raw,xvda,w" ]' \
 refused 'vif = [ "bridge=xenbr0,script=/tmp/evil" ]' \
     'vif script "/tmp/evil": expected none, or a script of /etc/xen/scripts/ by name'
 refused 'vif = [ "bridge=br-dmz" ]' \
-    'vif bridge "br-dmz": expected a bridge of /etc/vmpipe/recv.conf (none is set)'
+    'vif bridge "br-dmz": expected xenbr0 (/etc/vmpipe/recv.conf names no bridge)'
 refused 'device_model_args = [ "-evil" ]' 'device_model_args: a device model'
 refused 'p9 = [ "tag=h,path=/etc,security_model=none" ]' 'p9 "/etc": the host'
 
@@ -68,7 +68,7 @@ for how in restore recv; do
 	restore) vm-restore --as dmz2 /tmp/dmz.vmi 2>/tmp/err ;;
 	recv) vm-recv -q --as dmz2 </tmp/dmz.vmi >/tmp/err 2>&1 ;;
 	esac && fail "$how: an image on br-dmz was restored"
-	grep -qF 'vif bridge "br-dmz": expected a bridge of /etc/vmpipe/recv.conf (none is set)' /tmp/err ||
+	grep -qF 'vif bridge "br-dmz": expected xenbr0 (/etc/vmpipe/recv.conf names no bridge)' /tmp/err ||
 	    { cat /tmp/err; fail "$how: the image's refusal does not name the bridge"; }
 	[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind (image)"
 done
