@@ -100,3 +100,16 @@ assert_rundir_empty() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "vm-ctl: bad guest name \"../../etc/passwd\": expected a letter or digit first, found '.'" ]
 }
+
+@test "vm-recv: a preamble too large to read before the lock, or a huge GUEST, is refused, nothing locked" {
+	run bash -c "'$VMPIPE_TOP/tests/sshd/mkimage' --mib 1 --note-kib 1100 2>/dev/null |
+	    '$VMPIPE_BIN/vm-recv'"
+	[ "$status" -eq 1 ]
+	[ "$output" = "vmpipe-recv: refused: the records before the guest's memory take more than 1048576 octets (the most a receive reads before it locks the guest's name)" ]
+	assert_rundir_empty
+	run bash -c "'$VMPIPE_TOP/tests/sshd/mkimage' --mib 1 --guest-pad 100000 2>/dev/null |
+	    '$VMPIPE_BIN/vm-recv'"
+	[ "$status" -eq 1 ]
+	[ "$output" = "vmpipe-recv: refused: GUEST record of 100000 octets: expected at most 65536" ]
+	assert_rundir_empty
+}

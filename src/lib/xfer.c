@@ -143,6 +143,14 @@ scan_record(struct xfer_scan *s)
 	}
 	s->rec_end = s->off + ((s->cur_len + 7ull) & ~7ull);
 	if (type == VMI_REC_GUEST) {
+		/* Its body is read whole here, before any other check. */
+		if (s->cur_len > XFER_GUEST_MAX) {
+			char m[128];
+
+			snprintf(m, sizeof m, "GUEST record of %u octets: "
+			    "expected at most %u", s->cur_len, XFER_GUEST_MAX);
+			return scan_fail(s, m);
+		}
 		free(s->body);
 		s->body_len = 0;
 		if ((s->body = malloc(s->cur_len ? s->cur_len : 1)) == NULL)

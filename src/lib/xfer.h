@@ -38,7 +38,10 @@
 #define XFER_GO_TIMEOUT		60	/* s: default of every deadline */
 #define XFER_LINE_MAX		1024	/* longest back-channel line */
 #define XFER_RELOC_PORT		8002	/* as xend-relocation-port */
-#define XFER_BUFSZ		(1u << 20)	/* data copy size */
+#define XFER_BUFSZ		(1u << 20)	/* data copy size, and the
+						   preamble's most */
+/* The largest GUEST record a receive takes (the struct is ~150 octets). */
+#define XFER_GUEST_MAX		(64u << 10)
 
 enum xfer_kind {
 	XFER_NONE = 0,		/* not a back-channel line */

@@ -334,6 +334,17 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		say(out, "refused: %s", scan.guest_err);
 		goto out;
 	}
+	/* A preamble the scanner can't finish would go unlocked. */
+	if (scan.failed && have > 0) {
+		say(out, "refused: %s", scan.err);
+		goto out;
+	}
+	if (!scan.done && have == XFER_BUFSZ) {
+		say(out, "refused: the records before the guest's memory take "
+		    "more than %u octets (the most a receive reads before it "
+		    "locks the guest's name)", XFER_BUFSZ);
+		goto out;
+	}
 	v.name = o->name ? o->name : scan.name[0] ? scan.name : "?";
 	if (scan.done && (o->name || scan.name[0])) {
 		lockfd = lock_name(v.name, lock, sizeof lock, emsg,
