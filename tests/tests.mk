@@ -32,12 +32,13 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd
 
 # One libFuzzer target for every parser of untrusted input.
-FUZZERS	  := reader xfer recvconf request proto
+FUZZERS	  := reader xfer recvconf request proto admit
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_recvconf := src/recv/config.c
 FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
+FUZZ_SRC_admit	  := src/lib/admit.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream

@@ -1,11 +1,13 @@
 /*
  * fuzz_proto: libFuzzer target for the frames of vm-run's control
- * protocol, as a client or vm-run reads them from the socket.
+ * protocol, as a client reads them from the socket (kvmp_recv) and as
+ * vm-run does, piecemeal from a non-blocking one (kvmp_recv_some).
  */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,6 +47,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd >= 0)
 			close(fd);
 	}
+	close(sv[1]);
+
+	/* vm-run's way: what is there, the writer still connected. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
+		abort();
+	if (size && write(sv[0], data, size) != (ssize_t)size)
+		abort();
+	{
+		struct kvmp_in in = { .fd = -1 };
+		int r;
+
+		while ((r = kvmp_recv_some(sv[1], &in)) == 1) {
+			if (in.h.len && in.p == NULL)
+				abort();
+			kvmp_in_reset(&in);
+		}
+		/* 0: half a frame, waiting; -1: refused. */
+		if (r == 0 && in.got >= size + 1)
+			abort();
+		kvmp_in_reset(&in);
+	}
+	close(sv[0]);
 	close(sv[1]);
 	return 0;
 }
