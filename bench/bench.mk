@@ -7,6 +7,8 @@
 #   bench/plot-migrate      its downtime and octets sent, as a PNG (gnuplot)
 #   bench/handover          the downtime the two-phase handover adds, before
 #                           and after in one run
+#   bench/recv-load         the relocation server under idle connections, a
+#                           flood of half requests and a slow sender
 
 BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-pthread $(INCS)
@@ -30,6 +32,11 @@ bench-handover: all
 	bench/handover -n
 	scripts/with-kvm bench/handover
 
-bench: all bench-codec bench-save-restore bench-migrate bench-handover
+bench-recv-load: all
+	scripts/with-kvm bench/recv-load
 
-.PHONY: bench bench-codec bench-save-restore bench-migrate bench-handover
+bench: all bench-codec bench-save-restore bench-migrate bench-handover \
+	bench-recv-load
+
+.PHONY: bench bench-codec bench-save-restore bench-migrate bench-handover \
+	bench-recv-load

@@ -261,19 +261,23 @@ lock_name(const char *name, char *path, size_t plen, char *why, size_t len)
 	return -1;
 }
 
-/* Read the preamble into buf (at most cap octets), each read within the
- * deadline.  Returns the octets read; *idle set when the sender went
- * silent. */
+/* Read the preamble into buf (at most cap octets), all of it within the
+ * deadline: a sender that trickles it holds a process no longer than one
+ * that sends nothing.  Returns the octets read; *idle set when the
+ * deadline passed. */
 static size_t
 read_preamble(int in, char *buf, size_t cap, struct xfer_scan *scan,
     int timeout_ms, int *idle)
 {
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	size_t have = 0;
 
 	while (!scan->done && !scan->failed && have < cap) {
+		uint64_t now = now_ns();
 		ssize_t n;
 
-		if (io_wait_readable(in, timeout_ms) == 0) {
+		if (now >= end || io_wait_readable(in,
+		    (int)((end - now + 999999) / 1000000)) == 0) {
 			*idle = 1;
 			break;
 		}
