@@ -38,6 +38,10 @@ static const uint32_t params[] = {
 };
 #define NPARAMS	(sizeof(params) / sizeof(params[0]))
 
+/* The most libxl records a restore holds for commit(). */
+#define XEN_TAIL_MAX	64
+#define XEN_TAIL_OCTETS	(64u << 20)
+
 /* Bodies, little-endian as on the wire of Xen's stream. */
 struct tsc_info {
 	uint32_t	mode;
@@ -146,8 +150,20 @@ tail_add(struct hv_guest *g, uint32_t type, const void *data, uint32_t len)
 {
 	struct xen_tail *t, **p;
 
+	/* A peer chooses how many; a guest has a handful (the emulator's
+	 * context, its extra state), a few MiB in all. */
+	if (g->tail_n >= XEN_TAIL_MAX || len > XEN_TAIL_OCTETS -
+	    g->tail_octets) {
+		hv_seterr("more libxl records than a guest has: expected at "
+		    "most %u records and %u MiB in all", XEN_TAIL_MAX,
+		    XEN_TAIL_OCTETS >> 20);
+		errno = EINVAL;
+		return -1;
+	}
 	if ((t = malloc(sizeof(*t) + len)) == NULL)
 		return -1;
+	g->tail_n++;
+	g->tail_octets += len;
 	t->next = NULL;
 	t->type = type;
 	t->len = len;
@@ -177,6 +193,8 @@ xen_tail_free(struct hv_guest *g)
 		g->tail = t->next;
 		free(t);
 	}
+	g->tail_n = 0;
+	g->tail_octets = 0;
 }
 
 /* PV page types: frame words, kept for the pages (put.c). */

@@ -69,6 +69,8 @@ struct hv_guest {
 	uint8_t		*ptype;		/* PV: page type per frame, or NULL */
 	unsigned long	 nptype;
 	struct xen_tail	*tail;		/* libxl records held for commit() */
+	unsigned	 tail_n;	/* how many, */
+	size_t		 tail_octets;	/* and their size */
 	int		 dm_logdirty;	/* QEMU asked to log its writes */
 
 	/* save of a PV guest (pv.c) */
