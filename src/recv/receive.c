@@ -338,8 +338,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		say(out, "refused: %s", scan.guest_err);
 		goto out;
 	}
-	/* A preamble the scanner can't finish would go unlocked. */
-	if (scan.failed && have > 0) {
+	/* A vmpipe preamble the scanner can't finish would go unlocked.
+	 * (Anything else, an xl save file for one, is the restore's to
+	 * recognise.) */
+	if (scan.failed && have >= VMI_MAGIC_LEN &&
+	    memcmp(buf, VMI_MAGIC, VMI_MAGIC_LEN) == 0) {
 		say(out, "refused: %s", scan.err);
 		goto out;
 	}
