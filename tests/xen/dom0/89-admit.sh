@@ -49,8 +49,16 @@ refused 'p9 = [ "tag=h,path=/etc,security_model=none" ]' 'p9 "/etc": the host'
 printf 'disk-prefix /srv/xen\nbridge xenbr0\n' >/etc/vmpipe/recv.conf
 refused 'disk = [ "/srv/xen/../../etc/shadow,raw,xvda,w" ]' \
     'disk xvda target "/srv/xen/../../etc/shadow": expected a path under a disk-prefix of /etc/vmpipe/recv.conf (see there)'
-refused 'disk = [ "/srv/xen/missing.img,raw,xvda,w" ]' 'missing.img'
+# Under the prefix the policy lets it by; libxl then fails on the
+# missing file, and no domain is left either.
+guest_cfg adm pvh >/tmp/adm-x.cfg
+echo 'disk = [ "/srv/xen/missing.img,raw,xvda,w" ]' >>/tmp/adm-x.cfg
+xl save -c adm /tmp/adm.xl /tmp/adm-x.cfg >/dev/null 2>&1 || fail "xl save -c (missing.img)"
+vm-restore --as adm2 /tmp/adm.xl 2>/tmp/err && fail "restored a guest whose disk is missing"
+cat /tmp/err
 grep -q 'asks for' /tmp/err && fail "a disk under the prefix was refused by the policy"
+guest_gone adm2 || fail "adm2 was made with a missing disk"
+[ "$(ndom)" -eq "$before" ] || fail "a domain was left behind (missing disk)"
 rm -f /etc/vmpipe/recv.conf
 
 # A vmpipe image of a guest on a bridge the policy does not list.
