@@ -72,21 +72,24 @@ victim_untouched() {
 }
 
 @test "vm-ctl talks to no socket another user serves" {
-	# A socket bound by nobody, where a guest's would be.
-	chmod 0777 "$VMPIPE_RUNDIR"
+	# A socket bound by nobody, where a guest's would be: in a run
+	# directory nobody can reach (this test's own is root's alone).
+	d=$(mktemp -d /tmp/vmpipe-peer.XXXXXX)
+	chmod 0777 "$d"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(4)
-time.sleep(60)' "$VMPIPE_RUNDIR/g.sock" &
+time.sleep(60)' "$d/g.sock" &
 	srv=$!
 	for i in $(seq 100); do
-		[ -S "$VMPIPE_RUNDIR/g.sock" ] && break
+		[ -S "$d/g.sock" ] && break
 		sleep 0.1
 	done
-	chmod 0755 "$VMPIPE_RUNDIR"
-	run "$VMPIPE_BIN/vm-ctl" -b kvm info g
-	kill "$srv"
+	chmod 0755 "$d"
+	VMPIPE_RUNDIR=$d run "$VMPIPE_BIN/vm-ctl" -b kvm info g
+	kill "$srv" 2>/dev/null || true
+	rm -rf "$d"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"g.sock: expected a vm-run of root behind it, found uid $(id -u nobody): not used"* ]]
 }
