@@ -17,7 +17,7 @@ VECTORS	  := plain live zstd
 # the engine (against its own double of the ops table, no backend).
 UNITS	  := test_vmi test_policy test_save test_names test_admit
 USRC_test_policy := src/lib/policy.c
-USRC_test_admit  := src/lib/admit.c
+USRC_test_admit  := src/lib/admit.c src/lib/conf.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 
@@ -35,10 +35,10 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 FUZZERS	  := reader xfer recvconf request proto admit
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_SRC_recvconf := src/recv/config.c
+FUZZ_SRC_recvconf := src/recv/config.c src/lib/conf.c
 FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
-FUZZ_SRC_admit	  := src/lib/admit.c
+FUZZ_SRC_admit	  := src/lib/admit.c src/lib/conf.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream

@@ -3,13 +3,13 @@
  * bring (see admit.h).  The file is the administrator's; the paths and
  * names checked against it are a peer's.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admit.h"
+#include "conf.h"
 
 const char *
 vmp_admit_path(void)
@@ -75,24 +75,11 @@ vmp_admit_load(struct vmp_admit *a, char *why, size_t len)
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *key = line, *v, *end;
+		char *key, *v;
 
 		lineno++;
-		if ((end = strchr(line, '#')) != NULL)
-			*end = '\0';
-		end = line + strlen(line);
-		while (end > line && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		while (isspace((unsigned char)*key))
-			key++;
-		if (*key == '\0')
+		if (!conf_split(line, &key, &v))
 			continue;
-		for (v = key; *v != '\0' && !isspace((unsigned char)*v); v++)
-			;
-		if (*v != '\0')
-			*v++ = '\0';
-		while (isspace((unsigned char)*v))
-			v++;
 		if (!strcmp(key, "disk-prefix") && *v == '/' && !dotted(v))
 			rc = add(a->disk_prefix, &a->ndisk, v, 1);
 		else if (!strcmp(key, "bridge") && *v != '\0' &&

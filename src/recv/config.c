@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "recv.h"
 #include "xfer.h"
 
@@ -66,24 +67,11 @@ server_config(struct server *s, const char *path)
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
-		char *key = line, *v, *end;
+		char *key, *v;
 
 		lineno++;
-		if ((end = strchr(line, '#')) != NULL)
-			*end = '\0';
-		while (isspace((unsigned char)*key))
-			key++;
-		end = key + strlen(key);
-		while (end > key && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (*key == '\0')
+		if (!conf_split(line, &key, &v))
 			continue;
-		for (v = key; *v != '\0' && !isspace((unsigned char)*v); v++)
-			;
-		if (*v != '\0')
-			*v++ = '\0';
-		while (isspace((unsigned char)*v))
-			v++;
 
 		if (!strcmp(key, "address"))
 			rc = set_str(&s->address, v);
