@@ -215,6 +215,19 @@ io_keepalive(int fd)
 }
 
 int
+io_peer_trusted(int fd, unsigned long *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
+		return -1;
+	if (uid != NULL)
+		*uid = cr.uid;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+int
 io_wait_readable(int fd, int ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };

@@ -50,6 +50,10 @@ void		io_keepalive(int fd);
 /* Wait up to ms (-1: for ever) for fd to be readable: 1, 0 on timeout,
  * -1 on error.  EINTR is waited through. */
 int		io_wait_readable(int fd, int ms);
+/* Is the process at the other end of Unix socket fd root's or ours
+ * (SO_PEERCRED)?  1 or 0; -1 with errno when it can't be asked.  The
+ * peer's uid in *uid when uid is not NULL. */
+int		io_peer_trusted(int fd, unsigned long *uid);
 uint64_t	wall_ns(void);
 
 /* Open "-" as stdin/stdout, anything else as a file.  -1 on failure. */

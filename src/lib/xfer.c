@@ -205,6 +205,8 @@ xfer_scan(struct xfer_scan *s, const void *buf, size_t n)
 			continue;
 		s->hdr_len = 0;
 		if (need == FILE_HDR) {
+			s->vmpipe = memcmp(s->hdr, VMI_MAGIC,
+			    VMI_MAGIC_LEN) == 0;
 			/* The reader's check, and its words. */
 			if (vmi_check_file_header(s->hdr, FILE_HDR, s->err,
 			    sizeof s->err) == -1) {

@@ -77,6 +77,7 @@ enum xfer_kind	xfer_parse_line(const char *line, const char **rest);
 struct xfer_scan {
 	int		done;		/* preamble complete */
 	int		failed;		/* err holds why */
+	int		vmpipe;		/* it began with vmpipe's magic */
 	char		name[VMI_NAME_MAX];	/* from GUEST; "" if none, or
 					   if the GUEST is refused */
 	char		guest_err[256];	/* then the reader's words */

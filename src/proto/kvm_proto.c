@@ -104,42 +104,6 @@ take_fds(struct msghdr *m, int *fd)
 	return 0;
 }
 
-/* Read exactly len octets; the first read may carry a passed fd. */
-static int
-readall(int sock, void *buf, size_t len, int *fd)
-{
-	union {
-		struct cmsghdr	c;
-		char		buf[CMSG_SPACE(4 * sizeof(int))];
-	} cm;
-	char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		struct iovec iov = { p, len };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-		    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-
-		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			hv_seterr("control socket: %s", strerror(errno));
-			return -1;
-		}
-		if (take_fds(&m, fd) == -1)
-			return -1;
-		if (n == 0) {
-			hv_seterr("control socket: connection closed by peer");
-			errno = ECONNRESET;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int
 bad_header(const struct kvmp_hdr *h)
 {
@@ -214,38 +178,41 @@ kvmp_recv_some(int sock, struct kvmp_in *in)
 	}
 }
 
+/* The client's read: vm-run's piecemeal one, waiting between pieces. */
 int
 kvmp_recv(int sock, struct kvmp_hdr *h, void **payload, int *fd)
 {
-	void *p = NULL;
-	int e;
+	struct kvmp_in in = { .fd = -1 };
+	int r, e;
 
 	*payload = NULL;
 	if (fd != NULL)
 		*fd = -1;
-	if (readall(sock, h, sizeof(*h), fd) == -1)
-		goto fail;
-	if (bad_header(h) == -1)
-		goto fail;
-	if (h->len > 0) {
-		/* One spare octet so that text payloads can be terminated. */
-		if ((p = malloc((size_t)h->len + 1)) == NULL)
-			goto fail;
-		if (readall(sock, p, h->len, NULL) == -1)
-			goto fail;
-		((char *)p)[h->len] = '\0';
+	while ((r = kvmp_recv_some(sock, &in)) == 0) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+			hv_seterr("control socket: %s", strerror(errno));
+			r = -1;
+			break;
+		}
 	}
-	*payload = p;
+	if (r == -1) {
+		e = errno;
+		kvmp_in_reset(&in);
+		errno = e;
+		return -1;
+	}
+	*h = in.h;
+	if (h->len > 0)
+		*payload = in.p;
+	else
+		free(in.p);
+	if (fd != NULL)
+		*fd = in.fd;
+	else if (in.fd >= 0)
+		close(in.fd);
 	return 0;
-fail:
-	e = errno;
-	free(p);
-	if (fd != NULL && *fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-	errno = e;
-	return -1;
 }
 
 const char *

@@ -314,7 +314,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	char *buf, emsg[1024], lock[PATH_MAX] = "";
 	size_t have;
 	pthread_t th;
-	int p[2], idle = 0, lockfd = -1, rc = VMP_EX_FAIL, vmpipe;
+	int p[2], idle = 0, lockfd = -1, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL) {
 		say(out, "error: %s", strerror(errno));
@@ -341,13 +341,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	/* A vmpipe preamble the scanner can't finish would go unlocked.
 	 * (Anything else, an xl save file for one, is the restore's to
 	 * recognise.) */
-	vmpipe = have >= VMI_MAGIC_LEN &&
-	    memcmp(buf, VMI_MAGIC, VMI_MAGIC_LEN) == 0;
-	if (vmpipe && scan.failed) {
+	if (scan.vmpipe && scan.failed) {
 		say(out, "refused: %s", scan.err);
 		goto out;
 	}
-	if (vmpipe && !scan.done && have == XFER_BUFSZ) {
+	if (scan.vmpipe && !scan.done && have == XFER_BUFSZ) {
 		say(out, "refused: the records before the guest's memory take "
 		    "more than %u octets (the most a receive reads before it "
 		    "locks the guest's name)", XFER_BUFSZ);

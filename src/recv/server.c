@@ -271,33 +271,35 @@ daemonize(const struct server *s)
 	return 0;
 }
 
-/* A connection that has not yet made an accepted request. */
-struct startup {
-	int	fd;		/* our end of its pipe; -1: a free slot */
-	char	addr[INET6_ADDRSTRLEN];
-};
-
 /*
- * May one more connection from addr start?  If not, say which limit
- * stops it in why.  Slots whose connection got through (or died) are
- * freed first.
+ * The connections that have not yet made an accepted request: pfd[i].fd
+ * is our end of connection i's pipe (-1: a free slot), addr[i] its peer.
  */
+typedef char startup_addr[INET6_ADDRSTRLEN];
+
+/* Free the slots whose connection got through (or died): poll said so. */
+static void
+startup_reap(const struct server *s, struct pollfd *pfd)
+{
+	for (int i = 0; i < s->max_startups; i++)
+		if (pfd[i].fd >= 0 && pfd[i].revents != 0) {
+			close(pfd[i].fd);
+			pfd[i].fd = -1;
+		}
+}
+
+/* May one more connection from addr start?  If not, say which limit
+ * stops it in why. */
 static int
-startup_room(const struct server *s, struct startup *st,
-    struct pollfd *pfd, const char *addr, char *why, size_t len)
+startup_room(const struct server *s, const struct pollfd *pfd,
+    const startup_addr *sa, const char *addr, char *why, size_t len)
 {
 	int total = 0, same = 0;
 
-	if (poll(pfd, (nfds_t)s->max_startups, 0) > 0)
-		for (int i = 0; i < s->max_startups; i++)
-			if (pfd[i].revents != 0 && st[i].fd >= 0) {
-				close(st[i].fd);
-				st[i].fd = pfd[i].fd = -1;
-			}
 	for (int i = 0; i < s->max_startups; i++)
-		if (st[i].fd >= 0) {
+		if (pfd[i].fd >= 0) {
 			total++;
-			same += strcmp(st[i].addr, addr) == 0;
+			same += strcmp(sa[i], addr) == 0;
 		}
 	if (total >= s->max_startups)
 		snprintf(why, len, "%d connections are waiting to be "
@@ -317,7 +319,7 @@ server_run(struct server *s)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags =
 	    SA_NOCLDWAIT };
-	struct startup *st;
+	startup_addr *peer;
 	struct pollfd *pfd;
 	void *bind = NULL;
 	int lfd;
@@ -329,13 +331,13 @@ server_run(struct server *s)
 	if (s->grace == 0)
 		s->grace = SERVER_GRACE;
 	/* pfd[max_startups] is the listening socket. */
-	if ((st = calloc(s->max_startups, sizeof *st)) == NULL ||
+	if ((peer = calloc(s->max_startups, sizeof *peer)) == NULL ||
 	    (pfd = calloc(s->max_startups + 1, sizeof *pfd)) == NULL) {
 		slog(LOG_ERR, "%s", strerror(errno));
 		return VMP_EX_FAIL;
 	}
 	for (int i = 0; i < s->max_startups; i++) {
-		st[i].fd = pfd[i].fd = -1;
+		pfd[i].fd = -1;
 		pfd[i].events = POLLIN;
 	}
 
@@ -365,11 +367,11 @@ server_run(struct server *s)
 		pid_t pid;
 
 		/* Wait for a connection, freeing slots as they come free. */
-		if (poll(pfd, (nfds_t)s->max_startups + 1, -1) < 0 ||
-		    !(pfd[s->max_startups].revents & POLLIN)) {
-			(void)startup_room(s, st, pfd, "", why, sizeof why);
+		if (poll(pfd, (nfds_t)s->max_startups + 1, -1) < 0)
 			continue;
-		}
+		startup_reap(s, pfd);
+		if (!(pfd[s->max_startups].revents & POLLIN))
+			continue;
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EINTR && errno != ECONNABORTED &&
@@ -378,12 +380,12 @@ server_run(struct server *s)
 			continue;
 		}
 		peer_addr(&ss, addr, sizeof addr);
-		if (!startup_room(s, st, pfd, addr, why, sizeof why)) {
+		if (!startup_room(s, pfd, peer, addr, why, sizeof why)) {
 			slog(LOG_WARNING, "%s: refused: %s", addr, why);
 			close(fd);
 			continue;
 		}
-		for (slot = 0; st[slot].fd >= 0; slot++)
+		for (slot = 0; pfd[slot].fd >= 0; slot++)
 			;
 		if (pipe2(sp, O_CLOEXEC) < 0) {
 			slog(LOG_ERR, "pipe: %s", strerror(errno));
@@ -396,8 +398,8 @@ server_run(struct server *s)
 			close(lfd);
 			close(sp[0]);
 			for (int i = 0; i < s->max_startups; i++)
-				if (st[i].fd >= 0)
-					close(st[i].fd);
+				if (pfd[i].fd >= 0)
+					close(pfd[i].fd);
 			startup_begin(sp[1], s->grace);
 			serve_one(s, bind, fd, &ss, addr);
 		}
@@ -405,9 +407,8 @@ server_run(struct server *s)
 		if (pid < 0)
 			close(sp[0]);
 		else {
-			st[slot].fd = pfd[slot].fd = sp[0];
-			snprintf(st[slot].addr, sizeof st[slot].addr, "%s",
-			    addr);
+			pfd[slot].fd = sp[0];
+			snprintf(peer[slot], sizeof peer[slot], "%s", addr);
 		}
 		close(fd);
 	}

@@ -406,7 +406,8 @@ ctl_serve(struct vm *vm, int lfd, int ctlfd)
 		if (pfd[0].revents & POLLIN) {
 			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-			if (c >= 0 && !peer_ok(c)) {
+			/* Only the owner of the socket (our uid) and root. */
+			if (c >= 0 && io_peer_trusted(c, NULL) != 1) {
 				static const char m[] = "permission denied: "
 				    "not the guest's owner";
 

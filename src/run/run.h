@@ -131,7 +131,6 @@ void	 lease_drop(struct vm *, struct client *);
 
 /* sock.c */
 int	 ctl_listen(struct vm *);
-int	 peer_ok(int fd);
 void	 vm_cleanup(struct vm *);
 
 /* ctl.c */

@@ -17,18 +17,6 @@
 #include "exits.h"
 #include "run.h"
 
-/* Only the owner of the socket (our uid) and root may use it. */
-int
-peer_ok(int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
-		return 0;
-	return cr.uid == 0 || cr.uid == geteuid();
-}
-
 void
 vm_cleanup(struct vm *vm)
 {

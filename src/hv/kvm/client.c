@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "io.h"
 #include "names.h"
 
 int
@@ -96,25 +97,23 @@ kvmc_hello(struct hv_guest *g)
 static int
 peer_trusted(int fd, const char *path)
 {
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
+	unsigned long uid;
+	char who[32] = "";
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+	switch (io_peer_trusted(fd, &uid)) {
+	case 1:
+		return 0;
+	case -1:
 		hv_seterr("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (uc.uid != 0 && uc.uid != geteuid()) {
-		char who[32] = "";
-
-		if (geteuid() != 0)
-			snprintf(who, sizeof(who), " or uid %lu",
-			    (unsigned long)geteuid());
-		hv_seterr("%s: expected a vm-run of root%s behind it, found "
-		    "uid %lu: not used", path, who, (unsigned long)uc.uid);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	if (geteuid() != 0)
+		snprintf(who, sizeof(who), " or uid %lu",
+		    (unsigned long)geteuid());
+	hv_seterr("%s: expected a vm-run of root%s behind it, found uid %lu: "
+	    "not used", path, who, uid);
+	errno = EPERM;
+	return -1;
 }
 
 int

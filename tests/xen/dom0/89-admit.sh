@@ -15,6 +15,22 @@ rm -f /etc/vmpipe/recv.conf
 guest_up adm pvh
 before=$(ndom)
 
+# refused_by_both FILE AS TEXT WHAT: vm-restore and vm-recv of FILE as
+# guest AS each refuse it saying TEXT, and leave no domain.
+refused_by_both() {
+	for how in restore recv; do
+		case $how in
+		restore) vm-restore --as "$2" "$1" 2>/tmp/err ;;
+		recv) vm-recv -q --as "$2" <"$1" >/tmp/err 2>&1 ;;
+		esac && fail "$how: restored: $4"
+		grep -qF "$3" /tmp/err ||
+		    { cat /tmp/err; fail "$how: the refusal of $4 does not say: $3"; }
+		guest_gone "$2" || fail "$how: $2 was made: $4"
+		[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind ($4)"
+	done
+	head -n 1 /tmp/err
+}
+
 # refused LINE TEXT: a save of adm whose configuration has LINE too is
 # refused with TEXT by each way in, and leaves no domain.
 refused() {
@@ -22,18 +38,8 @@ refused() {
 	echo "$1" >>/tmp/adm-x.cfg
 	xl save -c adm /tmp/adm.xl /tmp/adm-x.cfg >/tmp/xl.out 2>&1 ||
 	    { cat /tmp/xl.out; fail "xl save -c with: $1"; }
-	for how in restore recv; do
-		case $how in
-		restore) vm-restore --as adm2 /tmp/adm.xl 2>/tmp/err ;;
-		recv) vm-recv -q --as adm2 </tmp/adm.xl >/tmp/err 2>&1 ;;
-		esac && fail "$how: restored with: $1"
-		grep -qF "$2" /tmp/err ||
-		    { cat /tmp/err; fail "$how: the refusal of '$1' does not say: $2"; }
-		guest_gone adm2 || fail "$how: adm2 was made with: $1"
-		[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind ($1)"
-	done
 	note "refused: $1"
-	head -n 1 /tmp/err
+	refused_by_both /tmp/adm.xl adm2 "$2" "'$1'"
 }
 
 refused 'disk = [ "/etc/shadow,raw,xvda,w" ]' \
@@ -71,16 +77,9 @@ echo 'vif = [ "bridge=br-dmz" ]' >>/tmp/dmz.cfg
 xl create /tmp/dmz.cfg || fail "xl create dmz with a vif on br-dmz"
 vm-save -q --keep -b xen -o /tmp/dmz.vmi dmz || fail "vm-save --keep dmz"
 before=$(ndom)
-for how in restore recv; do
-	case $how in
-	restore) vm-restore --as dmz2 /tmp/dmz.vmi 2>/tmp/err ;;
-	recv) vm-recv -q --as dmz2 </tmp/dmz.vmi >/tmp/err 2>&1 ;;
-	esac && fail "$how: an image on br-dmz was restored"
-	grep -qF 'vif bridge "br-dmz": expected xenbr0 (/etc/vmpipe/recv.conf names no bridge)' /tmp/err ||
-	    { cat /tmp/err; fail "$how: the image's refusal does not name the bridge"; }
-	[ "$(ndom)" -eq "$before" ] || fail "$how: a domain was left behind (image)"
-done
-head -n 1 /tmp/err
+refused_by_both /tmp/dmz.vmi dmz2 \
+    'vif bridge "br-dmz": expected xenbr0 (/etc/vmpipe/recv.conf names no bridge)' \
+    "an image on br-dmz"
 echo 'bridge br-dmz' >/etc/vmpipe/recv.conf
 vm-restore --as dmz2 /tmp/dmz.vmi || fail "the policy's bridge was refused"
 n=$(last_tick dmz2)
