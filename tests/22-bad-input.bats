@@ -168,16 +168,17 @@ no_half_guest() {
 	return 1
 }
 
-# refused NAME WHY: vm-restore of stdin exits 1 with "vm-restore: -: WHY;
-# no guest was made", and leaves no guest NAME behind ("-": no check).
+# refused NAME WHY [OPTION...]: vm-restore [OPTION...] of stdin exits 1
+# with "vm-restore: -: WHY; no guest was made", and leaves no guest NAME
+# behind ("-": no check).
 refused() {
-	local name=$1
-	shift
-	run restore -q
+	local name=$1 why=$2
+	shift 2
+	run restore -q "$@"
 	[ "$status" -eq 1 ] || { echo "status $status: $output" >&2; return 1; }
-	[ "$output" = "vm-restore: -: $1; no guest was made" ] || {
+	[ "$output" = "vm-restore: -: $why; no guest was made" ] || {
 		echo "got:  $output" >&2
-		echo "want: vm-restore: -: $1; no guest was made" >&2
+		echo "want: vm-restore: -: $why; no guest was made" >&2
 		return 1
 	}
 	[ "$name" = - ] || no_half_guest "$name"
@@ -324,7 +325,22 @@ unharmed() {
 	[ "${lines[-1]}" = "status: whole: every checksum and the END digest match" ]
 }
 
+@test "restore -C: the kvm backend reads no configuration files" {
+	printf 'name = "src"\n' > "$TEST_TMP/src.cfg"
+	refused src2 "preflight: backend kvm reads no configuration files (-C)" \
+	    < "$IMG" -C "$TEST_TMP/src.cfg" --name src2
+}
+
 # ---- vm-save failures: the source guest must keep running. ----
+
+@test "save -C: the kvm backend reads no configuration files; the guest runs on" {
+	printf 'name = "g"\n' > "$TEST_TMP/g.cfg"
+	start_guest_hb g 2
+	run save -q -C "$TEST_TMP/g.cfg" -o "$TEST_TMP/g.vmi" g
+	[ "$status" -eq 1 ]
+	[[ "$output" == "vm-save: guest g: save failed: backend kvm reads no configuration files (-C)"* ]]
+	unharmed g
+}
 
 @test "save: the reader goes away" {
 	start_guest_hb g 2 -m 128M

@@ -49,7 +49,7 @@ teardown() {
 # with the settings in $TEST_TMP/conf; its log in $TEST_TMP/srv.log.
 srv() {
 	local i
-	ip netns exec "$NS" "$VMPIPE_BIN/vm-recv" -C "$TEST_TMP/conf" \
+	ip netns exec "$NS" "$VMPIPE_BIN/vm-recv" -F "$TEST_TMP/conf" \
 	    -d "$VMPIPE_RUNDIR" --pidfile "$TEST_TMP/srv.pid" "$@" \
 	    --listen "127.0.0.1:$PORT" 2>>"$TEST_TMP/srv.log" &
 	for i in $(seq 100); do
@@ -157,11 +157,11 @@ served() {
 
 @test "bad bounds in the config file are refused with the line" {
 	echo "max-startups 0" >"$TEST_TMP/conf"
-	run "$VMPIPE_BIN/vm-recv" --plain -C "$TEST_TMP/conf" --listen 127.0.0.1:1
+	run "$VMPIPE_BIN/vm-recv" --plain -F "$TEST_TMP/conf" --listen 127.0.0.1:1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"conf:1: bad line: max-startups 0"* ]]
 	echo "login-grace-time soon" >"$TEST_TMP/conf"
-	run "$VMPIPE_BIN/vm-recv" --plain -C "$TEST_TMP/conf" --listen 127.0.0.1:1
+	run "$VMPIPE_BIN/vm-recv" --plain -F "$TEST_TMP/conf" --listen 127.0.0.1:1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad line: login-grace-time soon"* ]]
 }

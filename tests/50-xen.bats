@@ -147,3 +147,7 @@ show_table() {
 @test "xen: cut saves leave the guest running; bad images leave no domain" {
 	xen_test 95-bad-input
 }
+
+@test "xen: -C puts the administrator's configuration in place of the guest's, for the same guest only" {
+	xen_test 91-config
+}

@@ -173,15 +173,27 @@ struct hv_ops {
 	int	(*admit)(const struct hv_info *, const void *config,
 		    size_t len, char *why, size_t whylen);
 
+	/* Optional; NULL: this backend reads no configuration files.  The
+	 * configuration of an administrator's file at path (Xen: xl's
+	 * format or libxl JSON), in the form get_config() gives, to use in
+	 * place of config, the guest's own: -C of vm-save and vm-restore.
+	 * The file must describe the same guest (name, type, vCPUs,
+	 * memory); -1 with the difference, or the file's fault, in the
+	 * message.  *out is malloc'd and the caller's. */
+	int	(*config_file)(const void *config, size_t len,
+		    const char *path, void **out, size_t *outlen);
+
 	/* Optional.  Restore a guest from the hypervisor's own save format
 	 * (Xen: a file written by `xl save'), read from fd from its first
 	 * octet: as name (NULL: the saved name), with a fresh UUID and MAC
-	 * addresses when clone, left paused when paused.  Like create()
+	 * addresses when clone, left paused when paused, with the
+	 * configuration of the file at cfgpath (as config_file()) unless
+	 * that is NULL.  Like create()
 	 * and commit() it leaves no guest behind when it fails, and it
 	 * checks what a preflight checks first.  *info describes the guest
 	 * made. */
 	int	(*restore_native)(int fd, const char *name, int clone,
-		    int paused, struct hv_info *info);
+		    int paused, const char *cfgpath, struct hv_info *info);
 };
 
 extern const struct hv_ops hv_kvm_ops;

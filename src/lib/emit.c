@@ -92,13 +92,18 @@ emit_guest(struct emit *e, const char *program)
 	snprintf(vg.name, sizeof(vg.name), "%s", e->info.name);
 	if (vmi_write_buf(e->w, VMI_REC_GUEST, &vg, sizeof(vg)) == -1)
 		return eerr(e, NULL, vmi_writer_error(e->w));
-	if (e->ops->get_config(e->g, &cfg, &cfglen) == -1)
+	if (e->cfg != NULL) {
+		cfg = e->cfg;
+		cfglen = e->cfglen;
+	} else if (e->ops->get_config(e->g, &cfg, &cfglen) == -1)
 		return eerr(e, "configuration", hv_strerror());
 	if (vmi_write_buf(e->w, VMI_REC_CONFIG, cfg, cfglen) == -1) {
-		free(cfg);
+		if (cfg != e->cfg)
+			free(cfg);
 		return eerr(e, NULL, vmi_writer_error(e->w));
 	}
-	free(cfg);
+	if (cfg != e->cfg)
+		free(cfg);
 	if (e->ops->get_early_state != NULL &&
 	    emit_pieces(e, e->ops->get_early_state) == -1)
 		return -1;

@@ -27,6 +27,8 @@ struct emit {
 	uint64_t		 bw;	/* octets per second at most; 0 = no cap */
 	uint64_t		 bw_t0;	/* when the cap started counting */
 	uint64_t		 bw_sent; /* page octets since then */
+	void			*cfg;	/* to write, or NULL: the guest's */
+	size_t			 cfglen;
 	char			 err[VMI_ERRLEN];
 };
 

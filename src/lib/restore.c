@@ -31,6 +31,7 @@ struct rs {
 	uint8_t			*mem;		/* whole guest, if mappable */
 	uint64_t		 npages;
 	uint64_t		*written;	/* frames holding data now */
+	void			*own_cfg;	/* -C: the file's configuration */
 	enum restore_code	 code;		/* of a failure */
 	char			*err;
 	size_t			 errlen;
@@ -127,9 +128,11 @@ match_uuid(void *arg, const struct hv_info *i)
  * image wants and what the host has.
  */
 static int
-preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
-    size_t cfglen)
+preflight(struct rs *s, const struct vmi_guest *vg, const void **cfgp,
+    size_t *cfglenp)
 {
+	const void *cfg = *cfgp;
+	size_t cfglen = *cfglenp;
 	struct hv_guest *other;
 	struct uuid_find uf;
 	uint32_t host[4], missing[4] = { 0 };
@@ -171,9 +174,21 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void *cfg,
 	if (s->ops->list(match_uuid, &uf) == 1)
 		return refuse(s, "guest %s here already has the "
 		    "image's UUID", uf.name);
-	/* What the guest's configuration asks of this host, before any
-	 * of it is used. */
-	if (s->ops->admit != NULL &&
+	/*
+	 * The administrator's configuration file (-C) in place of the
+	 * guest's: as their own `xl create', it is not the policy's to
+	 * judge.  What a guest brings is, before any of it is used.
+	 */
+	if (s->o->config_path != NULL) {
+		if (s->ops->config_file == NULL)
+			return refuse(s, "backend %s reads no configuration "
+			    "files (-C)", s->ops->name);
+		if (s->ops->config_file(cfg, cfglen, s->o->config_path,
+		    &s->own_cfg, cfglenp) == -1)
+			return refuse(s, "%s", hv_strerror());
+		*cfgp = cfg = s->own_cfg;
+		cfglen = *cfglenp;
+	} else if (s->ops->admit != NULL &&
 	    s->ops->admit(&s->info, cfg, cfglen, why, sizeof(why)) == -1)
 		return refuse(s, "%s", why);
 	/* A hypervisor that keeps guests' memory apart from the host's
@@ -341,7 +356,7 @@ restore_xl(struct rs *s, int fd, struct restore_result *res)
 	/* libxl checks the file and the host itself, before it makes
 	 * anything: what it refuses leaves nothing behind. */
 	if (ops->restore_native(fd, o->name, o->clone, o->paused,
-	    &res->info) == -1) {
+	    o->config_path, &res->info) == -1) {
 		s->code = RESTORE_FAILED;
 		snprintf(s->err, s->errlen, "%s", hv_strerror());
 		verdict(s, RESTORE_FAILED);
@@ -389,16 +404,20 @@ restore_stream(int fd, const struct restore_opts *o,
 		case VMI_REC_GUEST:
 			vg = vmi_reader_guest(r);
 			break;
-		case VMI_REC_CONFIG:
+		case VMI_REC_CONFIG: {
+			const void *cfg = rec.body;
+			size_t cfglen = rec.len;
+
 			s.code = RESTORE_FAILED;
-			if (preflight(&s, vg, rec.body, rec.len) == -1 ||
-			    create_guest(&s, rec.body, rec.len) == -1) {
+			if (preflight(&s, vg, &cfg, &cfglen) == -1 ||
+			    create_guest(&s, cfg, cfglen) == -1) {
 				verdict(&s, s.code);
 				goto out;
 			}
 			verdict(&s, RESTORE_ACCEPTED);
 			pi.total = pi.mem_pages = s.npages;
 			break;
+		}
 		case VMI_REC_PAGES:
 			if ((s.ops->put_pages ? put_pages(&s, &rec,
 			    vmi_record_stable(r, &rec)) :
@@ -487,6 +506,7 @@ out:
 	if (s.g)
 		s.ops->close(s.g);
 	free(s.written);
+	free(s.own_cfg);
 	vmi_reader_free(r);
 	return rc;
 }

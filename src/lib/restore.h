@@ -46,6 +46,9 @@ struct restore_opts {
 	int		 clone;		/* fresh UUID (and MACs): --as */
 	int		 paused;	/* leave the guest paused */
 	const char	*backend;	/* NULL: the image's */
+	/* -C: an administrator's configuration file in place of the
+	 * image's, for the same guest (hv.h's config_file()); NULL: none. */
+	const char	*config_path;
 	/*
 	 * Called once, when the guest's description (GUEST and CONFIG, or
 	 * an xl file's header) has been judged, before any memory arrives:

@@ -288,6 +288,32 @@ final_round(struct saver *s, int round)
 	return 0;
 }
 
+/*
+ * -C: the administrator's configuration file goes into the image in place
+ * of the guest's own (as `xl migrate -C').  Read and checked against the
+ * guest's before the guest is touched: a bad file stops nothing.
+ */
+static int
+own_config(struct saver *s)
+{
+	struct emit *e = &s->e;
+	void *cfg;
+	size_t len;
+	int rc;
+
+	if (e->ops->config_file == NULL)
+		return fail(s, "backend %s reads no configuration files (-C)",
+		    e->ops->name);
+	if (e->ops->get_config(e->g, &cfg, &len) == -1)
+		return fail(s, "configuration: %s", hv_strerror());
+	rc = e->ops->config_file(cfg, len, s->o->config_path, &e->cfg,
+	    &e->cfglen);
+	free(cfg);
+	if (rc == -1)
+		return fail(s, "%s", hv_strerror());
+	return 0;
+}
+
 static int
 write_image(struct saver *s)
 {
@@ -301,6 +327,8 @@ write_image(struct saver *s)
 	};
 	int round = 0;
 
+	if (o->config_path != NULL && own_config(s) == -1)
+		return -1;
 	if ((s->e.w = vmi_writer_new(s->fd, &wo)) == NULL)
 		return fail(s, "can't start the image: %s", strerror(errno));
 	/*
@@ -405,6 +433,7 @@ save_guest(const struct hv_ops *ops, struct hv_guest *g, int fd,
 		undo(&s);
 	}
 	free(s.bitmap);
+	free(s.e.cfg);
 	memcpy(res->err, s.e.err, sizeof(res->err));
 	return r;
 }

@@ -60,6 +60,9 @@ struct save_opts {
 	int			 threads;	/* compression threads */
 	int			 sync;		/* fsync fd before then */
 	uint64_t		 bandwidth;	/* octets/s of pages; 0 no cap */
+	/* -C: an administrator's configuration file to write in place of
+	 * the guest's (hv.h's config_file()); NULL: the guest's own. */
+	const char		*config_path;
 	/*
 	 * Live when set: called after every round with its figures (and
 	 * the measured fixed cost of a pause); its decision ends the

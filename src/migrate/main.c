@@ -38,11 +38,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-migrate [-lqrv] [--no-fallback] [--plain] [-b backend] "
 	    "[--bandwidth rate]\n"
-	    "                  [-c cipher] [--downtime ms] [-e command] "
-	    "[-i identity] [-j threads]\n"
-	    "                  [-K known_hosts] [--max-bytes size] "
-	    "[--max-rounds n] [-p port]\n"
-	    "                  [-t seconds] [-z level] guest "
+	    "                  [-C file] [-c cipher] [--downtime ms] "
+	    "[-e command] [-i identity]\n"
+	    "                  [-j threads] [-K known_hosts] [--max-bytes size] "
+	    "[--max-rounds n]\n"
+	    "                  [-p port] [-t seconds] [-z level] guest "
 	    "[user@]host[:port]\n"
 	    "       vm-migrate --settle [-qr] [--plain] [-b backend] "
 	    "[-c cipher] [-e command]\n"
@@ -269,6 +269,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "bandwidth",	required_argument,	NULL, 'B' },
 		{ "compress",	required_argument,	NULL, 'z' },
+		{ "config",	required_argument,	NULL, 'C' },
 		{ "downtime",	required_argument,	NULL, 'D' },
 		{ "known-hosts", required_argument,	NULL, 'K' },
 		{ "live",	no_argument,		NULL, 'l' },
@@ -290,7 +291,7 @@ main(int argc, char *argv[])
 	pid_t saver, sender;
 
 	sargv[ns++] = (char *)prog("vm-send");
-	while ((ch = getopt_long(argc, argv, "K:b:c:e:i:j:lp:qrt:vz:",
+	while ((ch = getopt_long(argc, argv, "C:K:b:c:e:i:j:lp:qrt:vz:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'B': case 'D': case 'N': case 'R': case 'X':
@@ -317,7 +318,7 @@ main(int argc, char *argv[])
 			sargv[ns++] = strdup(b1);
 			sargv[ns++] = optarg;
 			break;
-		case 'j': case 'z':
+		case 'C': case 'j': case 'z':
 			/* The copier's, offline or live. */
 			snprintf(b1, sizeof b1, "-%c", ch);
 			tune[nt++] = strdup(b1);

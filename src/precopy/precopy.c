@@ -29,10 +29,12 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-precopy [-q] [--no-fallback] "
-	    "[-b backend] [--bandwidth rate] [--downtime ms]\n"
-	    "                  [-j threads] [--max-bytes size] "
-	    "[--max-rounds n] [-o file]\n"
-	    "                  [--progress-fd fd] [-z level] guest\n");
+	    "[-b backend] [--bandwidth rate]\n"
+	    "                  [-C file] [--downtime ms] [-j threads] "
+	    "[--max-bytes size]\n"
+	    "                  [--max-rounds n] [-o file] [--progress-fd fd] "
+	    "[-z level]\n"
+	    "                  guest\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -90,6 +92,7 @@ main(int argc, char *argv[])
 		{ "bandwidth",	required_argument,	NULL, 'B' },
 		{ "backend",	required_argument,	NULL, 'b' },
 		{ "compress",	required_argument,	NULL, 'z' },
+		{ "config",	required_argument,	NULL, 'C' },
 		{ "downtime",	required_argument,	NULL, 'D' },
 		{ "max-bytes",	required_argument,	NULL, 'X' },
 		{ "max-rounds",	required_argument,	NULL, 'R' },
@@ -117,7 +120,7 @@ main(int argc, char *argv[])
 	int ch, fd, quiet = 0, json_fd = -1;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "b:j:o:qz:", longopts,
+	while ((ch = getopt_long(argc, argv, "C:b:j:o:qz:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'B':
@@ -128,6 +131,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			backend = optarg;
+			break;
+		case 'C':
+			so.config_path = optarg;
 			break;
 		case 'D':
 			downtime_ms = strtoull(optarg, &end, 10);

@@ -1,5 +1,5 @@
 /*
- * vm-recv: the receiving end of a migration.  Without --listen or -C it
+ * vm-recv: the receiving end of a migration.  Without --listen or -F it
  * restores the image on stdin (the far end of `ssh host vm-recv'); with
  * them it is a relocation server (see server.c).
  */
@@ -25,11 +25,12 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vm-recv [-q] [--handover] [--name name | --as name] "
 	    "[--paused]\n"
-	    "               [-d rundir] [-t seconds]\n"
+	    "               [-C file] [-d rundir] [-t seconds]\n"
 	    "       vm-recv [-d rundir] --status name\n"
 	    "       vm-recv [-Dq] [--plain] [-a authorized_keys] [-C file] "
 	    "[-d rundir]\n"
-	    "               [-H hosts_allow] [-k host_key] [--pidfile file]\n"
+	    "               [-F config_file] [-H hosts_allow] [-k host_key] "
+	    "[--pidfile file]\n"
 	    "               [-t seconds] [--listen [addr:]port]\n");
 	exit(VMP_EX_USAGE);
 }
@@ -43,6 +44,7 @@ main(int argc, char *argv[])
 		{ "status", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'C' },
+		{ "config-file", required_argument, NULL, 'F' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "paused", no_argument, NULL, 'P' },
@@ -56,7 +58,7 @@ main(int argc, char *argv[])
 	char why[256];
 	int ch, server_only = 0, stdin_only = 0;
 
-	while ((ch = getopt_long(argc, argv, "C:DH:a:d:k:qt:", longopts,
+	while ((ch = getopt_long(argc, argv, "C:DF:H:a:d:k:qt:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -72,6 +74,9 @@ main(int argc, char *argv[])
 				err(VMP_EX_FAIL, "setenv");
 			break;
 		case 'C':
+			ro.config_path = s.guest_config = optarg;
+			break;
+		case 'F':
 			config = optarg;
 			break;
 		case 'H':
@@ -133,14 +138,15 @@ main(int argc, char *argv[])
 		usage();
 
 	if (ro.status != NULL) {
-		if (server_only || stdin_only || listen || config)
+		if (server_only || stdin_only || listen || config ||
+		    ro.config_path)
 			usage();
 		return recv_status(1, &ro);
 	}
 	if (listen == NULL && config == NULL) {
 		if (server_only)
 			errx(VMP_EX_USAGE, "server options need --listen or "
-			    "-C");
+			    "-F");
 		/* The sender watches our stdout; a dead one must not kill
 		 * us before the half-made guest is cleaned up. */
 		signal(SIGPIPE, SIG_IGN);

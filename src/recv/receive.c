@@ -299,6 +299,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		.name = o->name,
 		.clone = o->clone,
 		.paused = o->paused,
+		.config_path = o->config_path,
 		.progress = !o->quiet,
 		.preflight = on_preflight,
 		.prepared = on_prepared,

@@ -5,8 +5,10 @@
 #ifndef RECV_H
 #define RECV_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vmi_format.h"
 
@@ -18,6 +20,7 @@ struct recv_opts {
 	int		 handover;	/* --handover: resume only on go */
 	int		 timeout;	/* --timeout: s, each phase's deadline */
 	const char	*status;	/* --status: ask about this name */
+	const char	*config_path;	/* -C: the guest's configuration */
 	char		 namebuf[VMI_NAME_MAX];	/* holds a parsed --name */
 };
 
@@ -72,6 +75,12 @@ struct server {
 	int		 max_startups;	/* unauthenticated connections */
 	int		 per_source;	/* the same, from one address */
 	int		 grace;		/* s from accept to a request */
+	const char	*guest_config;	/* -C: every guest's configuration */
+	/* privsep.c: the unprivileged side's user ((uid_t)-1: none) and
+	 * its root directory */
+	uid_t		 sep_uid;
+	gid_t		 sep_gid;
+	char		 sep_dir[PATH_MAX];
 	/* compiled hosts_allow: address patterns, then name patterns */
 	regex_t		*allow;
 	int		 nallow;
@@ -99,6 +108,12 @@ int	server_allow_names(const struct server *s);
  * forward-confirmed name, or NULL. */
 int	server_allowed(const struct server *s, const char *addr,
 	    const char *name);
+
+/* privsep.c: find the unprivileged side's user and make its empty root
+ * (rundir/empty), before serving; drop to them in a connection's child.
+ * 0 or -1 (logged). */
+int	privsep_prepare(struct server *s);
+int	privsep_drop(const struct server *s);
 
 /* Listen and serve until killed.  Returns an exit status. */
 int	server_run(struct server *s);

@@ -119,7 +119,8 @@ linger_close(int fd)
 static int
 serve_plain(const struct server *s, int fd, const char *peer)
 {
-	struct recv_opts ro = { .quiet = 1, .timeout = s->timeout };
+	struct recv_opts ro = { .quiet = 1, .timeout = s->timeout,
+	    .config_path = s->guest_config };
 	char line[XFER_LINE_MAX + 1], why[256];
 	size_t n = 0;
 	int rc;
@@ -341,7 +342,8 @@ server_run(struct server *s)
 		pfd[i].events = POLLIN;
 	}
 
-	if (!s->plain && (bind = sshd_bind_new(s)) == NULL)
+	if (!s->plain && ((bind = sshd_bind_new(s)) == NULL ||
+	    privsep_prepare(s) == -1))
 		return VMP_EX_FAIL;
 	if ((lfd = listen_on(s)) < 0)
 		return VMP_EX_FAIL;

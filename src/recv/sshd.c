@@ -4,18 +4,33 @@
  * Only public-key authentication against the server's authorized_keys
  * file is offered, and the only thing a peer may ask for is one session
  * channel whose exec request is a receive ("vm-recv [--name N] [--paused]",
- * parsed, never given to a shell).  The receive itself runs in a child
- * process fed through pipes, and this process relays: channel data to
- * the child's input, the child's back-channel lines to the channel.
+ * parsed, never given to a shell).
+ *
+ * The connection is two processes, as OpenSSH's privilege separation
+ * has it.  The net side speaks SSH with the peer, unprivileged
+ * (privsep.c): the key exchange, the authentication, the requests and the
+ * transport are parsed there.  The monitor, privileged, never reads the
+ * peer: it takes one message from the net side, an authenticated peer's
+ * request, parses it itself and runs the receive, whose input is the
+ * channel's data and whose back-channel lines go out on the channel, each
+ * through a pipe that the net side relays.
+ *
+ * Messages between the two, one per datagram (SOCK_SEQPACKET):
+ *	net -> monitor	"request COMMAND"
+ *	monitor -> net	"refused WHY", or "go" and, once the receive
+ *			has ended, "status N"
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +44,8 @@
 #include "xfer.h"
 
 #define AUTH_TIMEOUT_MS	30000
+#define AUTHKEYS_MAX	(1u << 20)
+#define MSG_MAX		(XFER_LINE_MAX + 16)
 
 struct conn {
 	const struct server	*srv;
@@ -38,8 +55,10 @@ struct conn {
 	int			 authed;
 	int			 tries;
 	char			*command;
+	char			*authkeys;	/* the file, read before the drop */
+	size_t			 authlen;
 	/* relay */
-	int			 out_fd;	/* child's back channel */
+	int			 out_fd;	/* the receive's back channel */
 	int			 out_eof;
 };
 
@@ -69,37 +88,65 @@ sshd_bind_new(const struct server *srv)
 	return b;
 }
 
+/*
+ * Read the authorized keys file while it can be reached: the net side
+ * reads nothing once it is unprivileged in its empty root.
+ */
+static int
+load_authkeys(struct conn *c)
+{
+	struct stat st;
+	FILE *f;
+
+	if ((f = fopen(c->srv->authkeys, "re")) == NULL) {
+		slog(LOG_ERR, "can't open %s: %s", c->srv->authkeys,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || st.st_size > AUTHKEYS_MAX ||
+	    (c->authkeys = malloc(st.st_size + 1)) == NULL) {
+		slog(LOG_ERR, "%s: expected at most %u octets", c->srv->authkeys,
+		    AUTHKEYS_MAX);
+		fclose(f);
+		return -1;
+	}
+	c->authlen = fread(c->authkeys, 1, st.st_size, f);
+	c->authkeys[c->authlen] = '\0';
+	fclose(f);
+	return 0;
+}
+
 /* Is key one of the lines of the authorized keys file?  Lines with
  * options (from=, command=, ...) are skipped: honouring only part of
  * them would grant more than their writer meant. */
 static int
-key_authorized(const struct server *srv, ssh_key key)
+key_authorized(const struct conn *c, ssh_key key)
 {
-	char line[16384];
+	const char *p = c->authkeys, *end = c->authkeys + c->authlen;
 	int ok = 0;
-	FILE *f;
 
-	if ((f = fopen(srv->authkeys, "re")) == NULL) {
-		slog(LOG_ERR, "can't open %s: %s", srv->authkeys,
-		    strerror(errno));
-		return 0;
-	}
-	while (!ok && fgets(line, sizeof line, f) != NULL) {
-		char *save, *type = strtok_r(line, " \t\r\n", &save);
-		char *b64 = strtok_r(NULL, " \t\r\n", &save);
+	while (!ok && p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		size_t n = (nl ? nl : end) - p;
+		char line[16384], *save, *type, *b64;
 		enum ssh_keytypes_e t;
 		ssh_key k;
 
-		if (type == NULL || *type == '#' || b64 == NULL)
-			continue;
-		if ((t = ssh_key_type_from_name(type)) == SSH_KEYTYPE_UNKNOWN)
-			continue;
-		if (ssh_pki_import_pubkey_base64(b64, t, &k) != SSH_OK)
-			continue;
-		ok = ssh_key_cmp(k, key, SSH_KEY_CMP_PUBLIC) == 0;
-		ssh_key_free(k);
+		if (n < sizeof line) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			type = strtok_r(line, " \t\r", &save);
+			b64 = strtok_r(NULL, " \t\r", &save);
+			if (type != NULL && *type != '#' && b64 != NULL &&
+			    (t = ssh_key_type_from_name(type)) !=
+			    SSH_KEYTYPE_UNKNOWN &&
+			    ssh_pki_import_pubkey_base64(b64, t, &k) == SSH_OK) {
+				ok = ssh_key_cmp(k, key, SSH_KEY_CMP_PUBLIC) == 0;
+				ssh_key_free(k);
+			}
+		}
+		p += n + 1;
 	}
-	fclose(f);
 	return ok;
 }
 
@@ -113,7 +160,7 @@ on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	if (state != SSH_PUBLICKEY_STATE_NONE &&
 	    state != SSH_PUBLICKEY_STATE_VALID)
 		goto deny;
-	if (!key_authorized(c->srv, key))
+	if (!key_authorized(c, key))
 		goto deny;
 	/* STATE_NONE only asks whether the key would do; VALID proves it. */
 	if (state == SSH_PUBLICKEY_STATE_VALID) {
@@ -194,16 +241,48 @@ on_child_out(socket_t fd, int revents, void *arg)
 	return 0;
 }
 
+/* One message of the other side, NUL-terminated; 0 at its end. */
+static ssize_t
+msg_recv(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = recv(fd, buf, len - 1, 0)) < 0 && errno == EINTR)
+		;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static void
+msg_send(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+msg_send(int fd, const char *fmt, ...)
+{
+	char buf[MSG_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof buf)
+		n = sizeof buf - 1;
+	(void)send(fd, buf, n, MSG_NOSIGNAL);
+}
+
 /*
- * Relay until the child has said its last line.  Channel data is drained
- * from libssh's buffer after every poll: reading is what grows the SSH
- * window, so the sender runs exactly as fast as the restore eats.
+ * Relay until the receive has said its last line, then pass on its exit
+ * status, which the monitor sends.  Channel data is drained from
+ * libssh's buffer after every poll: reading is what grows the SSH window,
+ * so the sender runs exactly as fast as the restore eats.
  */
 static int
-relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
+relay(struct conn *c, ssh_event ev, int in_fd, int ctl)
 {
-	char *buf = malloc(XFER_BUFSZ);
-	int st = 0, n, lost = 0;
+	char *buf = malloc(XFER_BUFSZ), msg[MSG_MAX];
+	int st = VMP_EX_FAIL, n, lost = 0;
 
 	if (buf == NULL)
 		return VMP_EX_FAIL;
@@ -227,7 +306,7 @@ relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
 			in_fd = -1;
 		}
 		if (lost) {
-			/* Nobody to relay to: wait for the child only. */
+			/* Nobody to relay to: wait for the receive only. */
 			char sink[4096];
 
 			while (read(c->out_fd, sink, sizeof sink) > 0)
@@ -241,9 +320,9 @@ relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
 	if (in_fd >= 0)
 		close(in_fd);
 	free(buf);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	st = WIFEXITED(st) ? WEXITSTATUS(st) : VMP_EX_FAIL;
+	if (msg_recv(ctl, msg, sizeof msg) > 0 &&
+	    sscanf(msg, "status %d", &n) == 1)
+		st = n;
 	if (!lost) {
 		ssh_channel_request_send_exit_status(c->ch, st);
 		ssh_channel_send_eof(c->ch);
@@ -252,62 +331,34 @@ relay(struct conn *c, ssh_event ev, pid_t pid, int in_fd)
 	return st;
 }
 
-/* Start the receive in a child; the relay keeps the ends it needs. */
+/*
+ * The net side: unprivileged from before the peer's first octet is read
+ * to the end.  in_fd takes the channel's data to the receive, out_fd
+ * brings its lines; ctl is the monitor.
+ */
 static int
-start_receive(struct conn *c, const struct recv_opts *ro, int fd,
-    pid_t *pid, int *in_fd)
+net_serve(const struct server *srv, void *bind, int fd, const char *peer,
+    int in_fd, int out_fd, int ctl)
 {
-	int in[2], out[2];
-
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
-	(void)fcntl(in[1], F_SETPIPE_SZ, XFER_BUFSZ);
-	if ((*pid = fork()) < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	if (*pid == 0) {
-		close(fd);
-		close(in[1]);
-		close(out[0]);
-		_exit(recv_serve(in[0], out[1], ro));
-	}
-	close(in[0]);
-	close(out[1]);
-	*in_fd = in[1];
-	c->out_fd = out[0];
-	return 0;
-}
-
-int
-sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
-{
-	struct conn c = { .srv = srv, .peer = peer, .out_fd = -1 };
+	struct conn c = { .srv = srv, .peer = peer, .out_fd = out_fd };
 	struct ssh_server_callbacks_struct cb = {
 		.userdata = &c,
 		.auth_pubkey_function = on_auth_pubkey,
 		.channel_open_request_session_function = on_channel_open,
 	};
-	struct recv_opts ro = { .quiet = 1, .timeout = srv->timeout };
 	ssh_event ev = NULL;
-	char why[256];
-	int rc = VMP_EX_FAIL, waited = 0, in_fd;
-	pid_t pid;
+	char msg[MSG_MAX];
+	int rc = VMP_EX_FAIL, waited = 0;
 
-	if ((c.s = ssh_new()) == NULL)
+	if (load_authkeys(&c) == -1 || (c.s = ssh_new()) == NULL)
 		return VMP_EX_FAIL;
+	/* Binds the session to the socket; reads nothing of the peer. */
 	if (ssh_bind_accept_fd(bind, c.s, fd) != SSH_OK) {
 		slog(LOG_ERR, "%s: %s", peer, ssh_get_error(bind));
 		goto out;
 	}
+	if (privsep_drop(srv) == -1)
+		goto out;
 	ssh_set_auth_methods(c.s, SSH_AUTH_METHOD_PUBLICKEY);
 	ssh_callbacks_init(&cb);
 	ssh_set_server_callbacks(c.s, &cb);
@@ -332,33 +383,101 @@ sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
 		}
 		waited += 100;
 	}
-	if (recv_parse_request(c.command, &ro, why, sizeof why) < 0) {
-		slog(LOG_NOTICE, "%s: refused '%s': %s", peer, c.command, why);
-		char line[XFER_LINE_MAX];
-
-		snprintf(line, sizeof line, "refused: %s", why);
-		chan_say(&c, line);
+	/* The monitor parses the request and says whether it goes. */
+	msg_send(ctl, "request %.*s", XFER_LINE_MAX + 1, c.command);
+	if (msg_recv(ctl, msg, sizeof msg) <= 0)
+		goto out;
+	if (strcmp(msg, "go") != 0) {
+		chan_say(&c, msg);
 		ssh_channel_request_send_exit_status(c.ch, VMP_EX_FAIL);
 		ssh_channel_send_eof(c.ch);
 		ssh_channel_close(c.ch);
-		rc = VMP_EX_FAIL;
 		goto out;
 	}
-	startup_done();
-	if (start_receive(&c, &ro, fd, &pid, &in_fd) < 0) {
-		snprintf(why, sizeof why, "error: %s", strerror(errno));
-		chan_say(&c, why);
-		goto out;
-	}
-	rc = relay(&c, ev, pid, in_fd);
-	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
+	rc = relay(&c, ev, in_fd, ctl);
+	in_fd = -1;
 out:
-	if (c.out_fd >= 0)
-		close(c.out_fd);
+	if (in_fd >= 0)
+		close(in_fd);
 	if (ev != NULL)
 		ssh_event_free(ev);
 	free(c.command);
+	free(c.authkeys);
 	ssh_disconnect(c.s);
 	ssh_free(c.s);
 	return rc;
+}
+
+/*
+ * The monitor: waits for the net side's one request, within the login
+ * grace time (startup.c), and runs the receive of an accepted one.
+ */
+static int
+monitor(const struct server *srv, const char *peer, pid_t net, int in_fd,
+    int out_fd, int ctl)
+{
+	struct recv_opts ro = { .quiet = 1, .timeout = srv->timeout,
+	    .config_path = srv->guest_config };
+	char msg[MSG_MAX], why[256];
+	int rc = VMP_EX_FAIL, st;
+
+	if (msg_recv(ctl, msg, sizeof msg) <= 0)
+		goto out;		/* the net side said why */
+	if (strncmp(msg, "request ", 8) != 0) {
+		slog(LOG_ERR, "%s: the net side sent no request", peer);
+		kill(net, SIGKILL);
+		goto out;
+	}
+	if (recv_parse_request(msg + 8, &ro, why, sizeof why) < 0) {
+		slog(LOG_NOTICE, "%s: refused '%s': %s", peer, msg + 8, why);
+		msg_send(ctl, "refused: %s", why);
+		goto out;
+	}
+	startup_done();
+	msg_send(ctl, "go");
+	rc = recv_serve(in_fd, out_fd, &ro);
+	close(out_fd);
+	out_fd = -1;
+	msg_send(ctl, "status %d", rc);
+	slog(LOG_INFO, "%s: receive ended with status %d", peer, rc);
+out:
+	close(in_fd);
+	if (out_fd >= 0)
+		close(out_fd);
+	close(ctl);
+	while (waitpid(net, &st, 0) < 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+int
+sshd_serve(const struct server *srv, void *bind, int fd, const char *peer)
+{
+	int in[2], out[2], ctl[2];
+	pid_t net;
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+		slog(LOG_ERR, "%s: %s", peer, strerror(errno));
+		return VMP_EX_FAIL;
+	}
+	(void)fcntl(in[1], F_SETPIPE_SZ, XFER_BUFSZ);
+	if ((net = fork()) < 0) {
+		slog(LOG_ERR, "%s: fork: %s", peer, strerror(errno));
+		return VMP_EX_FAIL;
+	}
+	if (net == 0) {
+		close(in[0]);
+		close(out[1]);
+		close(ctl[0]);
+		/* The monitor's copy keeps this connection counted. */
+		startup_done();
+		_exit(net_serve(srv, bind, fd, peer, in[1], out[0], ctl[1]));
+	}
+	/* The peer's socket is the net side's alone. */
+	close(fd);
+	close(in[1]);
+	close(out[0]);
+	close(ctl[1]);
+	return monitor(srv, peer, net, in[0], out[1], ctl[0]);
 }

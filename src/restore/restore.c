@@ -19,7 +19,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] "
+	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] [-C file] "
 	    "[-n name | --as name] [file]\n");
 	exit(VMP_EX_USAGE);
 }
@@ -31,6 +31,7 @@ main(int argc, char *argv[])
 		{ "paused",	no_argument,		NULL, 'P' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "backend",	required_argument,	NULL, 'b' },
+		{ "config",	required_argument,	NULL, 'C' },
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "as",		required_argument,	NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
@@ -43,7 +44,7 @@ main(int argc, char *argv[])
 	int ch, fd, quiet = 0;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "Pb:n:q", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "C:Pb:n:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			o.clone = 1;
@@ -55,6 +56,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			o.backend = optarg;
+			break;
+		case 'C':
+			o.config_path = optarg;
 			break;
 		case 'P':
 			o.paused = 1;

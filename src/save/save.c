@@ -23,7 +23,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: vm-save [-q] [--keep | --paused] "
-	    "[-b backend] [-j threads] [-o file] [-z level] guest\n");
+	    "[-b backend] [-C file] [-j threads] [-o file]\n"
+	    "               [-z level] guest\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -58,6 +59,7 @@ main(int argc, char *argv[])
 		{ "paused",	no_argument,		NULL, 'P' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "backend",	required_argument,	NULL, 'b' },
+		{ "config",	required_argument,	NULL, 'C' },
 		{ "output",	required_argument,	NULL, 'o' },
 		{ "compress",	required_argument,	NULL, 'z' },
 		{ "threads",	required_argument,	NULL, 'j' },
@@ -71,11 +73,14 @@ main(int argc, char *argv[])
 	struct progress pr;
 	int ch, fd, quiet = 0;
 
-	while ((ch = getopt_long(argc, argv, "b:j:o:Pqz:", longopts,
+	while ((ch = getopt_long(argc, argv, "C:b:j:o:Pqz:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			backend = optarg;
+			break;
+		case 'C':
+			so.config_path = optarg;
 			break;
 		case 'j':
 			so.threads = atoi(optarg);

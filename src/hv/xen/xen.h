@@ -149,6 +149,13 @@ int	xen_admit(const struct hv_info *, const void *, size_t, char *why,
 	    size_t len);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
+/* cfgfile.c: the configuration of an administrator's file at path (xl's
+ * format or libxl JSON) into c, which the caller has initialised; it
+ * must describe the guest own describes (name, type, vCPUs, memory). */
+int	xen_config_read(const libxl_domain_config *own, const char *path,
+	    libxl_domain_config *c);
+int	xen_config_file(const void *, size_t, const char *, void **,
+	    size_t *);
 
 /* stream.c: the pipe to libxl's restore.  xen_stream_open() makes fd
  * (our end) g->sock and g->out, the writer into it. */
@@ -189,7 +196,8 @@ void	xen_tail_free(struct hv_guest *);
 int	xen_tail_write(struct hv_guest *);
 
 /* xl.c */
-int	xen_restore_native(int, const char *, int, int, struct hv_info *);
+int	xen_restore_native(int, const char *, int, int, const char *,
+	    struct hv_info *);
 /* xl's header and the configuration it holds (*json malloc'd, *len
  * octets with the NUL), read from fd up to libxl's stream. */
 int	xen_xl_read_head(int fd, char **json, size_t *len);

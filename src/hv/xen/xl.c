@@ -84,9 +84,10 @@ xen_xl_read_head(int fd, char **json, size_t *len)
 }
 
 /* The checks of vm-restore's preflight: name, UUID, what the
- * configuration asks of the host, memory. */
+ * configuration asks of the host (unless it is the administrator's own,
+ * local), memory. */
 static int
-check_host(libxl_domain_config *c)
+check_host(libxl_domain_config *c, int local)
 {
 	char why[1024];
 	libxl_dominfo *dom;
@@ -112,7 +113,7 @@ check_host(libxl_domain_config *c)
 		errno = EEXIST;
 		return -1;
 	}
-	if (xen_config_admit(c, why, sizeof(why)) == -1) {
+	if (!local && xen_config_admit(c, why, sizeof(why)) == -1) {
 		hv_seterr("%s", why);
 		errno = EPERM;
 		return -1;
@@ -131,9 +132,9 @@ check_host(libxl_domain_config *c)
 
 int
 xen_restore_native(int fd, const char *name, int clone, int paused,
-    struct hv_info *info)
+    const char *cfgpath, struct hv_info *info)
 {
-	libxl_domain_config c;
+	libxl_domain_config c, f;
 	libxl_domain_restore_params p;
 	uint32_t domid = INVALID_DOMID;
 	uint8_t uuid[16];
@@ -151,6 +152,16 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 	libxl_domain_restore_params_init(&p);
 	if (xen_config_parse(json, len, &c) == -1)
 		goto out;
+	if (cfgpath != NULL) {
+		/* As `xl restore CONFIG FILE': the file's, for the saved. */
+		libxl_domain_config_init(&f);
+		if (xen_config_read(&c, cfgpath, &f) == -1) {
+			libxl_domain_config_dispose(&f);
+			goto out;
+		}
+		libxl_domain_config_dispose(&c);
+		c = f;
+	}
 	if (clone) {
 		if (vmp_uuid_generate(uuid) == -1) {
 			hv_seterr("no random UUID: %s", strerror(errno));
@@ -158,7 +169,7 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 		}
 	}
 	if (xen_config_identity(&c, name, clone ? uuid : NULL, clone) == -1 ||
-	    check_host(&c) == -1)
+	    check_host(&c, cfgpath != NULL) == -1)
 		goto out;
 	p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
 	p.stream_version = 2;
