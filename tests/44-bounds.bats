@@ -155,6 +155,37 @@ served() {
 	[ "$(grep -c ': authenticated as root$' "$TEST_TMP/srv.log")" -eq 2 ]
 }
 
+@test "privilege separation: the ssh side of a connection is unprivileged, in an empty root" {
+	srv -k "$D/host_key" -a "$D/authorized_keys"
+	# A peer that has started the key exchange and stalls.
+	conns hold 127.0.0.2 "127.0.0.1:$PORT" 1 4 "SSH-2.0-stalled"$'\r\n' &
+	local held=$! pids= p n=0
+	for _ in $(seq 50); do
+		pids=$(ip netns exec "$NS" ss -Htnp state established \
+		    "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+		[ -z "$pids" ] || break
+		sleep 0.1
+	done
+	[ -n "$pids" ]
+	# Every process that holds the peer's socket: another user than
+	# root (real, effective, saved and file system ids), the server's
+	# empty directory as its root, no new privileges.
+	for p in $pids; do
+		n=$((n + 1))
+		awk '/^Uid:|^Gid:/ { for (i = 2; i <= 5; i++) if ($i == 0) exit 1 }' \
+		    "/proc/$p/status"
+		grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$p/status"
+		[ "$(readlink "/proc/$p/root")" = "$VMPIPE_RUNDIR/empty" ]
+		[ -z "$(ls -A "/proc/$p/root/")" ]
+		# Its parent, the monitor, is root and holds no socket of the peer.
+		local mon
+		mon=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status")
+		awk '/^Uid:/ { exit $2 != 0 }' "/proc/$mon/status"
+	done
+	[ "$n" -eq 1 ]
+	wait "$held"
+}
+
 @test "bad bounds in the config file are refused with the line" {
 	echo "max-startups 0" >"$TEST_TMP/conf"
 	run "$VMPIPE_BIN/vm-recv" --plain -F "$TEST_TMP/conf" --listen 127.0.0.1:1

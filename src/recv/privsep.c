@@ -5,7 +5,7 @@
  * the authentication, the channel requests - and the SSH transport after
  * it is parsed by libssh in a process of its own, as OpenSSH's sshd does
  * it: another user (vmpipe, else nobody), an empty root-owned directory
- * as its root, no new privileges, no files it may grow and no children.
+ * as its root, no new privileges and no children.
  * Only its word that a peer authenticated, the request line and the
  * stream's octets reach the privileged process that restores.
  */
@@ -98,8 +98,8 @@ privsep_drop(const struct server *s)
 		slog(LOG_ERR, "privilege separation: root regained");
 		return -1;
 	}
+	/* No children.  (No RLIMIT_FSIZE: stderr may be a log file.) */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    setrlimit(RLIMIT_FSIZE, &zero) == -1 ||
 	    setrlimit(RLIMIT_NPROC, &zero) == -1) {
 		slog(LOG_ERR, "privilege separation: %s", strerror(errno));
 		return -1;
