@@ -15,9 +15,10 @@ VECTORS	  := plain live zstd
 
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
-UNITS	  := test_vmi test_policy test_save test_names test_admit
+UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis
 USRC_test_policy := src/lib/policy.c
 USRC_test_admit  := src/lib/admit.c src/lib/conf.c
+USRC_test_vis	 := src/lib/vis.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 

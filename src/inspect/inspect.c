@@ -13,6 +13,7 @@
 #include "exits.h"
 #include "io.h"
 #include "names.h"
+#include "vis.h"
 #include "vmi.h"
 
 
@@ -34,30 +35,18 @@ struct totals {
 	uint64_t	*seen;
 };
 
-/*
- * Print text from an image, which may hold anything, so that it cannot
- * drive the terminal: printable UTF-8 as it is, a backslash as \\, and
- * every control character (C0, DEL, C1) or octet that is not UTF-8 as
- * \xNN, octet by octet.
- */
+/* Text from an image, which may hold anything, so that it cannot drive
+ * the terminal (vis.h). */
 static void
 put_text(const void *p, size_t len)
 {
-	const uint8_t *s = p;
-	uint32_t c;
-	size_t n;
+	char *buf;
 
-	for (size_t i = 0; i < len; i += n) {
-		n = vmi_utf8(s + i, len - i, &c);
-		if (n == 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-			n = n ? n : 1;
-			for (size_t j = 0; j < n; j++)
-				printf("\\x%02x", s[i + j]);
-		} else if (c == '\\')
-			fputs("\\\\", stdout);
-		else
-			fwrite(s + i, 1, n, stdout);
-	}
+	if ((buf = malloc(4 * len + 1)) == NULL)
+		err(VMP_EX_FAIL, "malloc");
+	vis_text(buf, 4 * len + 1, p, len, 0);
+	fputs(buf, stdout);
+	free(buf);
 }
 
 static const char *

@@ -21,6 +21,7 @@
 
 #include "io.h"
 #include "run.h"
+#include "vis.h"
 
 #define LOG_MAX_DEFAULT		(8ull << 20)
 #define LOG_RATE_DEFAULT	(64ull << 10)
@@ -113,22 +114,16 @@ vmlog(struct vm *vm, const char *fmt, ...)
 void
 conlog_line(struct vm *vm, const char *text, size_t len)
 {
-	char buf[4 * KVMG_LINE_MAX + 1];
+	char buf[4 * KVMG_LINE_MAX + 2];
 	uint64_t now = now_ns(), dropped = 0;
 	double cost;
 	size_t n = 0;
 
 	if (vm->logfd < 0)
 		return;
-	/* One line, escaped: bytes that a terminal would act on as \xNN. */
-	for (size_t i = 0; i < len && i < KVMG_LINE_MAX; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			n += (size_t)snprintf(buf + n, 5, "\\x%02x", c);
-		else
-			buf[n++] = (char)c;
-	}
+	/* One line, escaped: what a terminal would act on as \xNN. */
+	n = vis_text(buf, sizeof(buf) - 1, text,
+	    len < KVMG_LINE_MAX ? len : KVMG_LINE_MAX, VIS_TAB);
 	buf[n++] = '\n';
 	cost = (double)n;
 
