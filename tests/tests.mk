@@ -33,13 +33,14 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd
 
 # One libFuzzer target for every parser of untrusted input.
-FUZZERS	  := reader xfer recvconf request proto admit
+FUZZERS	  := reader xfer recvconf request proto admit vis
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_recvconf := src/recv/config.c src/lib/conf.c
 FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 FUZZ_SRC_admit	  := src/lib/admit.c src/lib/conf.c
+FUZZ_SRC_vis	  := src/lib/vis.c $(CODEC_SRC) src/lib/hash_avx2.c
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
