@@ -74,6 +74,11 @@ struct hv_ops {
 	 * the caller until close(). */
 	int	(*open)(const char *guest, struct hv_guest **out);
 
+	/* Optional; NULL: every guest can be saved.  Asked by a save
+	 * before it touches the guest: can this one be saved at all?  0,
+	 * or -1 with the reason in the message (the guest untouched). */
+	int	(*save_check)(struct hv_guest *);
+
 	/* Fill *info with the guest's current description. */
 	int	(*describe)(struct hv_guest *, struct hv_info *info);
 
@@ -182,6 +187,14 @@ struct hv_ops {
 	 * message.  *out is malloc'd and the caller's. */
 	int	(*config_file)(const void *config, size_t len,
 		    const char *path, void **out, size_t *outlen);
+
+	/* Optional; NULL: the guest needs no one to watch it (KVM: vm-run
+	 * is its process).  Called once a restore has committed the guest
+	 * (and resumed it): keep it as the hypervisor's own tools keep
+	 * theirs (Xen: a monitor that honours on_poweroff, on_reboot,
+	 * on_crash, as xl's does).  0, or -1 with a message; the guest
+	 * stays.  restore_native() does the same for what it makes. */
+	int	(*supervise)(struct hv_guest *);
 
 	/* Optional.  Restore a guest from the hypervisor's own save format
 	 * (Xen: a file written by `xl save'), read from fd from its first

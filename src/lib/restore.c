@@ -491,6 +491,10 @@ restore_stream(int fd, const struct restore_opts *o,
 		goto out;
 	}
 	res->resume_ns = wall_ns();
+	/* The guest is made: someone must answer for its shutdowns.  A
+	 * monitor that can't start leaves a guest that runs all the same. */
+	if (s.ops->supervise != NULL)
+		(void)s.ops->supervise(s.g);
 	res->bytes = vmi_reader_offset(r);
 	/* What was created, not a fresh query: asking a running guest can
 	 * wait on its vCPUs. */

@@ -327,6 +327,8 @@ write_image(struct saver *s)
 	};
 	int round = 0;
 
+	if (s->e.ops->save_check != NULL && s->e.ops->save_check(s->e.g) == -1)
+		return fail(s, "%s", hv_strerror());
 	if (o->config_path != NULL && own_config(s) == -1)
 		return -1;
 	if ((s->e.w = vmi_writer_new(s->fd, &wo)) == NULL)

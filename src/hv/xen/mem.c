@@ -88,13 +88,24 @@ xen_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, int writable,
 			goto fail;
 		}
 	}
-	/* A frame without RAM, or that failed, is a hole: save skips it. */
+	/*
+	 * A frame without RAM is a hole: save skips it.  One with RAM that
+	 * can't be mapped is a failure, as it is to libxc: as a hole it
+	 * would arrive as zeros.
+	 */
 	for (unsigned i = 0, j = 0; i < n; i++) {
 		ptr[i] = NULL;
 		if (!has_ram(type[i]))
 			continue;
-		if (err[j] == 0)
-			ptr[i] = (uint8_t *)m->addr + (size_t)j * 4096;
+		if (err[j] != 0) {
+			hv_seterr("can't map frame %#llx of domain %u: %s",
+			    (unsigned long long)pfn[i], g->domid,
+			    strerror(-err[j]));
+			xenforeignmemory_unmap(xen_fmem, m->addr, k);
+			errno = EIO;
+			goto fail;
+		}
+		ptr[i] = (uint8_t *)m->addr + (size_t)j * 4096;
 		j++;
 	}
 	free(arr);

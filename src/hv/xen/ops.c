@@ -1,7 +1,7 @@
 /*
  * ops.c: the Xen backend's table.  The hooks live by concern: guest.c
  * (finding, describing, pausing, suspending, destroying), mem.c (memory
- * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c and xl.c
+ * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c, savable.c, monitor.c and xl.c
  * (see xen.h).
  */
 #include "xen.h"
@@ -13,6 +13,7 @@ const struct hv_ops hv_xen_ops = {
 	.list = xen_list,
 	.open = xen_open,
 	.describe = xen_describe,
+	.save_check = xen_save_check,
 	.get_config = xen_get_config,
 	.pause = xen_pause,
 	.suspend = xen_suspend,
@@ -35,4 +36,5 @@ const struct hv_ops hv_xen_ops = {
 	.admit = xen_admit,
 	.config_file = xen_config_file,
 	.restore_native = xen_restore_native,
+	.supervise = xen_supervise,
 };

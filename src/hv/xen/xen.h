@@ -149,6 +149,12 @@ int	xen_admit(const struct hv_info *, const void *, size_t, char *why,
 	    size_t len);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
+/* monitor.c: start the monitor of a restored guest (see there). */
+int	xen_supervise(struct hv_guest *);
+int	xen_supervise_domain(uint32_t domid);
+/* savable.c: 0, or -1 for a guest no save may touch (vNUMA, PCI
+ * passthrough, a stub domain device model), with the reason. */
+int	xen_save_check(struct hv_guest *);
 /* cfgfile.c: the configuration of an administrator's file at path (xl's
  * format or libxl JSON) into c, which the caller has initialised; it
  * must describe the guest own describes (name, type, vCPUs, memory). */

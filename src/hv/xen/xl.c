@@ -190,6 +190,7 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 		errno = EIO;
 		goto out;
 	}
+	(void)xen_supervise_domain(domid);
 	memset(info, 0, sizeof(*info));
 	info->backend = VMI_BACKEND_XEN;
 	info->arch = VMI_ARCH_X86_64;
