@@ -151,3 +151,15 @@ show_table() {
 @test "xen: -C puts the administrator's configuration in place of the guest's, for the same guest only" {
 	xen_test 91-config
 }
+
+@test "xen: a vNUMA guest is refused before it is paused, and runs on" {
+	xen_test 92-refusals
+}
+
+@test "xen: a restored guest is watched: it reboots into a new domain, a power-off ends it, a crash is kept" {
+	xen_test 93-monitor
+}
+
+@test "xen: an HVM guest with a restricted device model (dm_restrict) is saved, restored and runs on" {
+	xen_test 94-dm-restrict
+}

@@ -139,8 +139,13 @@ check-long: all
 	    tests/31-pingpong.bats
 
 # Real Xen under QEMU's emulator (tests/xen): part of check wherever the
-# machine can run it; tests/50-xen.bats says why when it cannot.
-check-xen: all
+# machine can run it; tests/50-xen.bats says why when it cannot.  Its
+# helpers (tests/xen/helpers/*.c) go into dom0 beside bin/*.
+XEN_HELPERS := $(patsubst %.c,%,$(wildcard tests/xen/helpers/*.c))
+tests/xen/helpers/%: tests/xen/helpers/%.c obj/libvmpipe.a $(HDRS)
+	$(CC) -O2 -g $(TFLAGS) -o $@ $< obj/libvmpipe.a -lzstd
+
+check-xen: all $(XEN_HELPERS)
 	@if [ "$${VMPIPE_SKIP_XEN:-0}" = 1 ]; then \
 		echo "check-xen: skipped (VMPIPE_SKIP_XEN=1)"; \
 	else \

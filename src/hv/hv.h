@@ -171,6 +171,12 @@ struct hv_ops {
 	int	(*mem_free)(const struct hv_info *, const void *config,
 		    size_t len, uint64_t *need, uint64_t *avail);
 
+	/* Optional; NULL: what this host's CPUID says.  The CPU features a
+	 * guest like info may have here: CPUID 1.ECX, 1.EDX, 7.0.EBX,
+	 * 7.0.ECX, as the GUEST record's cpu_features.  Asked by a
+	 * restore's preflight. */
+	int	(*cpu_max)(const struct hv_info *, uint32_t out[4]);
+
 	/* Optional; NULL: the configuration reaches nothing of the host.
 	 * Asked by a restore's preflight, before create(): may the guest's
 	 * configuration be used on this host (the policy of admit.h)?  0,

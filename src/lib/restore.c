@@ -208,8 +208,13 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void **cfgp,
 	/*
 	 * The guest may use only what this CPU has, but for what the
 	 * backend emulates (OSXSAVE is the OS's, the hypervisor bit ours).
+	 * A hypervisor that filters what its guests see (Xen) says itself
+	 * what it can give a guest of this type.
 	 */
-	host_features(host);
+	if (s->ops->cpu_max == NULL)
+		host_features(host);
+	else if (s->ops->cpu_max(&s->info, host) == -1)
+		return fail(s, "preflight: %s", hv_strerror());
 	host[0] |= 1u << 27 | 1u << 31;
 	for (int i = 0; i < 4; i++)
 		any |= missing[i] = vg->cpu_features[i] &

@@ -154,6 +154,7 @@ live_rounds(struct saver *s)
 	s->words = (e->npages + 63) / 64;
 	if ((s->bitmap = calloc(s->words ? s->words : 1, 8)) == NULL)
 		return fail(s, "out of memory for the dirty bitmap");
+	s->res->touched = 1;
 	if (measure_fixed(s, &fixed_ns) == -1)
 		return -1;
 	if (e->ops->log_dirty_start(e->g) == -1)
@@ -235,6 +236,7 @@ suspend(struct saver *s)
 {
 	s->t_pause = now_ns();
 	s->res->pause_wall_ns = wall_ns();
+	s->res->touched = 1;
 	if (s->e.ops->suspend(s->e.g) == -1)
 		return fail(s, "pause: %s", hv_strerror());
 	s->suspended = 1;

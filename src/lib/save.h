@@ -91,6 +91,7 @@ struct save_result {
 	uint64_t		 pause_wall_ns;	/* CLOCK_REALTIME of the suspend */
 	struct policy_result	 last;		/* live: the final decision */
 	int			 aborted;	/* the policy said give up */
+	int			 touched;	/* paused, or logged, at all */
 	int			 then_failed;	/* whole, but then failed */
 	char			 err[VMI_ERRLEN];
 };

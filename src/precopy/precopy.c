@@ -217,7 +217,8 @@ main(int argc, char *argv[])
 			    "--no-fallback was given; the guest was resumed",
 			    argv[0], res.err, downtime_ms);
 		errx(VMP_EX_FAIL, "guest %s: live copy failed: %s; the guest "
-		    "was resumed", argv[0], res.err);
+		    "was %s", argv[0], res.err, res.touched ? "resumed" :
+		    "not paused");
 	}
 	report(&pr, &res, quiet);
 	ops->close(g);

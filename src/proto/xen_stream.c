@@ -10,14 +10,56 @@
 #include "io.h"
 #include "xen_stream.h"
 
-int
-xls_iov(struct xls *x, struct iovec *iov, int n)
+static int
+put(struct xls *x, struct iovec *iov, int n)
 {
 	for (int i = 0; i < n; i++)
 		x->bytes += iov[i].iov_len;
 	if (x->writev != NULL)
 		return x->writev(x->arg, iov, n);
 	return io_writevall(x->fd, iov, n);
+}
+
+static int
+put_record(struct xls *x, uint32_t type, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	static const uint8_t zero[8];
+	uint32_t hdr[2] = { type, (uint32_t)(alen + blen) };
+	struct iovec iov[4] = {
+		{ hdr, sizeof(hdr) }, { (void *)a, alen }, { (void *)b, blen },
+		{ (void *)zero, (8 - (alen + blen) % 8) % 8 },
+	};
+
+	if (alen + blen > UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	return put(x, iov, 4);
+}
+
+/* An HVM stream's static data ends before any other record. */
+static int
+static_end(struct xls *x, uint32_t type)
+{
+	if (!x->static_due || type == XSR_X86_CPUID_POLICY ||
+	    type == XSR_X86_MSR_POLICY)
+		return 0;
+	x->static_due = 0;
+	if (type == XSR_STATIC_DATA_END)
+		return 0;
+	return put_record(x, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
+}
+
+int
+xls_iov(struct xls *x, struct iovec *iov, int n)
+{
+	uint32_t type;
+
+	memcpy(&type, iov[0].iov_base, sizeof(type));
+	if (static_end(x, type) == -1)
+		return -1;
+	return put(x, iov, n);
 }
 
 int
@@ -36,7 +78,7 @@ xls_xl_header(struct xls *x, const void *json, size_t len)
 	};
 
 	xh.optlen = 4 + clen;
-	return xls_iov(x, iov, 4);
+	return put(x, iov, 4);
 }
 
 int
@@ -67,38 +109,28 @@ xls_headers(struct xls *x, uint32_t dtype, uint32_t xen_version)
 		{ &ih, sizeof(ih) }, { &dh, sizeof(dh) },
 	};
 
-	if (xls_iov(x, iov, 4) == -1)
+	if (put(x, iov, 4) == -1)
 		return -1;
-	if (dtype == XSR_DOMAIN_X86_PV)
-		return 0;
-	return xls_record(x, XSR_STATIC_DATA_END, NULL, 0, NULL, 0);
+	x->static_due = dtype != XSR_DOMAIN_X86_PV;
+	return 0;
 }
 
 int
-xls_begin(struct xls *x, const void *json, size_t len, uint32_t dtype)
+xls_begin(struct xls *x, const void *json, size_t len, uint32_t dtype,
+    uint32_t xen_version)
 {
-	/* The Xen version of a file: 0.0, unknown. */
 	if (xls_xl_header(x, json, len) == -1)
 		return -1;
-	return xls_headers(x, dtype, 0);
+	return xls_headers(x, dtype, xen_version);
 }
 
 int
 xls_record(struct xls *x, uint32_t type, const void *a, size_t alen,
     const void *b, size_t blen)
 {
-	static const uint8_t zero[8];
-	uint32_t hdr[2] = { type, (uint32_t)(alen + blen) };
-	struct iovec iov[4] = {
-		{ hdr, sizeof(hdr) }, { (void *)a, alen }, { (void *)b, blen },
-		{ (void *)zero, (8 - (alen + blen) % 8) % 8 },
-	};
-
-	if (alen + blen > UINT32_MAX) {
-		errno = EFBIG;
+	if (static_end(x, type) == -1)
 		return -1;
-	}
-	return xls_iov(x, iov, 4);
+	return put_record(x, type, a, alen, b, blen);
 }
 
 int

@@ -104,10 +104,16 @@ struct xl_header {
  * guest as PAGE_DATA frame words; they come before the pages, which a
  * restore sends to libxc with these types.  A PV guest's pieces up to
  * its P2M_FRAMES also come before the pages, in the order libxc wrote
- * them.
+ * them; an HVM or PVH guest's X86_CPUID_POLICY and X86_MSR_POLICY, then
+ * STATIC_DATA_END, as libxc writes them.  XEN_TAG_VERSION: vmpipe's own,
+ * first of all, the saving host's Xen version (a uint32_t, major << 16 |
+ * minor, as xc_version() gives it), for the domain header of an xl save
+ * file made from the image.
  */
 #define XEN_TAG_LIBXL		0x40000000u
 #define XEN_TAG_PV_TYPES	0x20000001u
+#define XEN_TAG_VERSION		0x20000002u
+#define XEN_TAG_OWN_LAST	XEN_TAG_VERSION
 
 /*
  * The writer.  Everything goes to fd with io_writevall(), or, when
@@ -120,22 +126,28 @@ struct xls {
 	uint64_t	 bytes;
 	int		(*writev)(void *arg, struct iovec *iov, int n);
 	void		*arg;
+	int		 static_due;	/* HVM: STATIC_DATA_END not yet out */
 };
 
 /* xl's header and configuration (JSON), then the stream's headers for a
- * domain of type dtype (XSR_DOMAIN_*), up to the first page (for PV: up
- * to its early records, which end with STATIC_DATA_END).  0, or -1 with
- * errno. */
-int	xls_begin(struct xls *, const void *json, size_t len, uint32_t dtype);
+ * domain of type dtype (XSR_DOMAIN_*) saved on Xen xen_version (as
+ * xls_headers()).  0, or -1 with errno. */
+int	xls_begin(struct xls *, const void *json, size_t len, uint32_t dtype,
+	    uint32_t xen_version);
 
 /* xl's header and configuration only. */
 int	xls_xl_header(struct xls *, const void *json, size_t len);
 
-/* libxl's stream header, its LIBXC_CONTEXT record, libxc's image header
- * and domain header, and for an HVM domain STATIC_DATA_END: no CPUID or
- * MSR policy, so that the guest gets the one it is created with, as a
- * restore of an older stream does.  xen_version (major << 16 | minor, as
- * xc_version() gives it; 0 for unknown) is informational. */
+/*
+ * libxl's stream header, its LIBXC_CONTEXT record, libxc's image header
+ * and domain header.  xen_version (major << 16 | minor, as xc_version()
+ * gives it; 0 for unknown) is informational.  An HVM stream's static
+ * data follows: its CPU policy records, if any, and STATIC_DATA_END,
+ * which the writer puts in by itself before the first record of any
+ * other kind (without a policy libxc gives the guest the one it was
+ * created with, as to a stream older than Xen 4.14).  A PV stream's
+ * early records are the caller's, STATIC_DATA_END included.
+ */
 int	xls_headers(struct xls *, uint32_t dtype, uint32_t xen_version);
 
 /* One libxc or libxl record of parts a and b (either may be empty),
@@ -143,7 +155,8 @@ int	xls_headers(struct xls *, uint32_t dtype, uint32_t xen_version);
 int	xls_record(struct xls *, uint32_t type, const void *a, size_t alen,
 	    const void *b, size_t blen);
 
-/* Raw parts of a record already laid out (at most IOV_MAX). */
+/* Raw parts of a record already laid out (at most IOV_MAX), iov[0]
+ * beginning with its type. */
 int	xls_iov(struct xls *, struct iovec *iov, int n);
 
 /* libxc's END. */

@@ -125,7 +125,8 @@ main(int argc, char *argv[])
 			errx(VMP_EX_PAUSED, "guest %s: save failed: %s; it is "
 			    "left paused", argv[0], res.err);
 		errx(VMP_EX_FAIL, "guest %s: save failed: %s; the guest was "
-		    "resumed", argv[0], res.err);
+		    "%s", argv[0], res.err, res.touched ? "resumed" :
+		    "not paused");
 	}
 	if (res.then_failed)
 		warnx("guest %s saved but not %s: %s", res.info.name,

@@ -41,6 +41,8 @@ struct conv {
 	uint64_t	*sent;		/* frames sent with data so far */
 	uint8_t		*ptype;		/* PV: page type per frame */
 	struct held	*held, **tail;	/* libxl records, for the end */
+	void		*config;	/* CONFIG, until the headers are out */
+	size_t		 configlen;
 	uint64_t	 pfn[VMI_PAGES_MAX];
 	uint8_t		 zero[4096];
 	struct iovec	 iov[VMI_PAGES_MAX + 2];	/* heads, then data */
@@ -178,11 +180,42 @@ state(struct conv *c, const struct vmi_record *rec)
 	}
 	if (h.tag >= XEN_TAG_PV_TYPES || h.tag == XSR_END ||
 	    h.tag == XSR_PAGE_DATA) {
+		if (h.tag == XEN_TAG_VERSION)
+			return 0;	/* taken for the headers */
 		snprintf(c->err, sizeof(c->err), "unknown Xen state tag %#x",
 		    h.tag);
 		return -1;
 	}
 	if (xls_record(&c->x, h.tag, d, len, NULL, 0) == -1)
+		return cerr(c, "write: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * xl's header with the image's configuration, and the stream's headers
+ * with the saving host's Xen version if rec, the record after CONFIG, is
+ * the piece that gives it (else 0.0, unknown).
+ */
+static int
+headers(struct conv *c, const struct vmi_record *rec)
+{
+	uint32_t version = 0;
+	struct vmi_state h;
+	int rc;
+
+	if (rec != NULL && rec->type == VMI_REC_PLATFORM &&
+	    rec->len == sizeof(h) + 4) {
+		memcpy(&h, rec->body, sizeof(h));
+		if (h.tag == XEN_TAG_VERSION)
+			memcpy(&version, (const uint8_t *)rec->body + sizeof(h),
+			    4);
+	}
+	rc = xls_begin(&c->x, c->config, c->configlen,
+	    c->g->guest_type == VMI_GT_XEN_PV ? XSR_DOMAIN_X86_PV :
+	    XSR_DOMAIN_X86_HVM, version);
+	free(c->config);
+	c->config = NULL;
+	if (rc == -1)
 		return cerr(c, "write: %s", strerror(errno));
 	return 0;
 }
@@ -215,12 +248,14 @@ convert(struct conv *c, int in)
 				goto out;
 			break;
 		case VMI_REC_CONFIG:
-			if (xls_begin(&c->x, rec.body, rec.len,
-			    c->g->guest_type == VMI_GT_XEN_PV ?
-			    XSR_DOMAIN_X86_PV : XSR_DOMAIN_X86_HVM) == -1) {
-				cerr(c, "write: %s", strerror(errno));
+			/* Kept until the next record: the first piece may
+			 * be the Xen version for the headers. */
+			if ((c->config = malloc(rec.len)) == NULL) {
+				cerr(c, "%s", "out of memory");
 				goto out;
 			}
+			memcpy(c->config, rec.body, rec.len);
+			c->configlen = rec.len;
 			began = 1;
 			break;
 		case VMI_REC_PAGES:
@@ -231,6 +266,8 @@ convert(struct conv *c, int in)
 				    "before its pages");
 				goto out;
 			}
+			if (c->config != NULL && headers(c, &rec) == -1)
+				goto out;
 			if ((rec.type == VMI_REC_PAGES ? pages(c, &rec) :
 			    state(c, &rec)) == -1)
 				goto out;
@@ -241,6 +278,8 @@ convert(struct conv *c, int in)
 		cerr(c, "%s", vmi_reader_error(r));
 		goto out;
 	}
+	if (c->config != NULL && headers(c, NULL) == -1)
+		goto out;
 	if (finish(c) == -1) {
 		cerr(c, "write: %s", strerror(errno));
 		goto out;

@@ -177,8 +177,9 @@ xen_commit(struct hv_guest *g)
 		return -1;
 	}
 	g->creating = 0;
-	/* Domains are born paused: resume() lets it run. */
+	/* Domains are born paused: resume() lets it run, through libxl. */
 	g->paused = 1;
+	g->restored = 1;
 	return 0;
 }
 

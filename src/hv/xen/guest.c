@@ -75,6 +75,8 @@ fill_info(uint32_t domid, struct hv_info *info)
 		n = di.max_pages;
 	info->mem_bytes = (uint64_t)n << 12;
 	info->guest_type = guest_type(domid, &di);
+	/* Left zero if unknown: the preflight then asks nothing. */
+	(void)xen_cpu_features(domid, info->cpu_features);
 	memcpy(info->uuid, di.handle, sizeof(info->uuid));
 	if ((name = libxl_domid_to_name(xen_ctx, domid)) != NULL) {
 		snprintf(info->name, sizeof(info->name), "%s", name);
@@ -268,6 +270,21 @@ xen_resume(struct hv_guest *g)
 		g->suspended = 0;
 		xen_pv_free(g);
 		xen_dm_forget(g);
+	}
+	/*
+	 * A domain a restore made is let run as libxl lets its own: an HVM
+	 * guest's QEMU is told to continue first, over the QMP socket that
+	 * libxl keeps (the only way in with dm_restrict).
+	 */
+	if (g->restored && g->paused > 0) {
+		if (libxl_domain_unpause(xen_ctx, g->domid, NULL) != 0) {
+			hv_seterr("can't unpause domain %u: %s", g->domid,
+			    xen_lastlog());
+			errno = EIO;
+			return -1;
+		}
+		g->paused--;
+		g->restored = 0;
 	}
 	while (g->paused > 0) {
 		if (xc_domain_unpause(xen_xch, g->domid) == -1) {

@@ -12,7 +12,8 @@
  * with the domain.  A suspend is a save's: the monitor waits for the
  * domain to run again or to go.
  *
- * It logs to /var/log/xen/vmpipe-NAME.log, as xl to xl-NAME.log.
+ * It logs to /var/log/xen/vmpipe-NAME.log, as xl to xl-NAME.log, and is
+ * named vmpipe-monitor in ps(1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -279,6 +281,7 @@ xen_supervise_domain(uint32_t domid)
 			libxl_postfork_child_noexec(xen_ctx);
 		if (setsid() == -1 || fork() != 0)
 			_exit(0);
+		prctl(PR_SET_NAME, "vmpipe-monitor");
 		signal(SIGPIPE, SIG_IGN);
 		if ((null = open("/dev/null", O_RDWR)) == -1)
 			_exit(1);

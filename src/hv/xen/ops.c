@@ -1,7 +1,7 @@
 /*
  * ops.c: the Xen backend's table.  The hooks live by concern: guest.c
  * (finding, describing, pausing, suspending, destroying), mem.c (memory
- * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c, savable.c, monitor.c and xl.c
+ * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c, savable.c, monitor.c, cpu.c and xl.c
  * (see xen.h).
  */
 #include "xen.h"
@@ -33,6 +33,7 @@ const struct hv_ops hv_xen_ops = {
 	.console = xen_console,
 	.close = xen_close,
 	.mem_free = xen_mem_free,
+	.cpu_max = xen_cpu_max,
 	.admit = xen_admit,
 	.config_file = xen_config_file,
 	.restore_native = xen_restore_native,

@@ -48,7 +48,8 @@ xen_save_check(struct hv_guest *g)
 		errno = EIO;
 		goto out;
 	}
-	if (libxl_defbool_val(c.b_info.device_model_stubdomain)) {
+	if (!libxl_defbool_is_default(c.b_info.device_model_stubdomain) &&
+	    libxl_defbool_val(c.b_info.device_model_stubdomain)) {
 		hv_seterr("domain %u's device model runs in a stub domain, "
 		    "whose state vmpipe does not save", g->domid);
 		errno = ENOTSUP;

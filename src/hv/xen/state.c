@@ -128,11 +128,23 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	return g->type == VMI_GT_XEN_HVM ? xen_dm_state(g, fn, arg) : 0;
 }
 
+/*
+ * Before the pages: the Xen version (for an xl save file made of the
+ * image), then a PV guest's early records from libxc's own stream, or an
+ * HVM or PVH guest's CPU policy (cpu.c).
+ */
 int
 xen_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
+	uint32_t v;
+	int rc;
+
 	hv_clearerr();
-	return g->type == VMI_GT_XEN_PV ? xen_pv_early_state(g, fn, arg) : 0;
+	v = (uint32_t)xc_version(xen_xch, XENVER_version, NULL);
+	if ((rc = emit(fn, arg, XEN_TAG_VERSION, &v, sizeof(v))) != 0)
+		return rc;
+	return g->type == VMI_GT_XEN_PV ? xen_pv_early_state(g, fn, arg) :
+	    xen_cpu_state(g, fn, arg);
 }
 
 /*
@@ -234,6 +246,15 @@ tag_ok(uint32_t type, uint32_t tag, uint32_t len)
 	case XEN_TAG_LIBXL | XLR_EMULATOR_XENSTORE:
 	case XEN_TAG_LIBXL | XLR_EMULATOR_CONTEXT:
 		return type == VMI_GT_XEN_HVM && len > 8;
+	case XEN_TAG_VERSION:
+		return len == sizeof(uint32_t);
+	case XSR_X86_CPUID_POLICY:
+		/* A policy has some 100 leaves of 24 octets, MSRs 16. */
+		return len % 24 == 0 && len <= (64u << 10);
+	case XSR_X86_MSR_POLICY:
+		return len % 16 == 0 && len <= (64u << 10);
+	case XSR_STATIC_DATA_END:
+		return len == 0;
 	case XSR_X86_PV_INFO:
 	case XSR_X86_PV_P2M_FRAMES:
 	case XSR_X86_PV_VCPU_BASIC:
@@ -241,9 +262,6 @@ tag_ok(uint32_t type, uint32_t tag, uint32_t len)
 	case XSR_X86_PV_VCPU_XSAVE:
 	case XSR_SHARED_INFO:
 	case XSR_X86_PV_VCPU_MSRS:
-	case XSR_STATIC_DATA_END:
-	case XSR_X86_CPUID_POLICY:
-	case XSR_X86_MSR_POLICY:
 	case XEN_TAG_PV_TYPES:
 		return type == VMI_GT_XEN_PV;
 	}
@@ -292,6 +310,9 @@ xen_set_state(struct hv_guest *g, const struct hv_state *st)
 		if (count > 1024 || st->len != 8 + count * 16)
 			goto badlen;
 	}
+	/* The saving host's; the stream says this one's (create.c). */
+	if (st->tag == XEN_TAG_VERSION)
+		return 0;
 	if (st->tag == XEN_TAG_PV_TYPES) {
 		int rc = set_types(g, st);
 

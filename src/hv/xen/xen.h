@@ -47,6 +47,7 @@ struct hv_guest {
 	char		 name[VMI_NAME_MAX];
 	int		 suspended;	/* by suspend(): resume() cancels it */
 	int		 paused;	/* pauses made through this handle */
+	int		 restored;	/* committed by a restore, not yet run */
 
 	/* log-dirty */
 	int		 logdirty;
@@ -149,6 +150,12 @@ int	xen_admit(const struct hv_info *, const void *, size_t, char *why,
 	    size_t len);
 int	xen_mem_free(const struct hv_info *, const void *, size_t,
 	    uint64_t *, uint64_t *);
+/* cpu.c: a guest's CPU policy (see there).  Its feature words, as the
+ * GUEST record's; those Xen can give a guest like info; its early pieces
+ * (HVM, PVH). */
+int	xen_cpu_features(uint32_t domid, uint32_t out[4]);
+int	xen_cpu_max(const struct hv_info *, uint32_t out[4]);
+int	xen_cpu_state(struct hv_guest *, hv_state_fn, void *);
 /* monitor.c: start the monitor of a restored guest (see there). */
 int	xen_supervise(struct hv_guest *);
 int	xen_supervise_domain(uint32_t domid);

@@ -5,6 +5,7 @@ need_xen_backend vm-save
 need_xen_backend vm-restore
 guest_up pvh5 pvh
 wait_tick_above pvh5 2 60 || fail "no tick 3"
+cpu=$(last_cpuid pvh5)
 log=/var/log/xen/console/guest-pvh5.log
 t0=$(date +%s)
 vm-save -b xen -o /tmp/pvh5.vmi pvh5 || fail "vm-save"
@@ -28,6 +29,8 @@ grep -q 'guest up' /tmp/after && fail "guest booted again after vm-restore"
 grep -qx 'tick 0' /tmp/after && fail "counter restarted after vm-restore"
 first=$(awk '/^tick [0-9]+$/ { print $2; exit }' /tmp/after)
 note "after restore: first tick $first, last $(last_tick pvh5)"
+# What CPUID tells it is what it was told before (the image's policy).
+same_cpu pvh5 "$cpu" "$lines"
 [ -n "$first" ] && [ "$first" -ge "$before" ] && [ "$first" -le $((before + 3)) ] ||
 	fail "first tick after restore is '$first', expected just after $before"
 # The restored guest is an ordinary one: xl can save it again.

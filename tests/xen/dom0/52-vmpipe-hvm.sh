@@ -26,6 +26,7 @@ continues() {
 guest_up hvm5 hvm
 wait_tick_above hvm5 2 60 || fail "no tick 3"
 dm_of hvm5 || fail "no QEMU for hvm5"
+cpu=$(last_cpuid hvm5)
 
 # Offline.
 vm-save -b xen -o /tmp/hvm5.vmi hvm5 || fail "vm-save of an HVM guest"
@@ -40,6 +41,7 @@ vm-restore -b xen /tmp/hvm5.vmi || fail "vm-restore of an HVM guest"
 rm -f /tmp/hvm5.vmi
 dm_of hvm5 || fail "no QEMU for the restored hvm5"
 continues hvm5 "$before" "$lines"
+same_cpu hvm5 "$cpu" "$lines"
 
 # A live copy whose reader goes away: the guest and its QEMU run on.
 cut_copy hvm5 vm-precopy
@@ -66,6 +68,8 @@ rm -f /tmp/hvm6.vmi
 xl restore /tmp/hvm6.xl || fail "xl restore of vm-xlconv's output"
 dm_of hvm6 || fail "no QEMU for hvm6 after xl restore"
 continues hvm6 "$before" "$lines"
+# vm-xlconv wrote the image's CPU policy for libxc.
+same_cpu hvm6 "$cpu" "$lines"
 # ... and vm-restore takes xl's save of it.
 xl save hvm6 /tmp/hvm6.xl >/dev/null 2>&1 || fail "xl save hvm6"
 before=$(last_tick hvm6)

@@ -4,6 +4,7 @@ need_xen_backend vm-precopy
 need_xen_backend vm-restore
 guest_up pvh6 pvh
 wait_tick_above pvh6 2 60 || fail "no tick 3"
+cpu=$(last_cpuid pvh6)
 log=/var/log/xen/console/guest-pvh6.log
 t0=$(date +%s)
 vm-precopy -b xen -o /tmp/pvh6.vmi pvh6 || fail "vm-precopy"
@@ -21,6 +22,7 @@ wait_tick_above pvh6 $((before + 2)) 60 || {
 tail -n +$((lines + 1)) "$log" | tr -d '\r' >/tmp/after
 grep -qx 'tick 0' /tmp/after && fail "counter restarted after restore"
 note "after restore: last tick $(last_tick pvh6)"
+same_cpu pvh6 "$cpu" "$lines"
 xl destroy pvh6
 rm -f /tmp/pvh6.vmi
 echo ok

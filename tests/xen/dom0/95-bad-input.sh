@@ -1,6 +1,7 @@
 # Failures on Xen: a save or live copy cut short leaves the guest running;
 # a truncated image leaves no domain behind; an image of a KVM guest is
-# refused saying so.
+# refused saying so; so is a guest that needs a CPU feature this host
+# lacks.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-precopy
@@ -58,6 +59,19 @@ if [ -n "$kvm" ]; then
 else
 	note "no KVM image among the vectors"
 fi
+# A guest that used a CPU feature Xen can't give here (AVX-512F, CPUID
+# 7.EBX bit 16: not in the emulator's CPU) is refused before anything is
+# made, naming the bits; the same image as it was is not.
+vmi-setcpu 0 0 10000 0 </tmp/bad.vmi >/tmp/cpu.vmi || fail "vmi-setcpu"
+vm-restore --as bad4 /tmp/cpu.vmi 2>/tmp/err && fail "restored a guest that needs AVX-512F"
+cat /tmp/err
+grep -qF 'preflight: CPU features: the guest has 00000000 00000000 00010000 00000000 (CPUID 1.ECX 1.EDX 7.EBX 7.ECX) that this host lacks' /tmp/err ||
+	fail "the refusal does not name the feature"
+guest_gone bad4 || fail "bad4 was made"
+[ "$(ndom)" -eq "$before" ] || fail "a domain was left behind (CPU)"
+vmi-setcpu 0 0 0 0 </tmp/bad.vmi >/tmp/cpu.vmi || fail "vmi-setcpu"
+vm-restore --as bad4 /tmp/cpu.vmi 2>/tmp/err && xl destroy bad4
+grep -q 'CPU features' /tmp/err && { cat /tmp/err; fail "the guest's own CPU features were refused"; }
 xl destroy bad
-rm -f /tmp/bad.vmi /tmp/half.vmi /tmp/cut.vmi
+rm -f /tmp/bad.vmi /tmp/half.vmi /tmp/cut.vmi /tmp/cpu.vmi
 echo ok

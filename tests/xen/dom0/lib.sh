@@ -17,6 +17,30 @@ last_tick() {
 	    awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { if ($2 + 0 > n) n = $2 + 0 } END { print n }'
 }
 
+# The last "cpuid DIGEST" guest NAME printed (every fifth tick: a digest
+# of what CPUID tells it), or "".
+last_cpuid() {
+	cat "$(console_log "$1")" 2>/dev/null | tr -d '\r' |
+	    awk '$1 == "cpuid" { d = $2 } END { print d }'
+}
+
+# same_cpu NAME DIGEST LINES: the first CPUID digest guest NAME prints
+# after line LINES of its console log (waited for) is DIGEST.
+same_cpu() {	# name digest lines
+	[ -n "$2" ] && [ "$2" != none ] || fail "$1 had no CPUID digest before"
+	i=0 d=
+	while [ -z "$d" ]; do
+		d=$(tail -n +$(($3 + 1)) "$(console_log "$1")" | tr -d '\r' |
+		    awk '$1 == "cpuid" { print $2; exit }')
+		[ -n "$d" ] && break
+		i=$((i + 1))
+		[ "$i" -lt 30 ] || fail "$1 printed no CPUID digest after line $3"
+		sleep 1
+	done
+	[ "$d" = "$2" ] || fail "$1's CPUID changed: $2 before, $d after"
+	note "$1: CPUID digest $d before and after"
+}
+
 # Wait up to SECONDS for guest NAME to have printed a tick above N.
 wait_tick_above() {	# name n seconds
 	i=0
