@@ -163,3 +163,7 @@ show_table() {
 @test "xen: an HVM guest with a restricted device model (dm_restrict) is saved, restored and runs on" {
 	xen_test 94-dm-restrict
 }
+
+@test "xen: with too little free memory a restore balloons dom0 down (autoballoon), and gives it back when it fails" {
+	xen_test 96-balloon
+}

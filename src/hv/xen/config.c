@@ -139,7 +139,30 @@ xen_mem_need(libxl_domain_config *c, uint64_t *need, uint64_t *avail)
 		return -1;
 	}
 	*need = needkb << 10;
+	/* What dom0 would give, where it gives (balloon.c). */
+	if (xen_autoballoon())
+		freekb += xen_dom0_spare_kb();
 	*avail = freekb << 10;
+	return 0;
+}
+
+/* What libxl reckons the guest of c takes, in KiB; c is not touched. */
+int
+xen_mem_need_kb(const libxl_domain_config *c, uint64_t *needkb)
+{
+	libxl_domain_config copy;
+	int rc;
+
+	libxl_domain_config_init(&copy);
+	libxl_domain_config_copy(xen_ctx, &copy, c);
+	rc = libxl_domain_need_memory(xen_ctx, &copy, INVALID_DOMID, needkb);
+	libxl_domain_config_dispose(&copy);
+	if (rc != 0) {
+		hv_seterr("libxl can't size the guest's memory: %s",
+		    xen_lastlog());
+		errno = EINVAL;
+		return -1;
+	}
 	return 0;
 }
 

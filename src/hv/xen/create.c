@@ -117,6 +117,14 @@ xen_create(const struct hv_info *info, const void *config, size_t len,
 	    clone) == -1)
 		goto fail;
 	snprintf(g->name, sizeof(g->name), "%s", info->name);
+	/* Room for it, from dom0 if it must, as xl makes room. */
+	{
+		uint64_t needkb;
+
+		if (xen_mem_need_kb(&g->config, &needkb) == -1 ||
+		    xen_balloon_for(needkb, &g->ballooned_kb) == -1)
+			goto fail;
+	}
 
 	/*
 	 * A pipe, not a socket: stable pages go in by vmsplice(), and the
@@ -195,4 +203,7 @@ xen_create_abort(struct hv_guest *g)
 	    xen_dominfo(g->domid, &di) == 0)
 		libxl_domain_destroy(xen_ctx, g->domid, NULL);
 	g->creating = 0;
+	/* What dom0 gave for a guest that was not made goes back. */
+	xen_balloon_return(g->ballooned_kb);
+	g->ballooned_kb = 0;
 }

@@ -48,6 +48,7 @@ struct hv_guest {
 	int		 suspended;	/* by suspend(): resume() cancels it */
 	int		 paused;	/* pauses made through this handle */
 	int		 restored;	/* committed by a restore, not yet run */
+	uint64_t	 ballooned_kb;	/* dom0 gave this for the guest */
 
 	/* log-dirty */
 	int		 logdirty;
@@ -141,8 +142,17 @@ int	xen_config_parse(const void *json, size_t len, libxl_domain_config *c);
  * every vif a fresh MAC that no running guest has. */
 int	xen_config_identity(libxl_domain_config *, const char *name,
 	    const uint8_t uuid[16], int clone);
-/* What the guest needs and what Xen has free, in octets. */
+/* What the guest needs and what Xen has free (with what dom0 would give,
+ * where it gives), in octets; what it needs in KiB, c untouched. */
 int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
+int	xen_mem_need_kb(const libxl_domain_config *c, uint64_t *needkb);
+/* balloon.c: xl.conf's autoballoon (1 or 0); what dom0 can spare, KiB;
+ * make need_kb free, dom0 giving the rest (*taken_kb), or -1; give it
+ * back. */
+int	 xen_autoballoon(void);
+uint64_t xen_dom0_spare_kb(void);
+int	 xen_balloon_for(uint64_t need_kb, uint64_t *taken_kb);
+void	 xen_balloon_return(uint64_t taken_kb);
 /* admit.c: may this configuration be used here (admit.h's policy)?  0,
  * or -1 with the refused key in why. */
 int	xen_config_admit(const libxl_domain_config *, char *why, size_t len);

@@ -135,6 +135,7 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
     const char *cfgpath, struct hv_info *info)
 {
 	libxl_domain_config c, f;
+	uint64_t needkb, taken = 0;
 	libxl_domain_restore_params p;
 	uint32_t domid = INVALID_DOMID;
 	uint8_t uuid[16];
@@ -173,8 +174,12 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 		goto out;
 	p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
 	p.stream_version = 2;
+	if (xen_mem_need_kb(&c, &needkb) == -1 ||
+	    xen_balloon_for(needkb, &taken) == -1)
+		goto out;
 	if (libxl_domain_create_restore(xen_ctx, &c, &domid, fd, -1, &p, NULL,
 	    NULL) != 0) {
+		xen_balloon_return(taken);
 		hv_seterr("libxl could not restore the guest: %s",
 		    xen_lastlog());
 		/* libxl destroys what it built; this is for what it left. */
@@ -187,6 +192,7 @@ xen_restore_native(int fd, const char *name, int clone, int paused,
 	if (!paused && libxl_domain_unpause(xen_ctx, domid, NULL) != 0) {
 		hv_seterr("can't unpause domain %u: %s", domid, xen_lastlog());
 		libxl_domain_destroy(xen_ctx, domid, NULL);
+		xen_balloon_return(taken);
 		errno = EIO;
 		goto out;
 	}
