@@ -101,7 +101,7 @@ assert_runs_here() {
 	echo "[$VMP_ADDR_B]:8003 $(cut -d' ' -f1,2 "$VMP_DIR/host_key.pub")" \
 	    >>"$VMP_DIR/known_hosts"
 	inB "$VMP_BIN/vm-recv" -D --pidfile "$TEST_TMP/reloc.pid" \
-	    -C "$TEST_TMP/reloc.conf"
+	    -F "$TEST_TMP/reloc.conf"
 	vmp_wait_port 8003
 	start_guest_hb g 3
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | inA '$VMP_BIN/vm-send' \
