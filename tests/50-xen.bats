@@ -167,3 +167,8 @@ show_table() {
 @test "xen: with too little free memory a restore balloons dom0 down (autoballoon), and gives it back when it fails" {
 	xen_test 96-balloon
 }
+
+@test "xen: a guest with two vCPUs, ballooned memory, a file and a phy: disk and a vif is saved and restored: its journals, ping and a TCP connection go on, its file systems check clean" {
+	xen_test 97-devices
+	show_table 97-devices
+}

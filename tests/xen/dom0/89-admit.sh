@@ -68,10 +68,7 @@ guest_gone adm2 || fail "adm2 was made with a missing disk"
 rm -f /etc/vmpipe/recv.conf
 
 # A vmpipe image of a guest on a bridge the policy does not list.
-modprobe -a bridge xen-netback 2>/dev/null
-ip link show br-dmz >/dev/null 2>&1 ||
-	{ ip link add br-dmz type bridge && ip link set br-dmz up; } ||
-	fail "can't make bridge br-dmz"
+bridge_up br-dmz
 guest_cfg dmz pvh >/tmp/dmz.cfg
 echo 'vif = [ "bridge=br-dmz" ]' >>/tmp/dmz.cfg
 xl create /tmp/dmz.cfg || fail "xl create dmz with a vif on br-dmz"

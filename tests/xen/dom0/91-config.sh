@@ -11,10 +11,7 @@ ndom() { xl list | tail -n +2 | wc -l; }
 
 mkdir -p /etc/vmpipe
 rm -f /etc/vmpipe/recv.conf
-modprobe -a bridge xen-netback 2>/dev/null
-ip link show br-dmz >/dev/null 2>&1 ||
-	{ ip link add br-dmz type bridge && ip link set br-dmz up; } ||
-	fail "can't make bridge br-dmz"
+bridge_up br-dmz
 
 # The guest runs on br-dmz, which the policy (no recv.conf: xenbr0 only)
 # refuses; plain.cfg is the same guest without a vif.

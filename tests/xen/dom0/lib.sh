@@ -87,6 +87,17 @@ guest_up() {	# name type
 
 guest_gone() { ! xl domid "$1" >/dev/null 2>&1; }
 
+# bridge_up NAME [ADDR/LEN]: a bridge in dom0 for guests' vifs (made if
+# missing), with dom0's address on it if given.
+bridge_up() {
+	modprobe -a bridge xen-netback 2>/dev/null
+	ip link show "$1" >/dev/null 2>&1 ||
+		{ ip link add "$1" type bridge && ip link set "$1" up; } ||
+		fail "can't make bridge $1"
+	[ -z "${2:-}" ] || ip addr show dev "$1" | grep -qF " ${2} " ||
+		ip addr add "$2" dev "$1" || fail "can't put $2 on $1"
+}
+
 # Wait up to SECONDS for guest NAME to be gone.
 wait_gone() {	# name seconds
 	i=0
