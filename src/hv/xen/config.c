@@ -123,16 +123,12 @@ xen_config_identity(libxl_domain_config *c, const char *name,
  * populates.
  */
 int
-xen_mem_need(libxl_domain_config *c, uint64_t *need, uint64_t *avail)
+xen_mem_need(const libxl_domain_config *c, uint64_t *need, uint64_t *avail)
 {
 	uint64_t needkb, freekb;
 
-	if (libxl_domain_need_memory(xen_ctx, c, INVALID_DOMID, &needkb) != 0) {
-		hv_seterr("libxl can't size the guest's memory: %s",
-		    xen_lastlog());
-		errno = EINVAL;
+	if (xen_mem_need_kb(c, &needkb) == -1)
 		return -1;
-	}
 	if (libxl_get_free_memory(xen_ctx, &freekb) != 0) {
 		hv_seterr("can't read Xen's free memory: %s", xen_lastlog());
 		errno = EIO;

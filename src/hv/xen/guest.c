@@ -75,8 +75,6 @@ fill_info(uint32_t domid, struct hv_info *info)
 		n = di.max_pages;
 	info->mem_bytes = (uint64_t)n << 12;
 	info->guest_type = guest_type(domid, &di);
-	/* Left zero if unknown: the preflight then asks nothing. */
-	(void)xen_cpu_features(domid, info->cpu_features);
 	memcpy(info->uuid, di.handle, sizeof(info->uuid));
 	if ((name = libxl_domid_to_name(xen_ctx, domid)) != NULL) {
 		snprintf(info->name, sizeof(info->name), "%s", name);
@@ -157,7 +155,12 @@ int
 xen_describe(struct hv_guest *g, struct hv_info *info)
 {
 	hv_clearerr();
-	return fill_info(g->domid, info);
+	if (fill_info(g->domid, info) == -1)
+		return -1;
+	/* For the GUEST record of a save (list() has no use for it); left
+	 * zero if unknown: a restore's preflight then asks nothing. */
+	(void)xen_cpu_features(g->domid, info->cpu_features);
+	return 0;
 }
 
 /* The configuration libxl would rebuild the guest from, as its JSON. */

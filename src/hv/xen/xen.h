@@ -144,7 +144,8 @@ int	xen_config_identity(libxl_domain_config *, const char *name,
 	    const uint8_t uuid[16], int clone);
 /* What the guest needs and what Xen has free (with what dom0 would give,
  * where it gives), in octets; what it needs in KiB, c untouched. */
-int	xen_mem_need(libxl_domain_config *, uint64_t *need, uint64_t *avail);
+int	xen_mem_need(const libxl_domain_config *, uint64_t *need,
+	    uint64_t *avail);
 int	xen_mem_need_kb(const libxl_domain_config *c, uint64_t *needkb);
 /* balloon.c: xl.conf's autoballoon (1 or 0); what dom0 can spare, KiB;
  * make need_kb free, dom0 giving the rest (*taken_kb), or -1; give it

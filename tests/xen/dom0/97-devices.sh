@@ -71,7 +71,6 @@ sleep 20
 # SIGINT: busybox ping prints its summary.
 kill -INT "$pinger" 2>/dev/null
 wait "$pinger" 2>/dev/null
-grep -c '' /tmp/echo.out >/dev/null
 sent=$(grep -c 'line' /tmp/echo.out)
 note "ping: $(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
 awk '/packets transmitted/ { printf "TABLE ping across vm-save + vm-restore: %d of %d lost (%.1f s at 0.2 s each)\n", $1 - $4, $1, ($1 - $4) * 0.2 }' /tmp/ping.out
