@@ -25,6 +25,7 @@ usage(void)
 	    "       vm-ctl [-b backend] pause guest\n"
 	    "       vm-ctl [-b backend] resume [--force] guest\n"
 	    "       vm-ctl [-b backend] destroy guest\n"
+	    "       vm-ctl [-b backend] rename guest name\n"
 	    "       vm-ctl [-b backend] console [-f] guest\n");
 	exit(VMP_EX_USAGE);
 }
@@ -138,6 +139,38 @@ cmd_simple(int argc, char *argv[])
 	return 0;
 }
 
+/* A held guest's hold goes with it: the fence is of the guest, not of
+ * the name (vm-send renames a source that a copy on this same host
+ * replaces, names.h). */
+static int
+cmd_rename(int argc, char *argv[])
+{
+	struct hv_guest *g;
+	char host[256], why[512];
+	int held;
+
+	if (argc != 3)
+		usage();
+	if (vmp_name_check(argv[2], why, sizeof why) == -1)
+		errx(VMP_EX_USAGE, "%s", why);
+	if (ops->rename == NULL)
+		errx(VMP_EX_FAIL, "backend %s can't rename guests", ops->name);
+	g = open_guest(argv[1]);
+	if ((held = vmp_hold_get(argv[1], host, sizeof host)) == 1 &&
+	    vmp_hold_set(argv[2], host, why, sizeof why) == -1)
+		errx(VMP_EX_FAIL, "rename %s: its hold can't move to %s: %s",
+		    argv[1], argv[2], why);
+	if (ops->rename(g, argv[2]) == -1) {
+		if (held == 1)
+			(void)vmp_hold_clear(argv[2]);
+		errx(VMP_EX_FAIL, "rename %s: %s", argv[1], hv_strerror());
+	}
+	ops->close(g);
+	if (held == 1 && vmp_hold_clear(argv[1]) == -1)
+		warn("%s: can't remove its old hold", argv[1]);
+	return 0;
+}
+
 static int
 cmd_console(int argc, char *argv[])
 {
@@ -197,5 +230,7 @@ main(int argc, char *argv[])
 		return cmd_simple(argc, argv);
 	if (strcmp(argv[0], "console") == 0)
 		return cmd_console(argc, argv);
+	if (strcmp(argv[0], "rename") == 0)
+		return cmd_rename(argc, argv);
 	usage();
 }

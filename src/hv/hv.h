@@ -202,6 +202,11 @@ struct hv_ops {
 	 * stays.  restore_native() does the same for what it makes. */
 	int	(*supervise)(struct hv_guest *);
 
+	/* Optional; NULL: no migration to this same host keeps the guest's
+	 * name and UUID (names.h, VMP_TWIN_*).  Give the guest another
+	 * name, which no other guest may hold: 0, or -1 with a message. */
+	int	(*rename)(struct hv_guest *, const char *name);
+
 	/* Optional.  Restore a guest from the hypervisor's own save format
 	 * (Xen: a file written by `xl save'), read from fd from its first
 	 * octet: as name (NULL: the saved name), with a fresh UUID and MAC

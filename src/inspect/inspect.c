@@ -15,6 +15,7 @@
 #include "names.h"
 #include "vis.h"
 #include "vmi.h"
+#include "xen_stream.h"
 
 
 static int	verbose, quiet;
@@ -33,7 +34,80 @@ struct totals {
 	uint64_t	vcpu, platform, rounds;
 	uint64_t	distinct;
 	uint64_t	*seen;
+	uint32_t	backend;
+	/* The kinds of platform state, in the order first seen. */
+	struct { uint32_t tag; uint64_t n; } kind[32];
+	unsigned	nkind;
 };
+
+/* Xen's platform pieces by tag (xen_stream.h): libxc's records, libxl's,
+ * vmpipe's own. */
+static const char *
+xen_tag_name(uint32_t tag)
+{
+	static const struct { uint32_t tag; const char *name; } names[] = {
+		{ XSR_X86_PV_INFO, "X86_PV_INFO" },
+		{ XSR_X86_PV_P2M_FRAMES, "X86_PV_P2M_FRAMES" },
+		{ XSR_X86_PV_VCPU_BASIC, "X86_PV_VCPU_BASIC" },
+		{ XSR_X86_PV_VCPU_EXT, "X86_PV_VCPU_EXTENDED" },
+		{ XSR_X86_PV_VCPU_XSAVE, "X86_PV_VCPU_XSAVE" },
+		{ XSR_SHARED_INFO, "SHARED_INFO" },
+		{ XSR_TSC_INFO, "TSC_INFO" },
+		{ XSR_HVM_CONTEXT, "HVM_CONTEXT" },
+		{ XSR_HVM_PARAMS, "HVM_PARAMS" },
+		{ XSR_X86_PV_VCPU_MSRS, "X86_PV_VCPU_MSRS" },
+		{ XSR_STATIC_DATA_END, "STATIC_DATA_END" },
+		{ XSR_X86_CPUID_POLICY, "X86_CPUID_POLICY" },
+		{ XSR_X86_MSR_POLICY, "X86_MSR_POLICY" },
+		{ XEN_TAG_LIBXL | XLR_EMULATOR_XENSTORE, "EMULATOR_XENSTORE" },
+		{ XEN_TAG_LIBXL | XLR_EMULATOR_CONTEXT, "EMULATOR_CONTEXT" },
+		{ XEN_TAG_PV_TYPES, "PV_PAGE_TYPES" },
+		{ XEN_TAG_VERSION, "XEN_VERSION" },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].tag == tag)
+			return names[i].name;
+	return NULL;
+}
+
+static void
+count_kind(struct totals *t, const struct vmi_record *rec)
+{
+	struct vmi_state h;
+	unsigned i;
+
+	if (rec->len < sizeof h)
+		return;
+	memcpy(&h, rec->body, sizeof h);
+	for (i = 0; i < t->nkind && t->kind[i].tag != h.tag; i++)
+		;
+	if (i == t->nkind) {
+		if (i == sizeof t->kind / sizeof t->kind[0])
+			return;
+		t->kind[t->nkind++].tag = h.tag;
+	}
+	t->kind[i].n++;
+}
+
+static void
+print_kinds(const struct totals *t)
+{
+	const char *name;
+
+	printf("platform:");
+	for (unsigned i = 0; i < t->nkind; i++) {
+		name = t->backend == VMI_BACKEND_XEN ?
+		    xen_tag_name(t->kind[i].tag) : NULL;
+		if (name != NULL)
+			printf(" %s", name);
+		else
+			printf(" tag %#x", t->kind[i].tag);
+		if (t->kind[i].n > 1)
+			printf(" x%llu", (unsigned long long)t->kind[i].n);
+	}
+	printf("%s\n", t->nkind ? "" : " none");
+}
 
 /* Text from an image, which may hold anything, so that it cannot drive
  * the terminal (vis.h). */
@@ -103,6 +177,7 @@ account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
 		const struct vmi_guest *g = vmi_reader_guest(r);
 		uint64_t n = g->mem_bytes >> g->page_shift;
 
+		t->backend = g->backend;
 		if (!quiet)
 			print_guest(g);
 		if ((t->seen = calloc((n + 63) / 64, 8)) == NULL)
@@ -138,6 +213,7 @@ account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
 		break;
 	case VMI_REC_PLATFORM:
 		t->platform++;
+		count_kind(t, rec);
 		break;
 	case VMI_REC_ROUND: {
 		struct vmi_round rd;
@@ -227,6 +303,7 @@ main(int argc, char *argv[])
 		    "%llu rounds\n", (unsigned long long)t.vcpu,
 		    (unsigned long long)t.platform,
 		    (unsigned long long)t.rounds);
+		print_kinds(&t);
 		printf("records: %llu + END, %llu compressed; bodies: %llu "
 		    "octets stored, %llu raw (%.2fx); stream: %llu octets\n",
 		    (unsigned long long)t.records,

@@ -268,3 +268,16 @@ bad:
 	errno = EINVAL;
 	return -1;
 }
+
+int
+vmp_twin_name(const char *name, const char *suffix, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", name, suffix);
+
+	if (n < 0 || (size_t)n >= len ||
+	    vmp_name_check(buf, NULL, 0) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}

@@ -66,4 +66,16 @@ void	 vmp_uuid_format(const uint8_t uuid[16], char out[VMP_UUID_STRLEN]);
  * 0, or -1 with errno EINVAL; uuid is written only on success. */
 int	 vmp_uuid_parse(const char *s, uint8_t uuid[16]);
 
+/*
+ * A migration to this same host (xl's names for it): the copy is built
+ * beside its source, which holds the name, as NAME--incoming; before the
+ * go the sender renames the paused source NAME--migratedaway, and the
+ * copy takes NAME.  vmp_twin_name() writes name and suffix into buf:
+ * 0, or -1 with errno EINVAL when the result is no good name (too long).
+ */
+#define VMP_TWIN_INCOMING	"--incoming"
+#define VMP_TWIN_AWAY		"--migratedaway"
+int	 vmp_twin_name(const char *name, const char *suffix, char *buf,
+	    size_t len);
+
 #endif /* NAMES_H */

@@ -35,6 +35,7 @@ struct rs {
 	enum restore_code	 code;		/* of a failure */
 	char			*err;
 	size_t			 errlen;
+	char			 twin[VMI_NAME_MAX];	/* name to take at go */
 };
 
 static int
@@ -76,7 +77,7 @@ static void
 verdict(struct rs *s, enum restore_code code)
 {
 	struct restore_verdict v = { code, code == RESTORE_ACCEPTED ? NULL :
-	    s->err };
+	    s->err, s->info.name };
 	static const char lead[] = "preflight: ";
 	size_t n;
 
@@ -109,7 +110,9 @@ host_features(uint32_t f[4])
 
 struct uuid_find {
 	const uint8_t	*uuid;
-	char		 name[VMI_NAME_MAX];
+	const char	*skip;		/* a guest of this name is not counted */
+	char		 name[VMI_NAME_MAX];	/* the first that has it */
+	int		 n, running;	/* how many have it, how many run */
 };
 
 static int
@@ -117,10 +120,72 @@ match_uuid(void *arg, const struct hv_info *i)
 {
 	struct uuid_find *u = arg;
 
-	if (memcmp(i->uuid, u->uuid, 16) != 0)
+	if (memcmp(i->uuid, u->uuid, 16) != 0 ||
+	    (u->skip != NULL && strcmp(i->name, u->skip) == 0))
 		return 0;
-	snprintf(u->name, sizeof(u->name), "%s", i->name);
+	if (u->n++ == 0)
+		snprintf(u->name, sizeof(u->name), "%s", i->name);
+	u->running += !i->paused;
+	return 0;
+}
+
+/* The guests here other than skip that have the UUID; -1 on error. */
+static int
+uuid_holders(const struct rs *s, const char *skip, struct uuid_find *uf)
+{
+	memset(uf, 0, sizeof(*uf));
+	uf->uuid = s->info.uuid;
+	uf->skip = skip;
+	return s->ops->list(match_uuid, uf) < 0 ? -1 : uf->n;
+}
+
+/*
+ * A migration to this same host: is the guest here that holds name the
+ * image's own source, the one guest with its UUID?  Then the copy is
+ * built beside it under a name of its own.
+ */
+static int
+twin_of(struct rs *s, const char *name)
+{
+	struct uuid_find uf;
+	char tmp[VMI_NAME_MAX];
+
+	if (!s->o->twin || s->o->prepared == NULL || s->o->clone ||
+	    s->ops->rename == NULL || uuid_holders(s, NULL, &uf) != 1 ||
+	    strcmp(uf.name, name) != 0 ||
+	    vmp_twin_name(name, VMP_TWIN_INCOMING, tmp, sizeof(tmp)) == -1)
+		return 0;
+	snprintf(s->twin, sizeof(s->twin), "%s", name);
+	memcpy(s->info.name, tmp, sizeof(tmp));
 	return 1;
+}
+
+/*
+ * The go of a same-host migration: the source must have let go of the
+ * name and stay paused, the copy takes the name.  0, or -1 with the
+ * reason (the copy is destroyed by close()).
+ */
+static int
+twin_take_name(struct rs *s)
+{
+	struct hv_guest *other;
+	struct uuid_find uf;
+
+	if (s->ops->open(s->twin, &other) == 0) {
+		s->ops->close(other);
+		return fail(s, "guest %s destroyed: the source still holds "
+		    "the name %s (a migration to this host renames it %s%s "
+		    "before the go)", s->info.name, s->twin, s->twin,
+		    VMP_TWIN_AWAY);
+	}
+	if (uuid_holders(s, s->info.name, &uf) < 0 || uf.running > 0)
+		return fail(s, "guest %s destroyed: %s, with the image's UUID, "
+		    "runs here", s->info.name, uf.n ? uf.name : "a guest");
+	if (s->ops->rename(s->g, s->twin) == -1)
+		return fail(s, "guest %s destroyed: %s", s->info.name,
+		    hv_strerror());
+	memcpy(s->info.name, s->twin, sizeof(s->twin));
+	return 0;
 }
 
 /*
@@ -167,11 +232,17 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void **cfgp,
 		    strerror(errno));
 	if (s->ops->open(s->info.name, &other) == 0) {
 		s->ops->close(other);
-		return refuse(s, "a guest named %s already runs "
-		    "here", s->info.name);
+		if (!twin_of(s, s->info.name))
+			return refuse(s, "a guest named %s already runs "
+			    "here", s->info.name);
+		if (s->ops->open(s->info.name, &other) == 0) {
+			s->ops->close(other);
+			return refuse(s, "a guest named %s already runs here "
+			    "(the name a migration to this host builds its "
+			    "copy under)", s->info.name);
+		}
 	}
-	uf.uuid = s->info.uuid;
-	if (s->ops->list(match_uuid, &uf) == 1)
+	if (s->twin[0] == '\0' && uuid_holders(s, NULL, &uf) > 0)
 		return refuse(s, "guest %s here already has the "
 		    "image's UUID", uf.name);
 	/*
@@ -485,6 +556,8 @@ restore_stream(int fd, const struct restore_opts *o,
 			fail(&s, "guest %s destroyed: %s", s.info.name, why);
 			goto out;
 		}
+		if (s.twin[0] != '\0' && twin_take_name(&s) == -1)
+			goto out;
 	}
 	if (s.ops->commit(s.g) == -1) {
 		fail(&s, "commit guest %s: %s", s.info.name, hv_strerror());

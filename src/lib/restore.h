@@ -23,6 +23,9 @@ enum restore_code {
 struct restore_verdict {
 	enum restore_code	 code;
 	const char		*text;	/* why, for all but ACCEPTED */
+	/* ACCEPTED: the name the guest is built under (a twin's is not
+	 * the image's, restore_opts.twin). */
+	const char		*name;
 };
 
 /* What the input was. */
@@ -72,6 +75,15 @@ struct restore_opts {
 	 */
 	int		(*prepared)(void *arg, const struct restore_result *,
 			    char *why, size_t whylen);
+	/*
+	 * With prepared: a guest here that holds the image's name and UUID
+	 * is taken for the source of a migration to this same host (where
+	 * the backend can rename guests).  The copy is built beside it as
+	 * NAME--incoming and takes NAME after prepared() returns, once the
+	 * sender has renamed its paused source away (names.h, VMP_TWIN_*);
+	 * a source still named NAME, or running, then, fails the restore.
+	 */
+	int		 twin;
 	int		 progress;	/* progress line on stderr */
 	/*
 	 * The input is the image alone (a file, or a pipe its writer

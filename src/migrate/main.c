@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +26,10 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "hold.h"
 #include "names.h"
+#include "sibling.h"
+#include "vmi.h"
 #include "xfer.h"
 
 static volatile sig_atomic_t interrupted;
@@ -56,24 +58,6 @@ static void
 on_signal(int sig)
 {
 	interrupted = sig;
-}
-
-/* The sibling program: next to this one if it is there, else on PATH. */
-static const char *
-prog(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int next;
-	char self[PATH_MAX], *b = buf[next++ % 4];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(b, PATH_MAX, "%s/%s", dirname(self), name);
-		if (access(b, X_OK) == 0)
-			return b;
-	}
-	return name;
 }
 
 static pid_t
@@ -123,29 +107,44 @@ wait_child(pid_t pid, pid_t *others, int nothers)
 	return st;
 }
 
+/*
+ * The source's name now: NAME, or NAME--migratedaway when vm-send let go
+ * of the name for a copy built beside it on this same host (names.h) -
+ * which it did if the hold is there.  The copy here is always the held
+ * one, never a guest that took the name since.
+ */
+static const char *
+source_name(const char *guest, char *buf, size_t len)
+{
+	char host[256];
+
+	if (vmp_twin_name(guest, VMP_TWIN_AWAY, buf, len) == 0 &&
+	    vmp_hold_get(buf, host, sizeof host) == 1)
+		return buf;
+	return guest;
+}
+
+/* vm-ctl VERB [FLAG] on the copy here, under whatever name it has now;
+ * resuming a renamed source gives it its name back first. */
 static int
 run_ctl(const char *backend, const char *verb, const char *flag,
     const char *guest)
 {
-	char *argv[8];
-	int i = 0, st;
-	pid_t pid;
+	char buf[VMI_NAME_MAX];
+	const char *src = source_name(guest, buf, sizeof buf);
+	const char *args[4] = { verb, flag ? flag : src, flag ? src : NULL,
+	    NULL };
 
-	argv[i++] = (char *)prog("vm-ctl");
-	if (backend != NULL) {
-		argv[i++] = "-b";
-		argv[i++] = (char *)backend;
-	}
-	argv[i++] = (char *)verb;
-	if (flag != NULL)
-		argv[i++] = (char *)flag;
-	argv[i++] = (char *)guest;
-	argv[i] = NULL;
-	pid = spawn(argv, -1, 2);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+	if (strcmp(verb, "resume") == 0 && src != guest) {
+		if (vmp_run_ctl(backend, (const char *[]){ "rename", src,
+		    guest, NULL }) == -1) {
+			warnx("%s is named %s here and could not be given its "
+			    "name back", guest, src);
 			return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+		}
+		args[flag ? 2 : 1] = guest;
+	}
+	return vmp_run_ctl(backend, args);
 }
 
 /* What the far side says of the guest's name: running, paused,
@@ -290,7 +289,7 @@ main(int argc, char *argv[])
 	int settle_only = 0, nq, p[2], sst, rst, timeout = XFER_GO_TIMEOUT;
 	pid_t saver, sender;
 
-	sargv[ns++] = (char *)prog("vm-send");
+	sargv[ns++] = (char *)vmp_sibling("vm-send");
 	while ((ch = getopt_long(argc, argv, "C:K:b:c:e:i:j:lp:qrt:vz:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
@@ -392,7 +391,7 @@ main(int argc, char *argv[])
 
 	/* Both copiers leave the guest paused when they succeed, and resume
 	 * it themselves when they fail. */
-	rargv[nr++] = (char *)prog(live ? "vm-precopy" : "vm-save");
+	rargv[nr++] = (char *)vmp_sibling(live ? "vm-precopy" : "vm-save");
 	if (!live)
 		rargv[nr++] = "--paused";
 	for (int i = 0; i < nt; i++)

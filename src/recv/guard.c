@@ -25,20 +25,70 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "names.h"
 #include "recv.h"
 
 #define G_MADE	'm'
 #define G_KEEP	'k'
 #define G_DONE	'x'
+#define G_TWIN	't'
+#define G_GO	'g'
+
+/* Is a guest of this name here? */
+static int
+exists(const struct hv_ops *ops, const char *name)
+{
+	struct hv_guest *g;
+
+	if (ops->open(name, &g) == -1)
+		return 0;
+	ops->close(g);
+	return 1;
+}
+
+static void
+destroy(const struct hv_ops *ops, const char *name)
+{
+	struct hv_guest *g;
+
+	if (ops->open(name, &g) == 0) {
+		(void)ops->destroy(g);
+		ops->close(g);
+	}
+}
+
+/*
+ * Which guest is the receive's?  Its name, unless it is a twin (built
+ * beside its source on this host, names.h): then NAME--incoming, or,
+ * after the go, NAME once the copy has taken it - which it can only
+ * have done once the source is named NAME--migratedaway.  NAME itself
+ * is otherwise the source, and never the guardian's to destroy.
+ */
+static void
+destroy_made(const struct hv_ops *ops, const char *name, int twin, int go)
+{
+	char in[VMI_NAME_MAX], away[VMI_NAME_MAX];
+
+	if (!twin) {
+		destroy(ops, name);
+		return;
+	}
+	if (vmp_twin_name(name, VMP_TWIN_INCOMING, in, sizeof(in)) == -1 ||
+	    vmp_twin_name(name, VMP_TWIN_AWAY, away, sizeof(away)) == -1)
+		return;
+	if (exists(ops, in))
+		destroy(ops, in);
+	else if (go && exists(ops, away))
+		destroy(ops, name);
+}
 
 static void __attribute__((noreturn))
 guardian(int rfd, const char *name, uint32_t backend, const char *lock,
     int lockfd)
 {
 	const struct hv_ops *ops;
-	struct hv_guest *g;
 	struct stat a, b;
-	int made = 0, kept = 0;
+	int made = 0, kept = 0, twin = 0, go = 0;
 	char c;
 
 	for (;;) {
@@ -54,13 +104,14 @@ guardian(int rfd, const char *name, uint32_t backend, const char *lock,
 			made = 1;
 		if (c == G_KEEP)
 			kept = 1;
+		if (c == G_TWIN)
+			twin = 1;
+		if (c == G_GO)
+			go = 1;
 	}
 	/* The receive is gone without its last word. */
-	if (made && !kept && (ops = hv_by_id(backend)) != NULL &&
-	    ops->open(name, &g) == 0) {
-		(void)ops->destroy(g);
-		ops->close(g);
-	}
+	if (made && !kept && (ops = hv_by_id(backend)) != NULL)
+		destroy_made(ops, name, twin, go);
 	/* Its lock file, unless a later receive has made a new one. */
 	if (lock != NULL && lockfd >= 0 && fstat(lockfd, &a) == 0 &&
 	    stat(lock, &b) == 0 && a.st_dev == b.st_dev &&
@@ -127,6 +178,18 @@ void
 guard_made(struct guard *gd)
 {
 	tell(gd, G_MADE);
+}
+
+void
+guard_twin(struct guard *gd)
+{
+	tell(gd, G_TWIN);
+}
+
+void
+guard_go(struct guard *gd)
+{
+	tell(gd, G_GO);
 }
 
 void

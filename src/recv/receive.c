@@ -76,6 +76,10 @@ on_preflight(void *arg, const struct restore_verdict *rv)
 
 	switch (rv->code) {
 	case RESTORE_ACCEPTED:
+		/* Built beside its source under another name (a migration
+		 * to this host): the guardian must tell the two apart. */
+		if (rv->name != NULL && strcmp(rv->name, v->name) != 0)
+			guard_twin(v->guard);
 		guard_made(v->guard);
 		say(v->out, "ready %s", v->name);
 		return;
@@ -138,8 +142,11 @@ on_prepared(void *arg, const struct restore_result *res, char *why,
 	}
 	line[n] = '\0';
 	if (n + 1 == sizeof(XFER_GO) - 1 &&
-	    memcmp(line, XFER_GO, n) == 0)
+	    memcmp(line, XFER_GO, n) == 0) {
+		/* A twin may take its source's name from here on. */
+		guard_go(v->guard);
 		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (line[i] < ' ' || line[i] > '~')
 			line[i] = '?';
@@ -304,6 +311,8 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		.preflight = on_preflight,
 		.prepared = on_prepared,
 		.running = on_running,
+		/* Only a handover's go can say that the source let go. */
+		.twin = o->handover,
 	};
 	int tmo = (o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT) * 1000;
 	struct guard guard = { .fd = -1 };

@@ -49,6 +49,8 @@ struct guard {
 int	guard_start(struct guard *, const char *name, uint32_t backend,
 	    const char *lock, int lockfd);
 void	guard_made(struct guard *);	/* the guest exists now */
+void	guard_twin(struct guard *);	/* it is built as NAME--incoming */
+void	guard_go(struct guard *);	/* the sender said go */
 void	guard_keep(struct guard *);	/* it runs: keep it whatever comes */
 void	guard_done(struct guard *);	/* the receive's work is over */
 

@@ -19,6 +19,7 @@
 #include "hold.h"
 #include "names.h"
 #include "send.h"
+#include "sibling.h"
 #include "vmi.h"
 #include "xfer.h"
 
@@ -177,19 +178,58 @@ doubt(struct pump *p, const char *what, int after_go)
 	return VMP_EX_INDOUBT;
 }
 
-/* Fence the source: mark the paused guest held for this migration, so
- * that no `vm-ctl resume' starts it while the far side may run it. */
+/*
+ * Fence the source: mark the paused guest held for this migration, so
+ * that no `vm-ctl resume' starts it while the far side may run it.  A
+ * copy prepared as NAME--incoming is its twin on this same host
+ * (names.h): the source lets go of the name, as xl's does, by a rename
+ * to NAME--migratedaway that takes the hold with it; *twin says so.
+ */
 static int
-hold_source(const struct send_opts *o)
+hold_source(const struct send_opts *o, const char *prepared, int *twin)
 {
-	char why[512];
+	char why[512], in[VMI_NAME_MAX], away[VMI_NAME_MAX];
 
+	*twin = 0;
 	if (vmp_hold_set(o->hold, o->host, why, sizeof why) < 0) {
 		warnx("can't fence %s here: %s; no go was said to %s", o->hold,
 		    why, o->host);
 		return -1;
 	}
+	if (vmp_twin_name(o->hold, VMP_TWIN_INCOMING, in, sizeof in) == -1 ||
+	    strcmp(prepared, in) != 0)
+		return 0;
+	if (vmp_twin_name(o->hold, VMP_TWIN_AWAY, away, sizeof away) == -1 ||
+	    vmp_run_ctl(NULL, (const char *[]){ "rename", o->hold, away,
+	    NULL }) == -1) {
+		warnx("%s prepared %s beside it here, but %s could not be "
+		    "renamed %s; no go was said", o->host, in, o->hold, away);
+		if (vmp_hold_clear(o->hold) < 0)
+			warn("%s: can't release its hold", o->hold);
+		return -1;
+	}
+	*twin = 1;
 	return 0;
+}
+
+/* The far side destroyed its copy: the source takes its name back and
+ * the fence has nothing left to guard. */
+static void
+release_source(const struct send_opts *o, int twin)
+{
+	char away[VMI_NAME_MAX];
+
+	if (twin && (vmp_twin_name(o->hold, VMP_TWIN_AWAY, away,
+	    sizeof away) == -1 || vmp_run_ctl(NULL, (const char *[]){
+	    "rename", away, o->hold, NULL }) == -1)) {
+		warnx("%s is still named %s: rename it back with vm-ctl "
+		    "rename %s %s", o->hold, away, away, o->hold);
+		if (vmp_hold_clear(away) < 0)
+			warn("%s: can't release its hold", away);
+		return;
+	}
+	if (vmp_hold_clear(o->hold) < 0)
+		warn("%s: can't release its hold", o->hold);
 }
 
 
@@ -251,7 +291,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	int tmo = deadline_s(o) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
-	int k, rc = VMP_EX_FAIL;
+	int k, twin = 0, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL)
 		err(VMP_EX_FAIL, NULL);
@@ -381,7 +421,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		rc = fail(&p, k, "at the end of the transfer");
 		goto out;
 	}
-	if (o->hold != NULL && hold_source(o) < 0)
+	if (o->hold != NULL && hold_source(o, rest_of(p.line), &twin) < 0)
 		goto out;	/* no go: the far side destroys its copy */
 	if (o->verbose)
 		fprintf(stderr, "vm-send: %s prepared %s; %s, go\n", o->host,
@@ -398,8 +438,8 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			/* It says what it did: the copy there is gone, and
 			 * the fence guards nothing. */
 			rc = fail(&p, k, "after go");
-			if (o->hold != NULL && vmp_hold_clear(o->hold) < 0)
-				warn("%s: can't release its hold", o->hold);
+			if (o->hold != NULL)
+				release_source(o, twin);
 			goto out;
 		}
 		rc = doubt(&p, k == 0 ? "no answer within the deadline after "

@@ -203,10 +203,33 @@ test_uuid(void)
 	}
 }
 
+/* A same-host migration's names: xl's suffixes, and none that would make
+ * a bad name (a long name has no twin: the migration is refused). */
+static void
+test_twin(void)
+{
+	char buf[64], name[64];
+
+	CHECK(vmp_twin_name("web1", VMP_TWIN_INCOMING, buf, sizeof buf) == 0 &&
+	    strcmp(buf, "web1--incoming") == 0, "incoming: %s", buf);
+	CHECK(vmp_twin_name("web1", VMP_TWIN_AWAY, buf, sizeof buf) == 0 &&
+	    strcmp(buf, "web1--migratedaway") == 0, "away: %s", buf);
+	memset(name, 'a', 55);
+	name[55] = '\0';
+	CHECK(vmp_twin_name(name, VMP_TWIN_INCOMING, buf, sizeof buf) == -1 &&
+	    errno == EINVAL, "a 65-octet twin name was made");
+	name[53] = '\0';
+	CHECK(vmp_twin_name(name, VMP_TWIN_INCOMING, buf, sizeof buf) == 0 &&
+	    strlen(buf) == 63, "a 63-octet twin name was refused");
+	CHECK(vmp_twin_name("a", VMP_TWIN_AWAY, buf, 8) == -1,
+	    "a name cut short by the buffer was made");
+}
+
 int
 main(void)
 {
 	test_names();
+	test_twin();
 	test_rundir();
 	test_uuid();
 	printf("test_names: %d checks, %d failures\n", checks, failures);

@@ -319,6 +319,26 @@ xen_destroy(struct hv_guest *g)
 	return 0;
 }
 
+/* xl's rename: the domain's name in xenstore, checked free by libxl. */
+int
+xen_rename(struct hv_guest *g, const char *name)
+{
+	/* The name it was opened by, which libxl checks it still has: not
+	 * a domain ID (names are never digits alone). */
+	const char *old = g->name[strspn(g->name, "0123456789")] != '\0' ?
+	    g->name : NULL;
+
+	hv_clearerr();
+	if (libxl_domain_rename(xen_ctx, g->domid, old, name) != 0) {
+		hv_seterr("can't rename domain %u (%s) to %s: %s", g->domid,
+		    g->name, name, xen_lastlog());
+		errno = EIO;
+		return -1;
+	}
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	return 0;
+}
+
 int
 xen_console(struct hv_guest *g, int fd, int follow)
 {

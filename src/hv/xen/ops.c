@@ -38,4 +38,5 @@ const struct hv_ops hv_xen_ops = {
 	.config_file = xen_config_file,
 	.restore_native = xen_restore_native,
 	.supervise = xen_supervise,
+	.rename = xen_rename,
 };

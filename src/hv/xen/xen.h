@@ -107,6 +107,7 @@ int	xen_pause(struct hv_guest *);
 int	xen_suspend(struct hv_guest *);
 int	xen_resume(struct hv_guest *);
 int	xen_destroy(struct hv_guest *);
+int	xen_rename(struct hv_guest *, const char *);
 int	xen_console(struct hv_guest *, int, int);
 void	xen_close(struct hv_guest *);
 

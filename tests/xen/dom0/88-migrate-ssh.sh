@@ -12,35 +12,7 @@ need_xen_backend vm-precopy
 need_xen_backend vm-restore
 command -v /usr/sbin/sshd >/dev/null || skip "no sshd in dom0"
 
-d=/tmp/ssh port=2222
-rm -rf "$d"
-mkdir -p "$d" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -C xen-host -f "$d/host_key" || fail "ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -C xen-client -f "$d/id" || fail "ssh-keygen"
-cp "$d/id.pub" "$d/authorized_keys"
-hk=$(cat "$d/host_key.pub")
-echo "[127.0.0.1]:$port ${hk% *}" >"$d/known_hosts"
-cat >"$d/sshd_config" <<CFG
-Port $port
-ListenAddress 127.0.0.1
-HostKey $d/host_key
-AuthorizedKeysFile $d/authorized_keys
-PidFile $d/sshd.pid
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-LogLevel ERROR
-CFG
-/usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" || fail "sshd"
-i=0
-until [ -s "$d/sshd.pid" ] || [ "$i" -ge 20 ]; do sleep 1; i=$((i + 1)); done
-sshrun() {	# command: run it in dom0 through sshd
-	ssh -F /dev/null -i "$d/id" -p $port -o BatchMode=yes \
-	    -o UserKnownHostsFile="$d/known_hosts" root@127.0.0.1 "$@"
-}
-sshrun true || { cat "$d/sshd.log"; fail "ssh to dom0's sshd"; }
+sshd_up
 
 runs_on() {	# name what: still here and ticking
 	n=$(last_tick "$1")
@@ -97,5 +69,5 @@ rm -f "$(console_log pm2)"
 migrate 'vm-recv --as pm2' pm || { xl list; fail "vm-migrate pm (PV, offline)"; }
 moved pm pm2 "$(last_tick pm)"
 xl destroy pm2
-kill "$(cat "$d/sshd.pid")"
+sshd_down
 echo ok

@@ -172,3 +172,37 @@ cut_copy() {	# name program
 	xl list "$1" >/dev/null || fail "$1 gone after a failed $2"
 	wait_tick_above "$1" $((n + 2)) 60 || fail "$1 stopped after a failed $2"
 }
+
+# sshd_up: an sshd on 127.0.0.1:$port with key authentication, its files
+# in $d (id, known_hosts for vm-send's -i and -K); sshd_down stops it.
+sshd_up() {
+	d=/tmp/ssh port=2222
+	command -v /usr/sbin/sshd >/dev/null || skip "no sshd in dom0"
+	rm -rf "$d"
+	mkdir -p "$d" /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -C xen-host -f "$d/host_key" || fail "ssh-keygen"
+	ssh-keygen -q -t ed25519 -N '' -C xen-client -f "$d/id" || fail "ssh-keygen"
+	cp "$d/id.pub" "$d/authorized_keys"
+	hk=$(cat "$d/host_key.pub")
+	echo "[127.0.0.1]:$port ${hk% *}" >"$d/known_hosts"
+	cat >"$d/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel ERROR
+CFG
+	/usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" || fail "sshd"
+	i=0
+	until [ -s "$d/sshd.pid" ] || [ "$i" -ge 20 ]; do sleep 1; i=$((i + 1)); done
+	ssh -F /dev/null -i "$d/id" -p $port -o BatchMode=yes \
+	    -o UserKnownHostsFile="$d/known_hosts" root@127.0.0.1 true ||
+		{ cat "$d/sshd.log"; fail "ssh to dom0's sshd"; }
+}
+sshd_down() { kill "$(cat "$d/sshd.pid")" 2>/dev/null; }
