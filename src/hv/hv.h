@@ -51,8 +51,11 @@ struct hv_ops {
 	uint32_t	backend;	/* VMI_BACKEND_* */
 	/*
 	 * 1 if frames that map() returns stay mapped and unchanged while the
-	 * guest is paused and the handle open (KVM: one shared mapping), so
-	 * that a save may splice them into a pipe without a copy.
+	 * guest is paused and the handle open (KVM: one shared mapping, and
+	 * no device writes a paused guest's memory), so that a save may
+	 * refer to them, hashed where they lie, and splice them into a pipe
+	 * without a copy.  Not Xen: its device backends write a suspended
+	 * guest's memory (netback's receive copies).
 	 */
 	int		stable_map;
 	/*

@@ -269,7 +269,16 @@ final_round(struct saver *s, int round)
 		e->share_span = 1;
 	}
 	e->pi.mem_pages = e->npages;
-	if (emit_pages(e, s->o->policy ? s->bitmap : NULL, 1, &sent) == -1)
+	/*
+	 * Pages go by reference (no copy, hashed where they lie) only where
+	 * the backend says nothing writes them while the guest is paused.
+	 * On Xen the device backends still do - netback copies a packet
+	 * that arrives into a suspended guest's receive buffers - so a
+	 * referenced page could change between its hash and its write: a
+	 * record that no longer matches its own checksum.
+	 */
+	if (emit_pages(e, s->o->policy ? s->bitmap : NULL,
+	    e->ops->stable_map, &sent) == -1)
 		return -1;
 	record_pages(s, round, sent);
 	pause_step(s, "pages");

@@ -2,7 +2,7 @@
 # paused; only the sender's go resumes it.  No go (the stream ends, or
 # the deadline passes) destroys it, and so does the receive's guardian
 # when the receive is killed while it waits: no paused domain is left.
-# timeout: 420
+# timeout: 600
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-recv
@@ -59,7 +59,36 @@ wait_tick_above ho2 $((at + 1)) 60 || fail "ho2 does not tick on"
 tr -d '\r' <"$(console_log ho2)" | grep -q 'guest up' &&
 	fail "ho2 booted instead of continuing"
 
-# 5. vm-recv --status answers for Xen domains.
+# 5. The image's own guest still here (a migration to this same host):
+#    the copy is built beside it as ho--incoming.  A go while the source
+#    still holds the name (no sender renamed it) destroys the copy; so
+#    does the guardian when the receive is killed while it waits - and
+#    neither ever touches the source, which runs on.
+{ cat /tmp/ho.vmi; echo 'vmpipe-send: go'; } |
+    vm-recv -q --handover >/tmp/out 2>&1 && st=0 || st=$?
+cat /tmp/out
+[ "$st" -eq 1 ] || fail "twin, go without the rename: vm-recv exited $st, not 1"
+grep -q '^vmpipe-recv: prepared ho--incoming$' /tmp/out || fail "no twin built"
+grep -q 'the source still holds the name ho' /tmp/out || fail "the error does not say why"
+wait_gone ho--incoming 20 || fail "ho--incoming was left behind"
+vm-recv -q --handover </tmp/fifo >/tmp/out 2>&1 &
+rpid=$!
+( cat /tmp/ho.vmi; sleep 60 ) >/tmp/fifo &
+feeder=$!
+i=0
+until grep -q prepared /tmp/out; do
+	i=$((i + 1))
+	[ "$i" -lt 120 ] || fail "no prepared line in 120 s"
+	sleep 1
+done
+kill -KILL "$rpid"
+wait_gone ho--incoming 30 || fail "the guardian left ho--incoming behind"
+kill "$feeder" 2>/dev/null
+n=$(last_tick ho)
+wait_tick_above ho $((n + 1)) 60 || fail "the source ho stopped at tick $n"
+note "twin: refused at the go and killed while prepared; the source ticks on"
+
+# 6. vm-recv --status answers for Xen domains.
 vm-recv --status ho2 | grep -qx 'vmpipe-recv: status ho2 running' ||
 	fail "status of ho2"
 xl pause ho
