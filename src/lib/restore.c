@@ -163,7 +163,7 @@ twin_of(struct rs *s, const char *name)
 /*
  * The go of a same-host migration: the source must have let go of the
  * name and stay paused, the copy takes the name.  0, or -1 with the
- * reason (the copy is destroyed by close()).
+ * reason (the caller destroys the copy).
  */
 static int
 twin_take_name(struct rs *s)
@@ -556,11 +556,15 @@ restore_stream(int fd, const struct restore_opts *o,
 			fail(&s, "guest %s destroyed: %s", s.info.name, why);
 			goto out;
 		}
-		if (s.twin[0] != '\0' && twin_take_name(&s) == -1)
-			goto out;
 	}
 	if (s.ops->commit(s.g) == -1) {
 		fail(&s, "commit guest %s: %s", s.info.name, hv_strerror());
+		goto out;
+	}
+	/* After the commit, when a backend knows its guest by number
+	 * (libxl's restore gives Xen's domain ID only at its end). */
+	if (s.twin[0] != '\0' && twin_take_name(&s) == -1) {
+		s.ops->destroy(s.g);
 		goto out;
 	}
 	if (!o->paused && s.ops->resume(s.g) == -1) {

@@ -26,7 +26,9 @@ loop=$(losetup -f --show /srv/xen/dev-b.img) || fail "losetup"
 mkdir -p /etc/vmpipe
 printf 'disk-prefix /srv/xen\ndisk-prefix %s\nbridge xenbr0\n' \
     "$(dirname "$loop")" >/etc/vmpipe/recv.conf
-trap 'rm -f /etc/vmpipe/recv.conf' EXIT
+talker= pinger=
+# The background talkers hold the test's output open: they go with it.
+trap 'kill $talker $pinger 2>/dev/null; sshd_down; rm -f /etc/vmpipe/recv.conf' EXIT
 
 guest_cfg dev pvh | sed -e 's/^vcpus = .*/vcpus = 2/' \
     -e 's/^extra = "\(.*\)"/extra = "\1 vmpipe_disks=2 vmpipe_ip=10.99.0.2"/' \

@@ -205,4 +205,4 @@ CFG
 	    -o UserKnownHostsFile="$d/known_hosts" root@127.0.0.1 true ||
 		{ cat "$d/sshd.log"; fail "ssh to dom0's sshd"; }
 }
-sshd_down() { kill "$(cat "$d/sshd.pid")" 2>/dev/null; }
+sshd_down() { [ -n "${d:-}" ] && kill "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; }
