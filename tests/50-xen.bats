@@ -168,7 +168,17 @@ show_table() {
 	xen_test 96-balloon
 }
 
-@test "xen: a guest with two vCPUs, ballooned memory, a file and a phy: disk and a vif is saved and restored: its journals, ping and a TCP connection go on, its file systems check clean" {
+@test "xen: a PVH guest with two vCPUs, ballooned memory, a file and a phy: disk and a vif is saved and restored, checkpointed and live-migrated to this host keeping its name and UUID: its journals, CPUID, ping and one TCP connection go on, its file systems check clean" {
 	xen_test 97-devices
 	show_table 97-devices
+}
+
+@test "xen: the same as an HVM guest: saved and restored, live-migrated to this host" {
+	xen_test 98-devices-hvm
+	show_table 98-devices-hvm
+}
+
+@test "xen: the same as a PV guest: saved and restored, migrated offline to this host" {
+	xen_test 99-devices-pv
+	show_table 99-devices-pv
 }

@@ -1,0 +1,6 @@
+# timeout: 900
+# An HVM guest as administrators run them (devices.inc), its disks and
+# vif seen through the PV drivers beside QEMU's: saved and restored,
+# live-migrated to this same host.
+TYPE=hvm MOVES=
+. ./devices.inc
