@@ -119,6 +119,12 @@ struct hv_ops {
 	int	(*map)(struct hv_guest *, const uint64_t *pfn, unsigned n,
 		    int writable, void **ptr, void **handle);
 	void	(*unmap)(struct hv_guest *, void *handle);
+	/* Optional.  State that the pages of the last map() need before
+	 * them in an image (Xen PV: which of them are page tables, which a
+	 * restore must know when their pages come), given to fn as
+	 * get_state() gives its pieces; asked after map(), before the pages
+	 * are written. */
+	int	(*page_state)(struct hv_guest *, hv_state_fn fn, void *arg);
 
 	/* Emit every piece of vCPU and platform state needed to continue
 	 * the guest, in the order set_state() must see it.  The guest must

@@ -176,6 +176,11 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 			return eerr(e, NULL, "interrupted by a signal");
 		if (e->ops->map(e->g, pfn, n, 0, ptr, &handle) == -1)
 			return eerr(e, "map guest memory", hv_strerror());
+		if (e->ops->page_state != NULL &&
+		    emit_pieces(e, e->ops->page_state) == -1) {
+			e->ops->unmap(e->g, handle);
+			return -1;
+		}
 		for (unsigned i = 0; i < n && r == 0; i++)
 			if (ptr[i] != NULL)
 				r = vmi_write_page(e->w, pfn[i], ptr[i], stable);

@@ -2,8 +2,8 @@
  * fuzz_xenstream: libFuzzer target for the Xen backend's readers of Xen's
  * own formats: the header of an xl save file (vm-restore reads any file
  * it is given), and libxl's stream of a PV save, which src/hv/xen/pv.c takes
- * apart.  The first octet picks the reader; the rest is its input, in a
- * file as the backend reads them.
+ * apart as it comes.  The first octet picks the reader; the rest is its
+ * input, in a file.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,22 +44,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (c == NULL)
 			abort();
-		if (xen_pv_read(c, fd) == NULL) {
-			/* What a save then maps: every frame, in batches. */
-			struct hv_guest g = { .pv = c };
+		if (xen_pv_open(c, fd) == NULL) {
+			/* What a save then asks for: every frame, in batches,
+			 * then the rest of the stream. */
 			uint64_t pfn[NPFN / 2];
-			void *ptr[NPFN / 2], *h;
+			void *ptr[NPFN / 2];
+			int ok = 1;
 
-			for (unsigned b = 0; b < NPFN; b += NPFN / 2) {
+			for (unsigned b = 0; b < NPFN && ok; b += NPFN / 2) {
 				for (unsigned i = 0; i < NPFN / 2; i++)
 					pfn[i] = b + i;
-				if (xen_pv_map(&g, pfn, NPFN / 2, ptr, &h) == 0)
-					for (unsigned i = 0; i < NPFN / 2; i++)
-						if (ptr[i] != NULL &&
-						    ((volatile uint8_t *)
-						    ptr[i])[4095] == 0x5a)
-							pfn[i] = 0;
+				ok = xen_pv_take(c, pfn, NPFN / 2, ptr) == 0;
+				for (unsigned i = 0; ok && i < NPFN / 2; i++)
+					if (ptr[i] != NULL &&
+					    ((volatile uint8_t *)ptr[i])[4095] ==
+					    0x5a)
+						pfn[i] = 0;
+				if (ok && c->ntables > NPFN / 2)
+					abort();
 			}
+			if (ok)
+				(void)xen_pv_finish(c);
 		}
 		xen_pv_copy_free(c);		/* and fd with it */
 	}

@@ -23,6 +23,7 @@ const struct hv_ops hv_xen_ops = {
 	.dirty_fetch = xen_dirty_fetch,
 	.map = xen_map,
 	.unmap = xen_unmap,
+	.page_state = xen_pv_page_state,
 	.get_state = xen_get_state,
 	.get_early_state = xen_early_state,
 	.create = xen_create,

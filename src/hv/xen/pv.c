@@ -6,8 +6,9 @@
  * must rewrite every one of them as a guest frame number (and a restore
  * the other way round), and must know which frames are page tables of
  * which level.  libxenctrl's save does exactly that, so suspend() of a PV
- * guest runs libxl's own save (which also suspends the guest
- * cooperatively) into a file in memory, and takes its stream apart:
+ * guest starts libxl's own save (which also suspends the guest
+ * cooperatively) into a pipe, in a thread of its own, and this side
+ * takes its stream apart as it comes (pvstream.c):
  *
  *   libxl header, LIBXC_CONTEXT
  *     image header, domain header
@@ -18,37 +19,77 @@
  *     END
  *   libxl records ..., END
  *
- * The file's PAGE_DATA records are indexed, each frame by where its page
- * lies in the file, and map() reads a batch of them into one buffer; the
- * other records become PLATFORM pieces tagged with their record type,
- * early ones before the pages (a restore needs them first), with one
- * piece of our own listing the frames that are page tables.
- *
- * A file and reads, not a pipe into fresh memory: in a PV dom0 every
- * first touch of a page of our own is a page table update that Xen must
- * check, and under the emulator that cost four fifths of a save.  The
- * file costs dom0 memory the size of the guest's pages for as long as
- * the save runs: the price of an offline save through libxc.
+ * suspend() returns at the first page, when libxc has suspended the
+ * guest; map() takes the frames the save asks for, in order, from the
+ * stream's PAGE_DATA records, and the page tables among them become a
+ * PLATFORM piece before their pages (page_state()); the other records
+ * become PLATFORM pieces tagged with their record type, early ones before
+ * the pages (a restore needs them first), late ones after.  dom0 holds
+ * one record (4 MiB) and one batch of the guest's pages at a time,
+ * whatever the guest's size.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "xen.h"
 #include "pv.h"
 
-#define TYPES_PER_PIECE		65536
+/* libxl's save, synchronous, in its own thread: it writes into the pipe
+ * that the save reads as it goes. */
+static void *
+writer(void *arg)
+{
+	struct pv_copy *c = arg;
+
+	c->rc = libxl_domain_suspend(xen_ctx, c->domid, c->wfd, 0, NULL);
+	close(c->wfd);
+	c->wfd = -1;
+	return NULL;
+}
+
+/* Stop reading; wait for libxl's save, which a closed pipe ends. */
+static int
+stop_writer(struct pv_copy *c)
+{
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (c->thread_up) {
+		pthread_join(c->thread, NULL);
+		c->thread_up = 0;
+	}
+	return c->rc;
+}
 
 void
 xen_pv_free(struct hv_guest *g)
 {
+	if (g->pv != NULL)
+		(void)stop_writer(g->pv);
 	xen_pv_copy_free(g->pv);
 	g->pv = NULL;
+}
+
+/* The save failed: say why, let the guest go on if libxl suspended it. */
+static int
+pv_failed(struct hv_guest *g, const char *why)
+{
+	xc_domaininfo_t di;
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", why);
+	xen_pv_free(g);
+	if (xen_dominfo(g->domid, &di) == 0 && (di.flags & XEN_DOMINF_shutdown))
+		(void)libxl_domain_resume(xen_ctx, g->domid, 1, NULL);
+	hv_seterr("can't save PV domain %u through libxl: %s", g->domid, buf);
+	errno = EIO;
+	return -1;
 }
 
 int
@@ -57,8 +98,8 @@ xen_pv_suspend(struct hv_guest *g)
 	struct pv_copy *c;
 	xc_domaininfo_t di;
 	unsigned long n = 0;
-	struct timespec t0, t1, t2;
-	int fd, rc;
+	const char *why;
+	int p[2];
 
 	if (xen_dominfo(g->domid, &di) == -1) {
 		hv_seterr("no Xen domain %u", g->domid);
@@ -69,113 +110,72 @@ xen_pv_suspend(struct hv_guest *g)
 	if (n < di.max_pages)
 		n = di.max_pages;
 	if ((c = xen_pv_copy_new(n)) == NULL) {
-		hv_seterr("no memory for an index of domain %u's %lu frames",
-		    g->domid, n);
+		hv_seterr("no memory to read domain %u's save", g->domid);
 		errno = ENOMEM;
 		return -1;
 	}
-	if ((fd = memfd_create("vmpipe-pv-save", MFD_CLOEXEC)) == -1) {
+	if (pipe2(p, O_CLOEXEC) == -1) {
 		int e = errno;
 
 		xen_pv_copy_free(c);
-		hv_seterr("can't make a file for domain %u's save: %s",
+		hv_seterr("can't make a pipe for domain %u's save: %s",
 		    g->domid, strerror(e));
 		errno = e;
 		return -1;
 	}
+	/* Room for a whole PAGE_DATA record in the pipe. */
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4 << 20);
+	c->fd = p[0];
+	c->wfd = p[1];
+	c->domid = g->domid;
 	g->pv = c;
-	/* Synchronous: libxl suspends the guest, its helper writes the
-	 * stream, and it returns once all of it is written. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = libxl_domain_suspend(xen_ctx, g->domid, fd, 0, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc == 0)
-		(void)xen_pv_read(c, fd);
-	else
-		close(fd);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	if (xen_debug)
-		fprintf(stderr, "xen: PV save: libxl %.3f s, index %.3f s\n",
-		    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-		    (t2.tv_sec - t1.tv_sec) + (t2.tv_nsec - t1.tv_nsec) / 1e9);
-	if (rc != 0 || c->err[0] != '\0') {
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", rc != 0 ? xen_lastlog() :
-		    c->err);
-		/* libxl may have suspended the guest before it failed. */
-		if (xen_dominfo(g->domid, &di) == 0 &&
-		    (di.flags & XEN_DOMINF_shutdown))
-			(void)libxl_domain_resume(xen_ctx, g->domid, 1, NULL);
-		xen_pv_free(g);
-		hv_seterr("can't save PV domain %u through libxl: %s",
-		    g->domid, why);
-		errno = EIO;
-		return -1;
+	if (pthread_create(&c->thread, NULL, writer, c) != 0) {
+		close(c->wfd);
+		c->wfd = -1;
+		return pv_failed(g, "no thread for libxl's save");
+	}
+	c->thread_up = 1;
+	if ((why = xen_pv_open(c, c->fd)) != NULL) {
+		/* libxl's own words say more than a stream cut short. */
+		if (stop_writer(c) != 0)
+			why = xen_lastlog();
+		return pv_failed(g, why);
 	}
 	return 0;
 }
 
 /*
- * map() of a PV guest that suspend() saved: the batch's pages read into
- * the one buffer, a run of neighbours in the file at a time.  The handle
- * is not NULL, so that the engine is done with the pages before the next
- * map() reads over them.
+ * map() of a PV guest that suspend() is saving: the frames, read from the
+ * stream in order.  The handle is not NULL, so that the engine is done
+ * with the pages before the next map() reads over them.
  */
 int
 xen_pv_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, void **ptr,
     void **handle)
 {
-	struct pv_copy *c = g->pv;
-	uint64_t run = 0, at = 0;
-	size_t len = 0;
-
-	if (n > PV_MAP_MAX) {
-		hv_seterr("can't map %u frames at once (at most %u)", n,
-		    PV_MAP_MAX);
-		errno = EINVAL;
+	if (xen_pv_take(g->pv, pfn, n, ptr) == -1) {
+		hv_seterr("domain %u's save: %s", g->domid, g->pv->err);
+		errno = EIO;
 		return -1;
 	}
-	for (unsigned i = 0; i <= n; i++) {
-		uint64_t o = PV_NO_PAGE;
-
-		if (i < n) {
-			ptr[i] = NULL;
-			if (pfn[i] < c->npfn && c->type[pfn[i]] != 0xff)
-				o = c->off[pfn[i]];
-			if (o != PV_NO_PAGE && len > 0 && o == run + len) {
-				ptr[i] = c->buf + at + len;
-				len += 4096;
-				continue;
-			}
-		}
-		/* The run so far, then a new one from this frame. */
-		if (len > 0) {
-			for (size_t d = 0; d < len; ) {
-				ssize_t r = pread(c->fd, c->buf + at + d,
-				    len - d, run + d);
-
-				if (r <= 0) {
-					hv_seterr("can't read domain %u's "
-					    "saved pages: %s", g->domid,
-					    r == 0 ? "short file" :
-					    strerror(errno));
-					errno = EIO;
-					return -1;
-				}
-				d += r;
-			}
-			at += len;
-			len = 0;
-		}
-		if (o != PV_NO_PAGE) {
-			ptr[i] = c->buf + at;
-			run = o;
-			len = 4096;
-		}
-	}
-	*handle = c;
+	*handle = g->pv;
 	return 0;
+}
+
+/* Which of the last map()'s frames are page tables: before their pages,
+ * for a restore must know a table when its page comes. */
+int
+xen_pv_page_state(struct hv_guest *g, hv_state_fn fn, void *arg)
+{
+	struct pv_copy *c = g->pv;
+	struct hv_state st = { VMI_REC_PLATFORM, 0, XEN_TAG_PV_TYPES, 0,
+	    NULL };
+
+	if (c == NULL || c->ntables == 0)
+		return 0;
+	st.len = c->ntables * 8;
+	st.data = c->tables;
+	return fn(arg, &st);
 }
 
 static int
@@ -184,41 +184,6 @@ emit_rec(hv_state_fn fn, void *arg, const struct pv_rec *r)
 	struct hv_state st = { VMI_REC_PLATFORM, 0, r->tag, r->len, r->body };
 
 	return fn(arg, &st);
-}
-
-/* The page types: frame words (PAGE_DATA's layout) of every frame that
- * is a page table, in pieces of at most TYPES_PER_PIECE. */
-static int
-emit_types(struct pv_copy *c, hv_state_fn fn, void *arg)
-{
-	uint64_t *w;
-	size_t k = 0;
-	int rc = 0;
-
-	if ((w = malloc(TYPES_PER_PIECE * 8)) == NULL)
-		return -1;
-	for (unsigned long pfn = 0; pfn < c->npfn && rc == 0; pfn++) {
-		unsigned t = c->type[pfn];
-
-		if (t == 0xff || !XSR_PT_IS_TABLE(t))
-			continue;
-		w[k++] = pfn | (uint64_t)t << 60;
-		if (k == TYPES_PER_PIECE) {
-			struct hv_state st = { VMI_REC_PLATFORM, 0,
-			    XEN_TAG_PV_TYPES, k * 8, w };
-
-			rc = fn(arg, &st);
-			k = 0;
-		}
-	}
-	if (rc == 0 && k > 0) {
-		struct hv_state st = { VMI_REC_PLATFORM, 0, XEN_TAG_PV_TYPES,
-		    k * 8, w };
-
-		rc = fn(arg, &st);
-	}
-	free(w);
-	return rc;
 }
 
 /* The records before the first page (early) or after it, in order. */
@@ -244,7 +209,7 @@ xen_pv_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 		return xen_pv_no_live(g);
 	if ((rc = emit_recs(c, 1, fn, arg)) != 0)
 		return rc;
-	return emit_types(c, fn, arg);
+	return 0;
 }
 
 int
@@ -256,7 +221,22 @@ xen_pv_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 		errno = ENOTSUP;
 		return -1;
 	}
-	return emit_recs(g->pv, 0, fn, arg);
+	struct pv_copy *c = g->pv;
+	const char *why;
+
+	/* The rest of the stream, and libxl's word on its save. */
+	if ((why = xen_pv_finish(c)) != NULL) {
+		hv_seterr("domain %u's save: %s", g->domid, why);
+		errno = EIO;
+		return -1;
+	}
+	if (stop_writer(c) != 0) {
+		hv_seterr("domain %u's save: libxl: %s", g->domid,
+		    xen_lastlog());
+		errno = EIO;
+		return -1;
+	}
+	return emit_recs(c, 0, fn, arg);
 }
 
 /*

@@ -5,11 +5,11 @@
 #ifndef XEN_PV_H
 #define XEN_PV_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PV_MAP_MAX		1024		/* frames a map() at most */
-#define PV_NO_PAGE		UINT64_MAX
 
 /* A record of the stream other than a page's, kept whole. */
 struct pv_rec {
@@ -19,27 +19,54 @@ struct pv_rec {
 	uint8_t		*body;
 };
 
-/* The stream read: its records, and each frame's type and place. */
+/*
+ * The stream, read in order as libxl writes it: never more of its pages
+ * at once than one PAGE_DATA record (1024 frames) and one map().
+ */
 struct pv_copy {
 	unsigned long	 npfn;
-	uint64_t	*off;		/* per frame: its page in the file */
-	uint8_t		*type;		/* per frame: PFINFO >> 28, 0xff none */
-	struct pv_rec	*rec;
+	struct pv_rec	*rec;		/* every record but the pages */
 	size_t		 nrec, arec;
-	int		 pages_seen;
-	uint8_t		*buf;		/* map()'s pages, PV_MAP_MAX of them */
+	int		 fd;		/* the stream */
+	int		 state;		/* where the reader is (pvstream.c) */
+	uint64_t	 pos;		/* octets read */
 
-	/* the reader */
-	int		 fd;
-	uint64_t	 pos;
+	/* the PAGE_DATA record being taken: its frame words, the next to
+	 * take, its pages with data and the next of those */
+	uint64_t	 w[PV_MAP_MAX];
+	uint32_t	 nw, at, dat;
+	uint8_t		*data;
+	uint64_t	 next;		/* no frame below it may be asked for */
+
+	/* the last map(): its pages, and those that are page tables as
+	 * frame words (pfn | type << 60) */
+	uint8_t		*buf;
+	uint64_t	 tables[PV_MAP_MAX];
+	unsigned	 ntables;
 	char		 err[200];
+
+	/* the writer: libxl's save, in a thread of its own (pv.c) */
+	pthread_t	 thread;
+	int		 thread_up;
+	int		 wfd;
+	int		 rc;
+	uint32_t	 domid;
 };
 
-/* An index for npfn frames; NULL with errno. */
+/* A reader for a guest of npfn frames; NULL with errno. */
 struct pv_copy	*xen_pv_copy_new(unsigned long npfn);
-/* Read the file fd (which the index owns from then on) to libxl's END:
- * NULL, or why it stopped. */
-const char	*xen_pv_read(struct pv_copy *, int fd);
+/* Read fd (which the reader owns from then on) to the first page: the
+ * headers and the early records.  NULL, or why it stopped. */
+const char	*xen_pv_open(struct pv_copy *, int fd);
+/* The frames pfn[0..n), ascending and above those asked before, as the
+ * stream gives them: ptr[i] their data in buf, or NULL for a frame with
+ * none (or none in the stream); their page-table types in tables.  0, or
+ * -1 with why in err. */
+int		 xen_pv_take(struct pv_copy *, const uint64_t *pfn, unsigned n,
+		    void **ptr);
+/* Read the rest, to libxl's END: the late records.  NULL, or why. */
+const char	*xen_pv_finish(struct pv_copy *);
+/* Free it, closing fd (pv.c first stops its writer). */
 void		 xen_pv_copy_free(struct pv_copy *);
 
 #endif /* XEN_PV_H */

@@ -1,12 +1,13 @@
 /*
- * pvstream.c: reading the stream of libxl's save of a PV guest from
- * the file it was written to (see pv.c for what it holds).  Every
- * record but the pages is kept whole, in order, marked early when it
- * came before the first page; each page is indexed, by frame, where it
- * lies in the file, and each frame's type noted.  Nothing of Xen is
- * called: the fuzzer runs it on its own.
+ * pvstream.c: reading the stream of libxl's save of a PV guest as it is
+ * written (see pv.c for what it holds), in one pass: the records before
+ * the first page are kept whole, marked early; the pages are taken a
+ * PAGE_DATA record at a time, as a save asks for its frames in order,
+ * each with its type; the records after them are kept, late.  Nothing of
+ * Xen is called: the fuzzer runs it on its own.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +19,52 @@
 
 #define REC_MAX			(64u << 20)	/* no record of a save is larger */
 
+enum { S_NEW, S_PAGES, S_LIBXL, S_END, S_BAD };
+
+static int
+bad(struct pv_copy *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+bad(struct pv_copy *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(c->err, sizeof(c->err), fmt, ap);
+		va_end(ap);
+	}
+	c->state = S_BAD;
+	return -1;
+}
+
 static int
 rd(struct pv_copy *c, void *buf, size_t len)
 {
-	ssize_t n = io_preadall(c->fd, buf, len, c->pos);
+	ssize_t n = io_readall(c->fd, buf, len);
 
-	if (n != (ssize_t)len) {
-		snprintf(c->err, sizeof(c->err), "libxl's stream ended early "
-		    "(%s)", n == -1 ? strerror(errno) : "end of file");
-		return -1;
-	}
+	if (n != (ssize_t)len)
+		return bad(c, "libxl's stream ended early, at octet %llu (%s)",
+		    (unsigned long long)c->pos + (n > 0 ? n : 0),
+		    n == -1 ? strerror(errno) : "end of input");
 	c->pos += len;
+	return 0;
+}
+
+/* Skip len octets (a record's padding). */
+static int
+skip(struct pv_copy *c, size_t len)
+{
+	uint8_t pad[8];
+
+	while (len > 0) {
+		size_t k = len < sizeof(pad) ? len : sizeof(pad);
+
+		if (rd(c, pad, k) == -1)
+			return -1;
+		len -= k;
+	}
 	return 0;
 }
 
@@ -40,10 +76,10 @@ keep(struct pv_copy *c, uint32_t tag, uint32_t len, int early)
 	if (c->nrec == c->arec) {
 		size_t n = c->arec ? c->arec * 2 : 16;
 
-		if ((r = realloc(c->rec, n * sizeof(*r))) == NULL) {
-			snprintf(c->err, sizeof(c->err), "out of memory");
-			return -1;
-		}
+		if (n > 4096)
+			return bad(c, "more than 4096 records besides pages");
+		if ((r = realloc(c->rec, n * sizeof(*r))) == NULL)
+			return bad(c, "out of memory");
 		c->rec = r;
 		c->arec = n;
 	}
@@ -51,132 +87,197 @@ keep(struct pv_copy *c, uint32_t tag, uint32_t len, int early)
 	r->tag = tag;
 	r->len = len;
 	r->early = early;
-	if ((r->body = malloc(len ? len : 1)) == NULL) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return -1;
-	}
+	if ((r->body = malloc(len ? len : 1)) == NULL)
+		return bad(c, "out of memory");
 	c->nrec++;
 	if (rd(c, r->body, len) == -1)
 		return -1;
-	c->pos += (8 - len % 8) % 8;
-	return 0;
+	return skip(c, (8 - len % 8) % 8);
 }
 
-/* One PAGE_DATA record: its frame words, then the data of those that
- * have some, each indexed where it lies. */
+/* One PAGE_DATA record, whole: its frame words and pages. */
 static int
 page_data(struct pv_copy *c, uint32_t len)
 {
 	uint32_t h[2];
-	uint64_t w[PV_MAP_MAX], data;
-	size_t need;
+	size_t need, ndata = 0;
 
-	if (len < 8) {
-		snprintf(c->err, sizeof(c->err), "PAGE_DATA of %u octets",
-		    len);
-		return -1;
-	}
+	if (len < 8)
+		return bad(c, "PAGE_DATA of %u octets", len);
 	if (rd(c, h, 8) == -1)
 		return -1;
-	if (h[0] == 0 || h[0] > PV_MAP_MAX || len < 8 + (size_t)h[0] * 8) {
-		snprintf(c->err, sizeof(c->err), "PAGE_DATA of %u frames in "
-		    "%u octets", h[0], len);
+	if (h[0] == 0 || h[0] > PV_MAP_MAX || len < 8 + (size_t)h[0] * 8)
+		return bad(c, "PAGE_DATA of %u frames in %u octets", h[0], len);
+	if (rd(c, c->w, h[0] * 8) == -1)
 		return -1;
-	}
-	if (rd(c, w, h[0] * 8) == -1)
-		return -1;
-	need = 8 + (size_t)h[0] * 8;
-	for (uint32_t i = 0; i < h[0]; i++)
-		if (XSR_PT_HAS_DATA(XSR_PAGE_TYPE(w[i])))
-			need += 4096;
-	if (need != len) {
-		snprintf(c->err, sizeof(c->err), "PAGE_DATA: %u octets for "
-		    "%zu", len, need);
-		return -1;
-	}
-	data = c->pos;
 	for (uint32_t i = 0; i < h[0]; i++) {
-		uint64_t pfn = w[i] & XSR_PFN_MASK;
-		unsigned t = XSR_PAGE_TYPE(w[i]);
-
-		if (pfn >= c->npfn) {
-			snprintf(c->err, sizeof(c->err), "frame %#llx beyond "
-			    "the guest's %#lx", (unsigned long long)pfn,
+		if ((c->w[i] & XSR_PFN_MASK) >= c->npfn)
+			return bad(c, "frame %#llx beyond the guest's %#lx",
+			    (unsigned long long)(c->w[i] & XSR_PFN_MASK),
 			    c->npfn);
-			return -1;
-		}
-		c->type[pfn] = t;
-		c->off[pfn] = PV_NO_PAGE;
-		if (XSR_PT_HAS_DATA(t)) {
-			c->off[pfn] = data;
-			data += 4096;
-		}
+		if (XSR_PT_HAS_DATA(XSR_PAGE_TYPE(c->w[i])))
+			ndata++;
 	}
-	c->pos = data;
-	c->pages_seen = 1;
+	need = 8 + (size_t)h[0] * 8 + ndata * 4096;
+	if (need != len)
+		return bad(c, "PAGE_DATA: %u octets for %zu", len, need);
+	if (rd(c, c->data, ndata * 4096) == -1)
+		return -1;
+	c->nw = h[0];
+	c->at = c->dat = 0;
 	return 0;
 }
 
-/* libxc's part: its headers, then records up to its END. */
+/*
+ * The next record of libxc's part that is a page's, or its END (then
+ * S_LIBXL); those between are kept, early before the first page.
+ */
 static int
-read_libxc(struct pv_copy *c)
+next_pages(struct pv_copy *c)
 {
-	uint8_t ihdr[24], dhdr[16];
 	uint32_t h[2];
 
-	if (rd(c, ihdr, sizeof(ihdr)) == -1 || rd(c, dhdr, sizeof(dhdr)) == -1)
-		return -1;
-	if (dhdr[0] != XSR_DOMAIN_X86_PV) {
-		snprintf(c->err, sizeof(c->err), "libxc's stream is of domain "
-		    "type %u, not x86 PV (1)", dhdr[0]);
-		return -1;
-	}
 	for (;;) {
 		if (rd(c, h, 8) == -1)
 			return -1;
-		if (h[1] > REC_MAX) {
-			snprintf(c->err, sizeof(c->err), "libxc record %#x of "
-			    "%u octets", h[0], h[1]);
-			return -1;
-		}
+		if (h[1] > REC_MAX)
+			return bad(c, "libxc record %#x of %u octets", h[0],
+			    h[1]);
 		if (h[0] == XSR_END) {
-			c->pos += (h[1] + 7) & ~7u;
-			return 0;
+			c->state = S_LIBXL;
+			return skip(c, (h[1] + 7) & ~7u);
 		}
 		if (h[0] == XSR_PAGE_DATA) {
 			if (page_data(c, h[1]) == -1)
 				return -1;
-			continue;
+			c->state = S_PAGES;
+			return 0;
 		}
-		if (keep(c, h[0], h[1], !c->pages_seen) == -1)
+		if (keep(c, h[0], h[1], c->state == S_NEW) == -1)
 			return -1;
 	}
 }
 
-static void
-reader(struct pv_copy *c)
+const char *
+xen_pv_open(struct pv_copy *c, int fd)
 {
-	uint8_t lhdr[16];
+	uint8_t lhdr[16], ihdr[24], dhdr[16];
 	uint32_t h[2];
 
+	c->fd = fd;
 	if (rd(c, lhdr, sizeof(lhdr)) == -1)
-		return;
+		return c->err;
+	/* libxl's records up to libxc's part, kept for the end. */
 	for (;;) {
-		if (rd(c, h, 8) == -1 || h[0] == XLR_END)
-			return;
-		if (h[0] == XLR_LIBXC_CONTEXT) {
-			if (read_libxc(c) == -1)
-				return;
-			continue;
+		if (rd(c, h, 8) == -1)
+			return c->err;
+		if (h[0] == XLR_END) {
+			bad(c, "libxl's stream has no part of libxc's");
+			return c->err;
 		}
+		if (h[0] == XLR_LIBXC_CONTEXT)
+			break;
 		if (h[1] > REC_MAX) {
-			snprintf(c->err, sizeof(c->err), "libxl record %#x of "
-			    "%u octets", h[0], h[1]);
-			return;
+			bad(c, "libxl record %#x of %u octets", h[0], h[1]);
+			return c->err;
 		}
 		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
-			return;
+			return c->err;
 	}
+	if (rd(c, ihdr, sizeof(ihdr)) == -1 || rd(c, dhdr, sizeof(dhdr)) == -1)
+		return c->err;
+	if (dhdr[0] != XSR_DOMAIN_X86_PV) {
+		bad(c, "libxc's stream is of domain type %u, not x86 PV (1)",
+		    dhdr[0]);
+		return c->err;
+	}
+	return next_pages(c) == -1 ? c->err : NULL;
+}
+
+int
+xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
+{
+	c->ntables = 0;
+	if (n > PV_MAP_MAX)
+		return bad(c, "can't take %u frames at once (at most %u)", n,
+		    PV_MAP_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		ptr[i] = NULL;
+		if (pfn[i] < c->next)
+			return bad(c, "frame %#llx asked for after %#llx: "
+			    "libxl's stream is read once, in order",
+			    (unsigned long long)pfn[i],
+			    (unsigned long long)c->next);
+		c->next = pfn[i] + 1;
+		while (c->state == S_PAGES) {
+			uint64_t w, f;
+			unsigned t;
+
+			if (c->at == c->nw) {
+				if (next_pages(c) == -1)
+					return -1;
+				continue;
+			}
+			w = c->w[c->at];
+			f = w & XSR_PFN_MASK;
+			t = XSR_PAGE_TYPE(w);
+			if (f > pfn[i])
+				break;		/* not in the stream: a hole */
+			if (f < pfn[i] && XSR_PT_HAS_DATA(t))
+				return bad(c, "frame %#llx comes after %#llx "
+				    "was asked for", (unsigned long long)f,
+				    (unsigned long long)pfn[i]);
+			c->at++;
+			if (XSR_PT_HAS_DATA(t))
+				c->dat++;
+			if (f < pfn[i])
+				continue;	/* a frame with no data: skip */
+			if (XSR_PT_HAS_DATA(t)) {
+				ptr[i] = c->buf + (size_t)i * 4096;
+				memcpy(ptr[i], c->data +
+				    (size_t)(c->dat - 1) * 4096, 4096);
+			}
+			if (XSR_PT_IS_TABLE(t))
+				c->tables[c->ntables++] = w & (XSR_PFN_MASK |
+				    (0xfull << 60));
+			break;
+		}
+	}
+	return c->state == S_BAD ? -1 : 0;
+}
+
+const char *
+xen_pv_finish(struct pv_copy *c)
+{
+	uint32_t h[2];
+
+	while (c->state == S_PAGES) {
+		for (; c->at < c->nw; c->at++)
+			if (XSR_PT_HAS_DATA(XSR_PAGE_TYPE(c->w[c->at]))) {
+				bad(c, "frame %#llx was never asked for",
+				    (unsigned long long)(c->w[c->at] &
+				    XSR_PFN_MASK));
+				return c->err;
+			}
+		if (next_pages(c) == -1)
+			return c->err;
+	}
+	while (c->state == S_LIBXL) {
+		if (rd(c, h, 8) == -1)
+			return c->err;
+		if (h[0] == XLR_END) {
+			c->state = S_END;
+			break;
+		}
+		if (h[1] > REC_MAX) {
+			bad(c, "libxl record %#x of %u octets", h[0], h[1]);
+			return c->err;
+		}
+		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
+			return c->err;
+	}
+	return c->state == S_END ? NULL : c->err[0] ? c->err :
+	    "libxl's stream was not read to its end";
 }
 
 struct pv_copy *
@@ -187,17 +288,16 @@ xen_pv_copy_new(unsigned long npfn)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->npfn = npfn;
-	c->fd = -1;
-	c->off = malloc(npfn * sizeof(*c->off));
-	c->type = malloc(npfn);
+	c->fd = c->wfd = -1;
 	if (posix_memalign((void **)&c->buf, 4096, PV_MAP_MAX * 4096) != 0)
 		c->buf = NULL;
-	if (c->off == NULL || c->type == NULL || c->buf == NULL) {
+	if (posix_memalign((void **)&c->data, 4096, PV_MAP_MAX * 4096) != 0)
+		c->data = NULL;
+	if (c->buf == NULL || c->data == NULL) {
 		xen_pv_copy_free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(c->type, 0xff, npfn);
 	return c;
 }
 
@@ -206,22 +306,12 @@ xen_pv_copy_free(struct pv_copy *c)
 {
 	if (c == NULL)
 		return;
-	free(c->off);
-	free(c->type);
 	free(c->buf);
+	free(c->data);
 	for (size_t i = 0; i < c->nrec; i++)
 		free(c->rec[i].body);
 	free(c->rec);
 	if (c->fd != -1)
 		close(c->fd);
 	free(c);
-}
-
-const char *
-xen_pv_read(struct pv_copy *c, int fd)
-{
-	c->fd = fd;
-	c->pos = 0;
-	reader(c);
-	return c->err[0] ? c->err : NULL;
 }

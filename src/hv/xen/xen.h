@@ -205,6 +205,7 @@ int	xen_pv_suspend(struct hv_guest *);
 int	xen_pv_map(struct hv_guest *, const uint64_t *, unsigned, void **,
 	    void **);
 int	xen_pv_early_state(struct hv_guest *, hv_state_fn, void *);
+int	xen_pv_page_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_pv_free(struct hv_guest *);
 /* -1 with the reason a PV guest can't be copied live. */

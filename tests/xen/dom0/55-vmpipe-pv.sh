@@ -1,5 +1,6 @@
 # timeout: 600
-# A PV guest offline: vm-save + vm-restore continue its counter; a save
+# A PV guest offline: its save holds a few records in dom0, not the
+# guest; vm-save + vm-restore continue its counter; a save
 # piped into vm-recv --as beside it (an offline migration on one host)
 # leaves two guests counting on; xl restores vm-xlconv's output of it and
 # vm-restore xl's save; a save whose reader goes away leaves it running;
@@ -10,6 +11,28 @@ need_xen_backend vm-save
 need_xen_backend vm-restore
 guest_up pv5 pv
 wait_tick_above pv5 2 60 || fail "no tick 3"
+
+# The save streams libxl's stream as it comes: dom0 holds a few records
+# of it, not the guest.  Watched: vm-save's peak resident size and dom0's
+# shared memory (where a file in memory would be), against the guest's.
+shmem() { awk '/^Shmem:/ { print $2 }' /proc/meminfo; }
+kb=$(($(xl list pv5 | awk 'NR == 2 { print $3 }') * 1024))
+s0=$(shmem) smax=0 hwm=0
+vm-save -q --keep -b xen pv5 >/dev/null 2>/tmp/save.err &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do
+	h=$(awk '/^VmHWM:/ { print $2 }' /proc/$pid/status 2>/dev/null)
+	[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+	s=$(($(shmem) - s0))
+	[ "$s" -gt "$smax" ] && smax=$s
+	sleep 0.1
+done
+wait "$pid" || { cat /tmp/save.err; fail "vm-save --keep of pv5 to /dev/null"; }
+echo "TABLE PV save of a $((kb / 1024)) MiB guest: vm-save peak RSS $((hwm / 1024)) MiB, dom0 shared memory +$((smax / 1024)) MiB"
+[ "$hwm" -lt $((kb / 2)) ] || fail "vm-save held $hwm KiB of a $kb KiB guest"
+[ "$smax" -lt $((kb / 4)) ] || fail "dom0's shared memory grew by $smax KiB during the save"
+n=$(last_tick pv5)
+wait_tick_above pv5 $((n + 1)) 60 || fail "pv5 stopped after vm-save --keep"
 vm-save -b xen -o /tmp/pv5.vmi pv5 || fail "vm-save of a PV guest"
 before=$(last_tick pv5)
 lines=$(console_lines pv5)
