@@ -9,6 +9,9 @@
 #                           and after in one run
 #   bench/recv-load         the relocation server under idle connections, a
 #                           flood of half requests and a slow sender
+#   bench/xen-side-by-side  vmpipe beside xl on real Xen under the emulator:
+#                           save, restore, live migration; PVH, HVM, PV and
+#                           the guest with disks and a vif (not in `bench')
 
 BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-pthread $(INCS)
@@ -35,8 +38,11 @@ bench-handover: all
 bench-recv-load: all
 	scripts/with-kvm bench/recv-load
 
+bench-xen: all
+	bench/xen-side-by-side
+
 bench: all bench-codec bench-save-restore bench-migrate bench-handover \
 	bench-recv-load
 
-.PHONY: bench bench-codec bench-save-restore bench-migrate bench-handover \
+.PHONY: bench-xen bench bench-codec bench-save-restore bench-migrate bench-handover \
 	bench-recv-load

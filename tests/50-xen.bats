@@ -103,7 +103,6 @@ show_table() {
 
 @test "xen: an HVM guest: vm-save/vm-restore, vm-precopy | vm-recv --as, xl interop; a failed live copy leaves it running" {
 	xen_test 52-vmpipe-hvm
-	show_table 52-vmpipe-hvm
 }
 
 @test "xen: a PV guest offline: vm-save/vm-restore, vm-save | vm-recv --as, xl interop; failed saves and cut images" {
@@ -121,11 +120,6 @@ show_table() {
 
 @test "xen: vm-migrate over ssh to dom0 itself is refused, the guest runs on; vm-migrate to vm-recv --as moves PVH live and PV offline" {
 	xen_test 88-migrate-ssh
-}
-
-@test "xen: save, restore and live migration side by side with xl (timings)" {
-	xen_test 90-side-by-side
-	show_table 90-side-by-side
 }
 
 @test "xen: vm-restore takes xl save files; xl restore takes vm-xlconv's output" {

@@ -3,8 +3,7 @@
 # a live vm-precopy | vm-recv --as beside it, and xl's restore of
 # vm-xlconv's output and vm-restore of xl's save, each time continuing its
 # counter with a device model of its own; a live copy whose reader gives
-# up leaves it running.  Last, one round of save and restore by xl and by
-# vmpipe, timed.
+# up leaves it running.  (Side by side with xl: bench/xen-side-by-side.)
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
@@ -77,8 +76,6 @@ lines=$(console_lines hvm6)
 vm-restore /tmp/hvm6.xl || fail "vm-restore of xl's save of an HVM guest"
 rm -f /tmp/hvm6.xl
 continues hvm6 "$before" "$lines"
-# The same guest saved and restored by xl and by vmpipe, timed.
-side_by_side hvm6 HVM
 xl destroy hvm6
 rm -f /tmp/hvm5.vmi /tmp/hvm6.vmi /tmp/hvm6.xl
 echo ok

@@ -4,8 +4,8 @@
 # piped into vm-recv --as beside it (an offline migration on one host)
 # leaves two guests counting on; xl restores vm-xlconv's output of it and
 # vm-restore xl's save; a save whose reader goes away leaves it running;
-# a cut image leaves no domain.  Last, one round of save and restore by xl
-# and by vmpipe, timed.
+# a cut image leaves no domain.  (Side by side with xl:
+# bench/xen-side-by-side.)
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
@@ -84,8 +84,6 @@ cat /tmp/err
 grep -q ': stream ends after [0-9]* of [0-9]* body octets; no guest was made$' \
     /tmp/err || fail "a cut image: not the message expected"
 guest_gone pv7 || fail "a cut image left domain pv7"
-# The same guest saved and restored by xl and by vmpipe, timed.
-side_by_side pv5 PV
 xl destroy pv5
 rm -f /tmp/pv5.vmi /tmp/cut.vmi
 echo ok
