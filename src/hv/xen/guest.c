@@ -262,6 +262,9 @@ xen_resume(struct hv_guest *g)
 	if (!g->suspended && g->paused == 0)
 		adopt_state(g);
 	if (g->suspended) {
+		/* A PV save that did not finish ends first: libxl's save
+		 * and its resume of the same domain must not overlap. */
+		xen_pv_free(g);
 		/* suspend_cancel: the guest's suspend call returns 1 and it
 		 * carries on with the same devices. */
 		if (libxl_domain_resume(xen_ctx, g->domid, 1, NULL) != 0) {
@@ -304,6 +307,7 @@ int
 xen_destroy(struct hv_guest *g)
 {
 	hv_clearerr();
+	xen_pv_free(g);
 	if (libxl_domain_destroy(xen_ctx, g->domid, NULL) != 0) {
 		hv_seterr("can't destroy domain %u: %s", g->domid,
 		    xen_lastlog());
