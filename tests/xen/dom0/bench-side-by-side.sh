@@ -4,11 +4,9 @@
 # migration to this host of a PVH guest, each timed, with the images'
 # sizes, taking turns over a few rounds (one timing under the emulator
 # varies by a fifth from run to run): the table gives the best and the
-# median; one round of save and restore of an HVM and a PV guest; and the
-# guest as administrators run it (devices.inc's: two vCPUs, two disks, a
-# vif), saved, restored and live-migrated to this host by each, with the
-# pings lost as its downtime seen from the network.  It fails only when a
-# step fails.
+# median; and one round of save and restore of an HVM and a PV guest
+# (bench-devices.sh: the guest as administrators run it).  It fails only
+# when a step fails.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
@@ -106,39 +104,4 @@ xl destroy pv5
 		    t[k, int((n[k] + 1) / 2)], o[k] } }' /tmp/rows
 } | sed 's/^/TABLE /'
 
-# The guest as administrators run it: each tool saves and restores it and
-# moves it live to this host, dom0 pinging it every 0.2 s throughout.
-. ./devices-up.inc
-sshd_up
-pinged() {	# what who file command...: timed, with the pings it lost
-	what=$1 who=$2 file=$3; shift 3
-	busybox ping -i 0.2 10.99.0.2 >/tmp/ping.out 2>&1 &
-	pinger=$!
-	sleep 2
-	lines=$(console_lines dev)
-	rm -f "$(console_log dev--incoming)"
-	t0=$(ms)
-	"$@" >/tmp/step.out 2>&1 || { cat /tmp/step.out; fail "$who $what: $*"; }
-	t1=$(ms)
-	journal_after "$lines" "$who $what"
-	sleep 2
-	kill -INT "$pinger"; wait "$pinger" 2>/dev/null
-	lost=$(awk '/packets transmitted/ { print $1 - $4 }' /tmp/ping.out)
-	printf 'TABLE %-8s %-7s %6d ms %11s %4s lost\n' "$what" "$who" \
-	    $((t1 - t0)) "$(size "$file")" "$lost"
-}
-echo "TABLE the guest of devices.inc (PVH, 2 vCPUs, 128 of 192 MiB, two disks, a vif):"
-printf 'TABLE %-8s %-7s %9s %11s %9s\n' step tool time octets pings
-pinged save xl /tmp/dev.xl xl save dev /tmp/dev.xl
-pinged restore xl - xl restore /tmp/dev.xl
-rm -f /tmp/dev.xl
-pinged save vmpipe /tmp/dev.vmi vm-save -q -b xen -o /tmp/dev.vmi dev
-pinged restore vmpipe - vm-restore -q -b xen /tmp/dev.vmi
-rm -f /tmp/dev.vmi
-# xl's receiver keeps the copy as dev--incoming until the sender is gone,
-# then renames it; ours does the same (vmpipe(7), HANDOVER).
-pinged migrate xl - xl migrate -s '' dev 'xl migrate-receive'
-pinged migrate vmpipe /tmp/mig.out vm-migrate -v -l -b xen -p $port \
-    -i "$d/id" -K "$d/known_hosts" -e vm-recv dev root@127.0.0.1
-tail -n 3 /tmp/step.out
 echo ok
