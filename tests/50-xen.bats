@@ -166,13 +166,3 @@ show_table() {
 	xen_test 97-devices
 	show_table 97-devices
 }
-
-@test "xen: the same as an HVM guest: saved and restored, live-migrated to this host" {
-	xen_test 98-devices-hvm
-	show_table 98-devices-hvm
-}
-
-@test "xen: the same as a PV guest: saved and restored, migrated offline to this host" {
-	xen_test 99-devices-pv
-	show_table 99-devices-pv
-}

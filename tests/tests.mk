@@ -152,6 +152,17 @@ check-xen: all $(XEN_HELPERS)
 		scripts/deps xen && bats $(BATS_FLAGS) tests/50-xen.bats; \
 	fi
 
+# The long Xen tests (tests/xen/dom0/long-*.sh, outside check for its
+# time): the guest with disks and a vif as HVM (saved, restored, live to
+# this host) and PV (saved, restored, offline to this host), some 11
+# minutes in one boot.  Results in tests/out/xen-long/.
+check-xen-long: all $(XEN_HELPERS)
+	scripts/deps xen
+	tests/xen/run -o tests/out/xen-long \
+	    $(notdir $(wildcard tests/xen/dom0/long-*.sh)) || true
+	@cat tests/out/xen-long/results
+	@! grep -qv ' pass ' tests/out/xen-long/results
+
 # check's suites: the Xen suite and the KVM files, two at a time
 # (tests/suites), the longest first (times in the emulated machine).
 BATS_KVM    := $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
@@ -163,5 +174,5 @@ suites: all
 
 check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man suites
 
-.PHONY: check-all check-long check-xen check-links unit unit-asan vectors-check vectors fuzz \
+.PHONY: check-all check-long check-xen check-xen-long check-links unit unit-asan vectors-check vectors fuzz \
 	fuzz-corpus fuzz-brief lint-man bats suites
