@@ -21,8 +21,15 @@ ctl() {
 	run "$VMPIPE_BIN/vm-ctl"
 	[ "$status" -eq 2 ]
 	[ "${lines[0]}" = "usage: vm-ctl [-b backend] list" ]
-	[ "${lines[5]}" = "       vm-ctl [-b backend] console [-f] guest" ]
+	[ "${lines[5]}" = "       vm-ctl [-b backend] rename guest name" ]
+	[ "${lines[6]}" = "       vm-ctl [-b backend] console [-f] guest" ]
 	run "$VMPIPE_BIN/vm-ctl" info
+	[ "$status" -eq 2 ]
+	# Only Xen guests take another name (a migration to this same host).
+	run ctl rename g h
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"backend kvm can't rename guests"* ]]
+	run ctl rename g 'bad/name'
 	[ "$status" -eq 2 ]
 }
 
