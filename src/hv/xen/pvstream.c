@@ -158,31 +158,41 @@ next_pages(struct pv_copy *c)
 	}
 }
 
+/* libxl's own records, kept (late), up to the next that is LIBXC_CONTEXT
+ * or END: its type, or -1. */
+static int
+libxl_recs(struct pv_copy *c)
+{
+	uint32_t h[2];
+
+	for (;;) {
+		if (rd(c, h, 8) == -1)
+			return -1;
+		if (h[0] == XLR_END || h[0] == XLR_LIBXC_CONTEXT)
+			return (int)h[0];
+		if (h[1] > REC_MAX)
+			return bad(c, "libxl record %#x of %u octets", h[0],
+			    h[1]);
+		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
+			return -1;
+	}
+}
+
 const char *
 xen_pv_open(struct pv_copy *c, int fd)
 {
 	uint8_t lhdr[16], ihdr[24], dhdr[16];
-	uint32_t h[2];
 
 	c->fd = fd;
 	if (rd(c, lhdr, sizeof(lhdr)) == -1)
 		return c->err;
 	/* libxl's records up to libxc's part, kept for the end. */
-	for (;;) {
-		if (rd(c, h, 8) == -1)
-			return c->err;
-		if (h[0] == XLR_END) {
-			bad(c, "libxl's stream has no part of libxc's");
-			return c->err;
-		}
-		if (h[0] == XLR_LIBXC_CONTEXT)
-			break;
-		if (h[1] > REC_MAX) {
-			bad(c, "libxl record %#x of %u octets", h[0], h[1]);
-			return c->err;
-		}
-		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
-			return c->err;
+	switch (libxl_recs(c)) {
+	case -1:
+		return c->err;
+	case XLR_END:
+		bad(c, "libxl's stream has no part of libxc's");
+		return c->err;
 	}
 	if (rd(c, ihdr, sizeof(ihdr)) == -1 || rd(c, dhdr, sizeof(dhdr)) == -1)
 		return c->err;
@@ -249,7 +259,6 @@ xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
 const char *
 xen_pv_finish(struct pv_copy *c)
 {
-	uint32_t h[2];
 
 	while (c->state == S_PAGES) {
 		for (; c->at < c->nw; c->at++)
@@ -262,19 +271,12 @@ xen_pv_finish(struct pv_copy *c)
 		if (next_pages(c) == -1)
 			return c->err;
 	}
-	while (c->state == S_LIBXL) {
-		if (rd(c, h, 8) == -1)
-			return c->err;
-		if (h[0] == XLR_END) {
-			c->state = S_END;
-			break;
-		}
-		if (h[1] > REC_MAX) {
-			bad(c, "libxl record %#x of %u octets", h[0], h[1]);
-			return c->err;
-		}
-		if (keep(c, XEN_TAG_LIBXL | h[0], h[1], 0) == -1)
-			return c->err;
+	if (c->state == S_LIBXL) {
+		/* A second part of libxc's is not a save's. */
+		if (libxl_recs(c) != XLR_END)
+			return c->err[0] ? c->err :
+			    "libxl's stream has a second part of libxc's";
+		c->state = S_END;
 	}
 	return c->state == S_END ? NULL : c->err[0] ? c->err :
 	    "libxl's stream was not read to its end";
