@@ -15,10 +15,12 @@ VECTORS	  := plain live zstd
 
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
-UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis
+UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis \
+	     test_pvstream
 USRC_test_policy := src/lib/policy.c
 USRC_test_admit  := src/lib/admit.c src/lib/conf.c
 USRC_test_vis	 := src/lib/vis.c
+USRC_test_pvstream := src/hv/xen/pvstream.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 
@@ -168,7 +170,7 @@ check-xen-long: all $(XEN_HELPERS)
 BATS_KVM    := $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
 SUITE_FIRST := $(patsubst %,tests/%.bats,43-handover 42-migrate 30-precopy \
 	       22-bad-input 40-send 21-save-restore 31-pingpong 41-relocation)
-suites: all
+suites: all $(XEN_HELPERS)
 	MAKE='$(MAKE)' tests/suites $(BATS_FLAGS) $(SUITE_FIRST) \
 	    $(filter-out $(SUITE_FIRST),$(BATS_KVM))
 

@@ -38,8 +38,9 @@ struct pv_copy {
 	uint8_t		*data;
 	uint64_t	 next;		/* no frame below it may be asked for */
 
-	/* the last map(): its pages, and those that are page tables as
-	 * frame words (pfn | type << 60) */
+	/* the last map(): where its pages go when it spans two PAGE_DATA
+	 * records, and those that are page tables as frame words
+	 * (pfn | type << 60) */
 	uint8_t		*buf;
 	uint64_t	 tables[PV_MAP_MAX];
 	unsigned	 ntables;
@@ -59,9 +60,9 @@ struct pv_copy	*xen_pv_copy_new(unsigned long npfn);
  * headers and the early records.  NULL, or why it stopped. */
 const char	*xen_pv_open(struct pv_copy *, int fd);
 /* The frames pfn[0..n), ascending and above those asked before, as the
- * stream gives them: ptr[i] their data in buf, or NULL for a frame with
- * none (or none in the stream); their page-table types in tables.  0, or
- * -1 with why in err. */
+ * stream gives them: ptr[i] their data (in data or buf, valid to the next
+ * call), or NULL for a frame with none (or none in the stream); their
+ * page-table types in tables.  0, or -1 with why in err. */
 int		 xen_pv_take(struct pv_copy *, const uint64_t *pfn, unsigned n,
 		    void **ptr);
 /* Read the rest, to libxl's END: the late records.  NULL, or why. */

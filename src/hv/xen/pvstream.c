@@ -204,9 +204,26 @@ xen_pv_open(struct pv_copy *c, int fd)
 	return next_pages(c) == -1 ? c->err : NULL;
 }
 
+/*
+ * The pages of ptr[from..to) that point into the PAGE_DATA record about
+ * to be replaced are copied to the take's own buffer first: a take points
+ * into the record it reads, and copies only where it spans two.
+ */
+static void
+keep_taken(struct pv_copy *c, void **ptr, unsigned from, unsigned to)
+{
+	for (unsigned j = from; j < to; j++)
+		if (ptr[j] != NULL) {
+			memcpy(c->buf + (size_t)j * 4096, ptr[j], 4096);
+			ptr[j] = c->buf + (size_t)j * 4096;
+		}
+}
+
 int
 xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
 {
+	unsigned from = 0;	/* ptr[from..] may point into c->data */
+
 	c->ntables = 0;
 	if (n > PV_MAP_MAX)
 		return bad(c, "can't take %u frames at once (at most %u)", n,
@@ -224,6 +241,8 @@ xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
 			unsigned t;
 
 			if (c->at == c->nw) {
+				keep_taken(c, ptr, from, i);
+				from = i;
 				if (next_pages(c) == -1)
 					return -1;
 				continue;
@@ -242,11 +261,8 @@ xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
 				c->dat++;
 			if (f < pfn[i])
 				continue;	/* a frame with no data: skip */
-			if (XSR_PT_HAS_DATA(t)) {
-				ptr[i] = c->buf + (size_t)i * 4096;
-				memcpy(ptr[i], c->data +
-				    (size_t)(c->dat - 1) * 4096, 4096);
-			}
+			if (XSR_PT_HAS_DATA(t))
+				ptr[i] = c->data + (size_t)(c->dat - 1) * 4096;
 			if (XSR_PT_IS_TABLE(t))
 				c->tables[c->ntables++] = w & (XSR_PFN_MASK |
 				    (0xfull << 60));
