@@ -1,3 +1,4 @@
+# takes: 53
 # A live pre-copy of a PVH guest with log-dirty, then vm-restore.
 . ./lib.sh
 need_xen_backend vm-precopy

@@ -1,4 +1,5 @@
 # timeout: 900
+# takes: 360
 # A PVH guest as administrators run them (devices.inc): saved and
 # restored, checkpointed, live-migrated to this same host.
 TYPE=pvh MOVES=checkpoint

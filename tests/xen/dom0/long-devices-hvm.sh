@@ -1,6 +1,7 @@
 # timeout: 900
 # An HVM guest as administrators run them (devices.inc), its disks and
 # vif seen through the PV drivers beside QEMU's: saved and restored,
+# checkpointed,
 # live-migrated to this same host.
-TYPE=hvm MOVES=
+TYPE=hvm MOVES=checkpoint
 . ./devices.inc

@@ -1,6 +1,6 @@
 # timeout: 900
 # A PV guest as administrators run them (devices.inc): saved and
-# restored, migrated offline to this same host (a PV guest has no live
+# restored, checkpointed, migrated offline to this same host (no live
 # copy on a Xen without shadow paging, vmpipe(7)).
-TYPE=pv MOVES=offline
+TYPE=pv MOVES="checkpoint offline"
 . ./devices.inc
