@@ -155,12 +155,13 @@ check-xen: all $(XEN_HELPERS)
 	fi
 
 # The long Xen tests (tests/xen/dom0/long-*.sh, outside check for its
-# time): the guest with disks and a vif as HVM (saved, restored, live to
-# this host) and PV (saved, restored, offline to this host), some 11
-# minutes in one boot.  Results in tests/out/xen-long/.
+# time): the guest with disks and a vif as HVM (saved, restored,
+# checkpointed, live to this host) and PV (saved, restored, checkpointed,
+# offline to this host), each in boots of its own, both at once.
+# Results in tests/out/xen-long/.
 check-xen-long: all $(XEN_HELPERS)
 	scripts/deps xen
-	tests/xen/run -o tests/out/xen-long \
+	tests/xen/run -j 2 -o tests/out/xen-long \
 	    $(notdir $(wildcard tests/xen/dom0/long-*.sh)) || true
 	@cat tests/out/xen-long/results
 	@! grep -qv ' pass ' tests/out/xen-long/results
