@@ -77,6 +77,7 @@ bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
 LIBS_send := -lssh
 LIBS_recv := -lssh
 LIBS_migrate := -lssh
+LIBS_inspect := -larchive
 
 include guest/guest.mk
 include tests/tests.mk

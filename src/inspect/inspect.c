@@ -1,6 +1,6 @@
 /*
- * vm-inspect: describe a vmpipe image and check that it is whole, without
- * restoring anything.
+ * vm-inspect: describe a vmpipe image or bundle and check that it is
+ * whole, without restoring anything.
  */
 #include <err.h>
 #include <getopt.h>
@@ -9,8 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "exits.h"
+#include "inspect.h"
 #include "io.h"
 #include "names.h"
 #include "vis.h"
@@ -18,7 +20,7 @@
 #include "xen_stream.h"
 
 
-static int	verbose, quiet;
+int	verbose, quiet;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -245,51 +247,37 @@ account(struct vmi_reader *r, const struct vmi_record *rec, struct totals *t)
 	return 0;
 }
 
+/*
+ * Read and describe the image on fd.  0 if whole; -1 with the first
+ * fault in msg.  Inside a bundle the verdict waits for the bundle's, so
+ * the status line is left to the caller.
+ */
 int
-main(int argc, char *argv[])
+inspect_image(int fd, const char *label, int in_bundle, char *msg,
+    size_t msglen)
 {
 	struct totals t;
 	struct vmi_record rec;
 	struct vmi_reader *r;
-	char ebuf[VMI_ERRLEN];
-	const char *path = "-";
-	int ch, fd, n;
-
-	while ((ch = getopt(argc, argv, "qv")) != -1) {
-		switch (ch) {
-		case 'q':
-			quiet = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		usage();
-	if (argc == 1)
-		path = argv[0];
-	fd = cli_open_in(path, VMP_EX_FAIL);
+	int n, rc = -1;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = vmi_reader_new(fd, 1, ebuf, sizeof(ebuf))) == NULL)
-		errx(VMP_EX_FAIL, "%s: %s", path, ebuf);
+	if ((r = vmi_reader_new(fd, 1, msg, msglen)) == NULL)
+		return -1;
 	if (!quiet)
-		printf("image: %s, format version %u%s\n", path, VMI_VERSION,
+		printf("image: %s, format version %u%s\n", label, VMI_VERSION,
 		    vmi_reader_flags(r) & VMI_HF_LIVE ? ", live stream" : "");
 	while ((n = vmi_next(r, &rec)) == 1)
 		account(r, &rec, &t);
 	if (n == -1) {
-		fflush(stdout);
-		errx(VMP_EX_FAIL, "%s: %s", path, vmi_reader_error(r));
+		snprintf(msg, msglen, "%s", vmi_reader_error(r));
+		goto out;
 	}
-	if (vmi_reader_trailing(r))
-		errx(VMP_EX_FAIL, "%s: data after the END record at offset %llu",
-		    path, (unsigned long long)vmi_reader_offset(r));
+	if (vmi_reader_trailing(r)) {
+		snprintf(msg, msglen, "data after the END record at offset "
+		    "%llu", (unsigned long long)vmi_reader_offset(r));
+		goto out;
+	}
 	if (!quiet) {
 		const struct vmi_guest *g = vmi_reader_guest(r);
 		uint64_t frames = g->mem_bytes >> g->page_shift;
@@ -311,10 +299,49 @@ main(int argc, char *argv[])
 		    (unsigned long long)t.stored, (unsigned long long)t.raw,
 		    t.stored ? (double)t.raw / t.stored : 1.0,
 		    (unsigned long long)vmi_reader_offset(r));
-		printf("status: whole: every checksum and the END digest "
-		    "match\n");
+		if (!in_bundle)
+			printf("status: whole: every checksum and the END "
+			    "digest match\n");
 	}
+	rc = 0;
+out:
+	fflush(stdout);
 	free(t.seen);
 	vmi_reader_free(r);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char msg[BUNDLE_ERRLEN];
+	const char *path = "-";
+	int ch, fd, bundle;
+
+	while ((ch = getopt(argc, argv, "qv")) != -1) {
+		switch (ch) {
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		path = argv[0];
+	fd = cli_open_in(path, VMP_EX_FAIL);
+	if ((fd = sniff_bundle(fd, &bundle)) == -1)
+		err(VMP_EX_FAIL, "%s", path);
+	if (bundle)
+		return inspect_bundle(fd, path);
+	if (inspect_image(fd, path, 0, msg, sizeof(msg)) == -1)
+		errx(VMP_EX_FAIL, "%s: %s", path, msg);
 	return VMP_EX_OK;
 }
