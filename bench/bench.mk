@@ -9,6 +9,8 @@
 #                           and after in one run
 #   bench/recv-load         the relocation server under idle connections, a
 #                           flood of half requests and a slow sender
+#   bench/snapshot          the pause a checkpoint's disk snapshot adds, by
+#                           reflink and by copy, for a 1 GiB disk
 #   bench/xen-side-by-side  vmpipe beside xl on real Xen under the emulator:
 #                           save, restore, live migration; PVH, HVM, PV and
 #                           the guest with disks and a vif (not in `bench')
@@ -22,6 +24,13 @@ bench/out/codec: bench/codec.c obj/libvmpipe.a $(HDRS)
 
 bench-codec: bench/out/codec
 	bench/out/codec -o bench/out/codec.tsv | tee bench/out/codec.txt
+
+bench/out/snap: bench/snap.c obj/libvmpipe.a $(HDRS)
+	@mkdir -p bench/out
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/snap.c obj/libvmpipe.a
+
+bench-snapshot: bench/out/snap
+	bench/snapshot
 
 bench-save-restore: all
 	bench/save-restore
@@ -41,8 +50,8 @@ bench-recv-load: all
 bench-xen: all
 	bench/xen-side-by-side
 
-bench: all bench-codec bench-save-restore bench-migrate bench-handover \
-	bench-recv-load
+bench: all bench-codec bench-snapshot bench-save-restore bench-migrate \
+	bench-handover bench-recv-load
 
-.PHONY: bench-xen bench bench-codec bench-save-restore bench-migrate bench-handover \
+.PHONY: bench-xen bench bench-codec bench-snapshot bench-save-restore bench-migrate bench-handover \
 	bench-recv-load

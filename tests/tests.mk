@@ -16,23 +16,28 @@ VECTORS	  := plain live zstd
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
 UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis \
-	     test_pvstream
+	     test_pvstream test_snap test_bundle
 USRC_test_policy := src/lib/policy.c
 USRC_test_admit  := src/lib/admit.c src/lib/conf.c
 USRC_test_vis	 := src/lib/vis.c
 USRC_test_pvstream := src/hv/xen/pvstream.c
+BUNDLE_SRC	 := src/lib/bundle_manifest.c src/lib/bundle_read.c \
+		    src/lib/bundle_write.c src/lib/vis.c
+USRC_test_bundle := $(BUNDLE_SRC)
+ULIBS_test_bundle := -larchive
+USRC_test_snap	 := src/lib/snap.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 
 tests/unit/%.bin: tests/unit/%.c $(CODEC_SRC) src/lib/hash_avx2.c $(HDRS) \
     tests/unit/vmi_sample.h $$(USRC_$$*)
 	$(CC) -O2 -g $(TFLAGS) -o $@ $< $(CODEC_SRC) $(USRC_$*) \
-	    -mavx2 src/lib/hash_avx2.c -lzstd
+	    -mavx2 src/lib/hash_avx2.c -lzstd $(ULIBS_$*)
 
 tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
     tests/unit/vmi_sample.h $$(USRC_$$*)
 	$(CC) -O1 -g $(SAN) $(TFLAGS) -o $@ $< $(CODEC_SRC) $(USRC_$*) \
-	    -mavx2 src/lib/hash_avx2.c -lzstd
+	    -mavx2 src/lib/hash_avx2.c -lzstd $(ULIBS_$*)
 
 # One libFuzzer target for every parser of untrusted input.
 FUZZERS	  := reader xfer recvconf request proto admit vis
