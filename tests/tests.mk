@@ -25,6 +25,9 @@ BUNDLE_SRC	 := src/lib/bundle_manifest.c src/lib/bundle_read.c \
 		    src/lib/bundle_write.c src/lib/vis.c
 USRC_test_bundle := $(BUNDLE_SRC)
 ULIBS_test_bundle := -larchive
+# mkbundle writes the bundles of tests/15-bundle.bats.
+USRC_mkbundle	 := $(BUNDLE_SRC)
+ULIBS_mkbundle	 := -larchive
 USRC_test_snap	 := src/lib/snap.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c

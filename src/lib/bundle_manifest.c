@@ -141,7 +141,8 @@ field(const char **p, const char *end, const char **f, size_t *n)
 	*f = s;
 	*n = (size_t)((sp != NULL ? sp : end) - s);
 	*p = sp != NULL ? sp + 1 : end;
-	return *n == 0 ? -1 : 0;
+	/* A space must be followed by another field. */
+	return *n == 0 || (sp != NULL && *p == end) ? -1 : 0;
 }
 
 static int

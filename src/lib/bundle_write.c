@@ -45,6 +45,8 @@ struct bundle_writer {
 	size_t			sums_len;
 	FILE			*sums_f;
 	time_t			mtime;
+	int			fd;
+	uint64_t		offset;		/* octets written to fd */
 	char			err[BUNDLE_ERRLEN];
 };
 
@@ -151,6 +153,26 @@ flush_chunk(struct bundle_writer *w)
 	return 0;
 }
 
+/* libarchive's output: to fd, unless the bundle has failed, so that a
+ * failed or unfinished bundle never gets an end of archive that would
+ * make it look whole up to where it stopped. */
+static la_ssize_t
+out(struct archive *a, void *arg, const void *p, size_t n)
+{
+	struct bundle_writer *w = arg;
+
+	if (w->state == W_FAILED) {
+		archive_set_error(a, EIO, "the bundle failed");
+		return -1;
+	}
+	if (io_writeall(w->fd, p, n) == -1) {
+		archive_set_error(a, errno, "write: %s", strerror(errno));
+		return -1;
+	}
+	w->offset += n;
+	return (la_ssize_t)n;
+}
+
 struct bundle_writer *
 bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
     size_t errlen)
@@ -164,6 +186,7 @@ bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
 		return NULL;
 	}
 	w->m = *m;
+	w->fd = fd;
 	if (w->m.chunk == 0)
 		w->m.chunk = BUNDLE_CHUNK_DEFAULT;
 	w->mtime = time(NULL);
@@ -186,7 +209,8 @@ bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
 	 */
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
-	    archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
+	    archive_write_open2(w->a, w, NULL, out, NULL, NULL) !=
+	    ARCHIVE_OK) {
 		snprintf(err, errlen, "bundle: %s",
 		    archive_error_string(w->a));
 		goto fail;
@@ -463,7 +487,7 @@ bundle_writer_error(const struct bundle_writer *w)
 uint64_t
 bundle_writer_offset(const struct bundle_writer *w)
 {
-	return (uint64_t)archive_filter_bytes(w->a, -1);
+	return w->offset;
 }
 
 void
@@ -471,12 +495,9 @@ bundle_writer_free(struct bundle_writer *w)
 {
 	if (w == NULL)
 		return;
-	/* A bundle that failed or was left unfinished gets no end of
-	 * archive: a reader must not take it for a whole one cut after
-	 * its last member. */
 	if (w->a != NULL) {
 		if (w->state != W_CLOSED)
-			archive_write_fail(w->a);
+			w->state = W_FAILED;	/* see out() */
 		archive_write_free(w->a);
 	}
 	if (w->sums_f != NULL)
