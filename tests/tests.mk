@@ -51,6 +51,9 @@ FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 FUZZ_SRC_admit	  := src/lib/admit.c src/lib/conf.c
 FUZZ_SRC_vis	  := src/lib/vis.c $(CODEC_SRC) src/lib/hash_avx2.c
+FUZZERS		  += bundle
+FUZZ_SRC_bundle	  := $(BUNDLE_SRC) $(CODEC_SRC) src/lib/hash_avx2.c
+FUZZ_LIBS_bundle  := -larchive
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
@@ -104,6 +107,7 @@ fuzz-corpus:
 	@cp tests/fuzz/seeds/recvconf/* tests/fuzz/corpus/recvconf/
 	@cp tests/fuzz/seeds/request/* tests/fuzz/corpus/request/
 	@cp tests/fuzz/seeds/proto/* tests/fuzz/corpus/proto/
+	@cp tests/fuzz/seeds/bundle/* tests/fuzz/corpus/bundle/
 	@[ ! -d tests/fuzz/corpus/xenstream ] || \
 		cp tests/fuzz/seeds/xenstream/* tests/fuzz/corpus/xenstream/
 
