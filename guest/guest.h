@@ -49,4 +49,9 @@ int	 page_check(const uint64_t *page, uint64_t pfn, uint64_t want,
 
 enum { CHECK_OK, CHECK_GEN, CHECK_PFN, CHECK_SUM, CHECK_ZERO };
 
+/* disk.c: the disk check, on vCPU 0 (params.disk_blocks != 0). */
+extern uint64_t disk_writes, disk_verified, disk_errors;
+void	 disk_init(const struct kvmg_params *);
+void	 disk_step(void);
+
 #endif /* GUEST_H */

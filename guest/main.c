@@ -178,11 +178,21 @@ sum(size_t off)
 static void
 heartbeat(uint64_t n)
 {
-	gprintf(0, "vmpipe-guest: hb %llu gen %llu verified %llu errors %llu",
-	    (unsigned long long)n,
-	    (unsigned long long)sum(__builtin_offsetof(struct writer, writes)),
-	    (unsigned long long)sum(__builtin_offsetof(struct writer, verified)),
-	    (unsigned long long)sum(__builtin_offsetof(struct writer, errors)));
+	unsigned long long g, v, e;
+
+	g = sum(__builtin_offsetof(struct writer, writes));
+	v = sum(__builtin_offsetof(struct writer, verified));
+	e = sum(__builtin_offsetof(struct writer, errors));
+	if (P->disk_blocks == 0)
+		gprintf(0, "vmpipe-guest: hb %llu gen %llu verified %llu "
+		    "errors %llu", (unsigned long long)n, g, v, e);
+	else
+		gprintf(0, "vmpipe-guest: hb %llu gen %llu verified %llu "
+		    "errors %llu disk-writes %llu disk-verified %llu "
+		    "disk-errors %llu", (unsigned long long)n, g, v, e,
+		    (unsigned long long)disk_writes,
+		    (unsigned long long)disk_verified,
+		    (unsigned long long)disk_errors);
 }
 
 static int
@@ -202,7 +212,7 @@ guest_main(unsigned cpu, const struct kvmg_params *p)
 	struct writer *w = &writers[cpu];
 	int writer = cpu < p->writers, ready = 0;
 	uint64_t t0, last, next_hb, hb_ticks, slice, wc = 0, vc = 0;
-	uint64_t rate_w = 0, vrate = 0, hbn = 0, start;
+	uint64_t rate_w = 0, vrate = 0, hbn = 0, start, next_disk;
 
 	if (p->magic != KVMG_PARAMS_MAGIC || cpu >= KVMG_MAX_VCPUS)
 		gexit(1);
@@ -241,10 +251,12 @@ guest_main(unsigned cpu, const struct kvmg_params *p)
 		vrate = w->own * 1000 / (p->sweep_ms ? p->sweep_ms : 1) + 1;
 	}
 
+	if (cpu == 0 && p->disk_blocks)
+		disk_init(p);
 	hb_ticks = p->tsc_khz * (p->hb_ms ? p->hb_ms : 100);
 	slice = p->tsc_khz * SLICE_MS;
 	t0 = last = rdtsc();
-	next_hb = t0;
+	next_hb = next_disk = t0;
 	for (;;) {
 		uint64_t now = rdtsc(), el = now - last, n;
 
@@ -278,6 +290,14 @@ guest_main(unsigned cpu, const struct kvmg_params *p)
 				    (unsigned long long)footprint,
 				    (unsigned long long)((rdtsc() - start) /
 				    p->tsc_khz));
+			}
+			/* The disk at one block a slice, whatever the
+			 * memory writers' rate. */
+			if (p->disk_blocks && now >= next_disk) {
+				disk_step();
+				next_disk += slice;
+				if (next_disk < now)
+					next_disk = now + slice;
 			}
 			if (now >= next_hb) {
 				heartbeat(++hbn);

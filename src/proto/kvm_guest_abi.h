@@ -32,6 +32,12 @@
  *                      for that long (or until it is paused), instead
  *                      of burning a host CPU in a busy loop.
  *   KVMG_PORT_EXIT     eax = code: the vCPU stops for good.
+ *   KVMG_PORT_DISK     eax = address of a struct kvmg_disk_req: vm-run
+ *                      reads or writes its blocks of the guest's disk
+ *                      (vm-run --disk) to or from guest memory before
+ *                      the OUT completes, and sets its status.  So no
+ *                      request is ever in flight while the guest is
+ *                      paused: a disk adds no device state to an image.
  */
 #ifndef KVM_GUEST_ABI_H
 #define KVM_GUEST_ABI_H
@@ -60,6 +66,7 @@
 #define KVMG_PORT_CONSOLE	0xe0
 #define KVMG_PORT_SLEEP		0xe4
 #define KVMG_PORT_EXIT		0xe8
+#define KVMG_PORT_DISK		0xec
 
 #define KVMG_LINE_MAX		240
 
@@ -67,6 +74,21 @@ struct kvmg_line {
 	uint32_t	len;		/* octets of text, <= KVMG_LINE_MAX */
 	uint32_t	reserved;
 	char		text[KVMG_LINE_MAX];
+};
+
+/* The disk: 4 KiB blocks, at most KVMG_DISK_MAX_IO of them a request. */
+#define KVMG_DISK_BLOCK		4096u
+#define KVMG_DISK_MAX_IO	16u
+enum kvmg_disk_op {
+	KVMG_DISK_READ	= 1,
+	KVMG_DISK_WRITE	= 2,
+};
+struct kvmg_disk_req {
+	uint32_t	op;		/* enum kvmg_disk_op */
+	uint32_t	status;		/* set by vm-run: 0, or an errno */
+	uint64_t	block;		/* the first block */
+	uint64_t	count;		/* 1 to KVMG_DISK_MAX_IO blocks */
+	uint64_t	gpa;		/* the guest's buffer, count blocks */
 };
 
 #define KVMG_PARAMS_MAGIC	0x31736d7261706d76ull	/* "vmparms1" */
@@ -98,7 +120,8 @@ struct kvmg_params {
 	uint32_t	fill;		/* enum kvmg_fill */
 	uint32_t	hb_ms;		/* heartbeat period */
 	uint32_t	sweep_ms;	/* verify every page at least this often */
-	uint64_t	reserved[8];
+	uint64_t	disk_blocks;	/* the disk's size in blocks, 0: none */
+	uint64_t	reserved[7];
 };
 
 #endif /* KVM_GUEST_ABI_H */

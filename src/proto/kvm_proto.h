@@ -87,11 +87,17 @@ struct kvmp_info {
 	char		log[256];	/* console log path */
 };
 
-/* The opaque CONFIG record of the KVM backend. */
+/*
+ * The opaque CONFIG record of the KVM backend.  Version 1: the structure
+ * alone, a guest without a disk.  Version 2: a guest with a disk, whose
+ * path (disk_len octets, no NUL, absolute) follows the structure; a
+ * restore opens it there, if the destination's policy admits it.
+ */
 #define KVMP_CONFIG_VERSION	1
+#define KVMP_CONFIG_DISK	2
 struct kvmp_config {
-	uint32_t	version;	/* KVMP_CONFIG_VERSION */
-	uint32_t	reserved;
+	uint32_t	version;	/* KVMP_CONFIG_VERSION or _DISK */
+	uint32_t	disk_len;	/* version 2: the path's length */
 	uint64_t	tsc_khz;	/* guest TSC rate (also in state) */
 	uint64_t	reserved2[6];
 };

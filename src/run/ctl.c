@@ -155,7 +155,10 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 {
 	struct reply r = { .fd = -1 };
 	struct kvmp_info inf;
-	struct kvmp_config cfg;
+	struct {
+		struct kvmp_config cfg;
+		char path[PATH_MAX];
+	} __attribute__((packed)) cfg;
 	uint32_t hello[2] = { 0, 0 };
 	uint64_t u64;
 	long n;
@@ -191,10 +194,16 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 		break;
 	case KVMP_CONFIG:
 		memset(&cfg, 0, sizeof(cfg));
-		cfg.version = KVMP_CONFIG_VERSION;
-		cfg.tsc_khz = vm->tsc_khz;
+		cfg.cfg.version = KVMP_CONFIG_VERSION;
+		cfg.cfg.tsc_khz = vm->tsc_khz;
 		r.data = &cfg;
-		r.len = sizeof(cfg);
+		r.len = sizeof(cfg.cfg);
+		if (vm->disk_fd != -1) {
+			cfg.cfg.version = KVMP_CONFIG_DISK;
+			cfg.cfg.disk_len = strlen(vm->disk_path);
+			memcpy(cfg.path, vm->disk_path, cfg.cfg.disk_len);
+			r.len += cfg.cfg.disk_len;
+		}
 		break;
 	case KVMP_MEMFD:
 		u64 = vm->mem_bytes;

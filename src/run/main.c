@@ -29,13 +29,15 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-run [-DP] [--foreground] [--log log] [--vcpus n] "
-	    "[-d dir] [-M backing]\n"
-	    "              [-m size] [-n name] [-u uuid] "
-	    "[-w param[,param ...]] image\n"
-	    "       vm-run --incoming [-D] [--foreground] [--log log] "
-	    "[--vcpus n] [-d dir]\n"
-	    "              [-M backing] [-m size] [-u uuid] -n name\n");
+	    "usage: vm-run [-DP] [--disk file] [--foreground] [--log log] "
+	    "[--vcpus n]\n"
+	    "              [-d dir] [-M backing] [-m size] [-n name] "
+	    "[-u uuid]\n"
+	    "              [-w param[,param ...]] image\n"
+	    "       vm-run --incoming [-D] [--disk file] [--foreground] "
+	    "[--log log]\n"
+	    "              [--vcpus n] [-d dir] [-M backing] [-m size] "
+	    "[-u uuid] -n name\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -118,6 +120,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "ctl-fd",	required_argument,	NULL, 'F' },
+		{ "disk",	required_argument,	NULL, 'k' },
 		{ "foreground",	no_argument,		NULL, 'f' },
 		{ "incoming",	no_argument,		NULL, 'i' },
 		{ "log",	required_argument,	NULL, 'l' },
@@ -128,6 +131,7 @@ main(int argc, char *argv[])
 	struct vm *vm = &the_vm;
 	struct kvmg_params wl;
 	const char *dir = NULL, *log = NULL, *name = NULL, *image = NULL;
+	const char *disk = NULL;
 	int ch, daemonize = 0, paused = 0, ctlfd = -1, readyfd = -1, lfd;
 	uint64_t mem = DEFAULT_MEM;
 	unsigned vcpus = 2;
@@ -139,6 +143,7 @@ main(int argc, char *argv[])
 	vm->backing = MEM_AUTO;
 	vm->logfd = -1;
 	vm->pidfd = -1;
+	vm->disk_fd = -1;
 	while ((ch = getopt_long(argc, argv, "DM:Pd:m:n:u:w:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
@@ -181,6 +186,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			vm->incoming = 1;
+			break;
+		case 'k':
+			disk = optarg;
 			break;
 		case 'l':
 			log = optarg;
@@ -231,6 +239,10 @@ main(int argc, char *argv[])
 	if (wl.writers > vcpus)
 		errx(VMP_EX_USAGE, "writers=%u but only %u vCPUs",
 		    wl.writers, vcpus);
+	if (disk != NULL) {
+		disk_open(vm, disk);
+		wl.disk_blocks = vm->disk_blocks;
+	}
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->mem_bytes = mem;
 	vm->nvcpus = vcpus;

@@ -85,6 +85,11 @@ struct vm {
 	uint8_t		*mem;
 	int		 logging;
 	uint64_t	*bitmap;
+	uint64_t	*devdirty;	/* frames vm-run itself wrote (disk.c) */
+
+	int		 disk_fd;	/* --disk, or -1 */
+	uint64_t	 disk_blocks;
+	char		 disk_path[PATH_MAX];
 
 	struct client	 clients[RUN_MAX_CLIENTS];
 	int		 held;		/* paused beyond any connection */
@@ -105,6 +110,10 @@ void	 vm_create(struct vm *);
 int	 vm_cpu_features(struct vm *);
 int	 vm_log_dirty(struct vm *, int on);
 long	 vm_dirty_fetch(struct vm *);
+
+/* disk.c */
+void	 disk_open(struct vm *, const char *path);
+void	 disk_request(struct vm *, uint32_t gpa);
 
 /* boot.c */
 void	 boot_image(struct vm *, const char *path, struct kvmg_params *);

@@ -100,6 +100,9 @@ handle_exit(struct vcpu *v)
 		case KVMG_PORT_SLEEP:
 			guest_sleep(v->vm, val);
 			break;
+		case KVMG_PORT_DISK:
+			disk_request(v->vm, val);
+			break;
 		case KVMG_PORT_EXIT:
 			snprintf(why, sizeof(why), "guest exit code %u", val);
 			die(v, why);

@@ -18,10 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "client.h"
 #include "kvm_guest_abi.h"
 #include "meminfo.h"
 #include "names.h"
+#include "vis.h"
 
 /*
  * $VMPIPE_RUN if set (an explicit choice wins), else vm-run next to this
@@ -135,10 +137,79 @@ check(const struct hv_info *in)
 	return 0;
 }
 
-static void
-child(const char *prog, const struct hv_info *in, int ctl, int errw)
+/*
+ * The disk an image's configuration names (version 2), into disk (""
+ * for none), if it is an absolute path this host's policy admits (the
+ * disk-prefix lines of recv.conf, as for Xen's disks).  0, or -1 with
+ * why in hv's error.
+ */
+static int
+config_disk(const void *config, size_t len, char *disk, size_t size)
 {
-	char mem[32], vcpus[16], uuid[VMP_UUID_STRLEN], *argv[16];
+	struct kvmp_config c;
+	struct vmp_admit a;
+	char why[512];
+	int ok;
+
+	disk[0] = '\0';
+	if (config == NULL || len < sizeof(c)) {
+		if (config != NULL && len >= 4) {
+			hv_seterr("KVM configuration of %zu octets, want %zu",
+			    len, sizeof(c));
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	memcpy(&c, config, sizeof(c));
+	if (c.version == KVMP_CONFIG_VERSION)
+		return 0;
+	if (c.version != KVMP_CONFIG_DISK) {
+		hv_seterr("KVM configuration version %u, want %u or %u",
+		    c.version, KVMP_CONFIG_VERSION, KVMP_CONFIG_DISK);
+		errno = EINVAL;
+		return -1;
+	}
+	if (c.disk_len == 0 || c.disk_len >= size ||
+	    len != sizeof(c) + c.disk_len) {
+		hv_seterr("KVM configuration: a disk path of %u octets in "
+		    "%zu, want 1 to %zu after the %zu of the structure",
+		    c.disk_len, len, size - 1, sizeof(c));
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(disk, (const char *)config + sizeof(c), c.disk_len);
+	disk[c.disk_len] = '\0';
+	if (strlen(disk) != c.disk_len || disk[0] != '/') {
+		hv_seterr("KVM configuration: the disk path is not an "
+		    "absolute path");
+		errno = EINVAL;
+		return -1;
+	}
+	if (vmp_admit_load(&a, why, sizeof(why)) == -1) {
+		hv_seterr("%s", why);
+		errno = EINVAL;
+		return -1;
+	}
+	ok = vmp_admit_disk(&a, disk);
+	if (!ok) {
+		char shown[256];
+
+		vis_text(shown, sizeof(shown), disk, strlen(disk), 0);
+		hv_seterr("disk \"%s\": expected a path under a disk-prefix "
+		    "of %s (%s)", shown, vmp_admit_path(),
+		    a.ndisk ? "see there" : "none is set");
+		errno = EPERM;
+	}
+	vmp_admit_free(&a);
+	return ok ? 0 : -1;
+}
+
+static void
+child(const char *prog, const struct hv_info *in, const char *disk, int ctl,
+    int errw)
+{
+	char mem[32], vcpus[16], uuid[VMP_UUID_STRLEN], *argv[18];
 	int null, i = 0;
 
 	/* dup2() onto itself would keep close-on-exec: clear it by hand. */
@@ -168,6 +239,10 @@ child(const char *prog, const struct hv_info *in, int ctl, int errw)
 	argv[i++] = mem;
 	argv[i++] = "--vcpus";
 	argv[i++] = vcpus;
+	if (disk[0] != '\0') {
+		argv[i++] = "--disk";
+		argv[i++] = (char *)disk;
+	}
 	argv[i] = NULL;
 	execvp(prog, argv);
 	dprintf(2, "vm-run: cannot run %s: %s\n", prog, strerror(errno));
@@ -178,7 +253,7 @@ int
 kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
     struct hv_guest **out)
 {
-	char prog[PATH_MAX], msg[1024];
+	char prog[PATH_MAX], msg[1024], disk[PATH_MAX];
 	struct hv_guest *g = NULL;
 	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, st, e;
 	size_t got = 0;
@@ -188,13 +263,8 @@ kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
 	hv_clearerr();
 	if (check(in) == -1)
 		return -1;
-	if (config != NULL && len >= 4 && *(const uint32_t *)config !=
-	    KVMP_CONFIG_VERSION) {
-		hv_seterr("KVM configuration version %u, want %u",
-		    *(const uint32_t *)config, KVMP_CONFIG_VERSION);
-		errno = EINVAL;
+	if (config_disk(config, len, disk, sizeof(disk)) == -1)
 		return -1;
-	}
 	find_vm_run(prog, sizeof(prog));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    pipe2(ep, O_CLOEXEC) == -1)
@@ -202,7 +272,7 @@ kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
 	if ((pid = fork()) == -1)
 		goto fail;
 	if (pid == 0)
-		child(prog, in, sv[1], ep[1]);
+		child(prog, in, disk, sv[1], ep[1]);
 	close(sv[1]);
 	close(ep[1]);
 	sv[1] = ep[1] = -1;

@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# A KVM guest with a disk (vm-run --disk): the test guest writes its
+# blocks with a generation each and reads them back at random against
+# what its memory says it wrote, so a disk that does not match its
+# memory - lost, stale or newer writes - is an ERROR line of the guest's
+# own.  Saved and restored, migrated live through a pipe, its disk check
+# goes on clean; a checkpoint of memory alone, restored after the guest
+# wrote on, is caught by that check (the damage a checkpoint that holds
+# the disk too prevents); with the disk as it was at the checkpoint's
+# instant it is clean.  A disk the destination's policy does not admit
+# is refused before a guest is made.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	need_kvm
+	vmpipe_setup
+	DISK=$TEST_TMP/disks/g.img
+	mkdir -p "$TEST_TMP/disks"
+	truncate -s 4M "$DISK"
+	printf 'disk-prefix %s/disks/\n' "$TEST_TMP" >"$TEST_TMP/recv.conf"
+	export VMPIPE_RECV_CONF=$TEST_TMP/recv.conf
+}
+
+teardown() {
+	vmpipe_teardown
+}
+
+ctl() { "$VMPIPE_BIN/vm-ctl" "$@"; }
+
+# wait_disk NAME N [SECONDS]: until NAME has read back N more blocks.
+wait_disk() {
+	local name=$1 n=$2 t=$(( ${3:-30} * VMPIPE_TIME_SCALE )) v0 i=0
+	v0=$(hb_field "$name" disk-verified)
+	while [ "$(hb_field "$name" disk-verified)" -lt $((v0 + n)) ]; do
+		i=$((i + 1))
+		if [ "$i" -gt $((t * 10)) ]; then
+			echo "guest $name: disk-verified" \
+			    "$(hb_field "$name" disk-verified), want" \
+			    "$((v0 + n)) in ${t}s" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# disk_clean NAME: its check read blocks back and found nothing wrong.
+disk_clean() {
+	assert_clean "$1"
+	[ "$(hb_field "$1" disk-errors)" = 0 ]
+	! grep -a 'ERROR disk' "$(guest_log "$1")" >&2
+}
+
+@test "vm-run --disk: the guest writes and reads back its disk, clean" {
+	start_guest_hb g 3 --disk "$DISK"
+	grep -aq '^vmpipe-guest: disk 1024 blocks, 1024 checked$' "$(guest_log g)"
+	wait_disk g 50
+	disk_clean g
+	# The writes reached the file: every block carries data.
+	[ "$(tr -d '\0' <"$DISK" | head -c 4096 | wc -c)" -gt 0 ]
+}
+
+@test "vm-run --disk: a file that is not whole blocks is refused" {
+	truncate -s 5000 "$TEST_TMP/odd.img"
+	run -2 "$VMPIPE_BIN/vm-run" -D -n g -m 64M --disk "$TEST_TMP/odd.img" \
+	    "$VMPIPE_GUEST"
+	[[ "$output" == *"odd.img: 5000 octets, expected a whole number of 4096-octet blocks, at least one" ]]
+}
+
+@test "saved and restored, the guest's disk check goes on clean; the image names its disk" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q g -o "$TEST_TMP/g.vmi"
+	run -0 "$VMPIPE_BIN/vm-restore" -q "$TEST_TMP/g.vmi"
+	wait_disk g 100
+	disk_clean g
+	[ "$(grep -ac '^vmpipe-guest: start ' "$(guest_log g)")" -eq 1 ]
+}
+
+@test "live through a pipe: vm-precopy | vm-restore --as, the copy's disk check clean" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	# The copy takes the disk over; the source goes (vm-precopy's
+	# default), as a migration between hosts sharing the disk would.
+	"$VMPIPE_BIN/vm-precopy" -q g | "$VMPIPE_BIN/vm-restore" -q --as g2
+	wait_disk g2 100
+	disk_clean g2
+}
+
+@test "a checkpoint of memory alone, restored after the guest wrote on: its disk check reports the damage" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q --keep g -o "$TEST_TMP/ckpt.vmi"
+	# The guest writes on (100 blocks a second), then stops.
+	wait_disk g 300
+	ctl destroy g
+	run -0 "$VMPIPE_BIN/vm-restore" -q "$TEST_TMP/ckpt.vmi"
+	wait_for "$(guest_log g)" 'ERROR disk block [0-9]+ want gen [0-9]+ got gen [0-9]+' 30
+	[ "$(hb_field g disk-errors)" -gt 0 ] || wait_hb g $(( $(last_hb g) + 1 ))
+	[ "$(hb_field g disk-errors)" -gt 0 ]
+}
+
+@test "a checkpoint with the disk as it was at its instant restores clean" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	# Memory and disk at one instant: paused for both.
+	run -0 ctl pause g
+	cp --sparse=always "$DISK" "$TEST_TMP/disks/g.at-ckpt"
+	run -0 "$VMPIPE_BIN/vm-save" -q --keep g -o "$TEST_TMP/ckpt.vmi"
+	run -0 ctl resume g
+	wait_disk g 300
+	ctl destroy g
+	cp "$TEST_TMP/disks/g.at-ckpt" "$DISK"
+	run -0 "$VMPIPE_BIN/vm-restore" -q "$TEST_TMP/ckpt.vmi"
+	wait_disk g 300
+	disk_clean g
+}
+
+@test "a disk outside the policy's disk-prefix is refused before a guest is made" {
+	start_guest_hb g 3 --disk "$DISK"
+	run -0 "$VMPIPE_BIN/vm-save" -q --keep g -o "$TEST_TMP/g.vmi"
+	: >"$TEST_TMP/recv.conf"
+	run -1 "$VMPIPE_BIN/vm-restore" -q --as g2 "$TEST_TMP/g.vmi"
+	[[ "$output" == *"disk \"$DISK\": expected a path under a disk-prefix of $TEST_TMP/recv.conf (none is set)"* ]]
+	! ctl info g2 >/dev/null 2>&1
+	[ ! -e "$VMPIPE_RUNDIR/g2.sock" ]
+	run -1 "$VMPIPE_BIN/vm-recv" -q --as g2 <"$TEST_TMP/g.vmi"
+	[[ "$output" == *"expected a path under a disk-prefix"* ]]
+	! ctl info g2 >/dev/null 2>&1
+	disk_clean g
+}
