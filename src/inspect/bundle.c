@@ -103,7 +103,8 @@ sniff_bundle(int fd, int *bundle)
 /* ---- the bundle ---- */
 
 struct bctx {
-	int			fd, out;	/* the bundle; the image's pipe */
+	int			fd;		/* the bundle */
+	int			out;		/* the image's pipe */
 	int			gone;		/* the image reader stopped */
 	int			rc;
 	struct bundle_stats	st;
