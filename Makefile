@@ -78,6 +78,8 @@ LIBS_send := -lssh
 LIBS_recv := -lssh
 LIBS_migrate := -lssh
 LIBS_inspect := -larchive
+LIBS_save := -larchive
+LIBS_restore := -larchive
 
 include guest/guest.mk
 include tests/tests.mk

@@ -130,3 +130,91 @@ disk_clean() {
 	! ctl info g2 >/dev/null 2>&1
 	disk_clean g
 }
+
+# Bundles (vm-bundle(5)): a guest and its disk in one archive.
+
+@test "vm-save --bundle --keep: a checkpoint of memory and disk at one instant; restored over the disk that went on, the guest's check is clean" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" --bundle --keep g -o "$TEST_TMP/ckpt.tar"
+	echo "$output"
+	[[ "$output" == *"vm-save: disk vda: $DISK, 4194304 octets, held by copy in "*" ms (guest paused)"* ]]
+	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
+	run -0 tar tf "$TEST_TMP/ckpt.tar"
+	# The image in 16 MiB members, then the disk, then the digests.
+	[ "${lines[0]}" = MANIFEST ] && [ "${lines[1]}" = image.000000 ]
+	[ "${lines[-2]}" = disk/vda ] && [ "${lines[-1]}" = SUMS ]
+	run -0 "$VMPIPE_BIN/vm-inspect" -q "$TEST_TMP/ckpt.tar"
+	wait_disk g 300
+	ctl destroy g
+	run -0 "$VMPIPE_BIN/vm-restore" -q --replace-disks "$TEST_TMP/ckpt.tar"
+	wait_disk g 300
+	disk_clean g
+	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
+}
+
+@test "a bundle restored as a clone with --disk-dir: its own disk there, both guests clean, the original's disk untouched by it" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q --bundle --keep g -o "$TEST_TMP/ckpt.tar"
+	mkdir "$TEST_TMP/disks/clones"
+	run -0 "$VMPIPE_BIN/vm-restore" -q --as g2 --disk-dir "$TEST_TMP/disks/clones" \
+	    "$TEST_TMP/ckpt.tar"
+	[ -f "$TEST_TMP/disks/clones/g.img" ]
+	wait_disk g2 200
+	wait_disk g 200
+	disk_clean g2
+	disk_clean g
+}
+
+@test "a bundle's disk is never put over a file without --replace-disks; nothing is made" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q --bundle --keep g -o "$TEST_TMP/ckpt.tar"
+	run -1 "$VMPIPE_BIN/vm-restore" -q --as g2 "$TEST_TMP/ckpt.tar"
+	[[ "$output" == *"disk vda: \"$DISK\": expected no file there, found one (it may be a running guest's disk; --replace-disks replaces it); no disk was put in place"* ]]
+	! ctl info g2 >/dev/null 2>&1
+	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
+	wait_disk g 50
+	disk_clean g
+}
+
+@test "a bundle cut short or damaged in its disk is refused: no disk put in place, nothing overwritten, no guest" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q --bundle g -o "$TEST_TMP/b.tar"
+	gone_g=$(ctl info g >/dev/null 2>&1 && echo no || echo yes)
+	[ "$gone_g" = yes ]
+	cp "$DISK" "$TEST_TMP/disk.before"
+	size=$(stat -c %s "$TEST_TMP/b.tar")
+	head -c $((size - 3000)) "$TEST_TMP/b.tar" >"$TEST_TMP/cut.tar"
+	run -1 "$VMPIPE_BIN/vm-restore" -q --replace-disks "$TEST_TMP/cut.tar"
+	[[ "$output" == *"no disk was put in place; no guest was made" ]]
+	cmp "$DISK" "$TEST_TMP/disk.before"
+	# One octet of the disk member's data flipped (the last 4 MiB
+	# before SUMS hold the disk's blocks).
+	cp "$TEST_TMP/b.tar" "$TEST_TMP/bad.tar"
+	off=$((size - 1024 * 1024))
+	printf '\x5a' | dd of="$TEST_TMP/bad.tar" bs=1 seek=$off conv=notrunc 2>/dev/null
+	run -1 "$VMPIPE_BIN/vm-restore" -q --replace-disks "$TEST_TMP/bad.tar"
+	echo "$output"
+	[[ "$output" == *"no disk was put in place; no guest was made" ]]
+	cmp "$DISK" "$TEST_TMP/disk.before"
+	! ctl info g >/dev/null 2>&1
+	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
+	# The whole bundle restores the guest it moved.
+	run -0 "$VMPIPE_BIN/vm-restore" -q --replace-disks "$TEST_TMP/b.tar"
+	wait_disk g 200
+	disk_clean g
+}
+
+@test "--max-pause 0 where the disk has no reflink: the checkpoint is refused, the guest runs on, no snapshot is left" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -1 "$VMPIPE_BIN/vm-save" -q --bundle --keep --max-pause 0 g -o "$TEST_TMP/ckpt.tar"
+	[[ "$output" == *"disk vda: $DISK can't be cloned by reflink to "*"and a copy was not allowed"*"the guest was resumed"* ]]
+	[ "$(ctl info g | awk '$1 == "state:" { print $2 }')" = running ]
+	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
+	wait_disk g 50
+	disk_clean g
+}

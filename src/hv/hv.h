@@ -12,6 +12,7 @@
 #ifndef HV_H
 #define HV_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,12 @@ struct hv_info {
 	char		name[VMI_NAME_MAX];
 	int		paused;		/* describe() only: is it paused now */
 	long		id;		/* backend's numeric id (pid, domid) */
+};
+
+/* A disk of a guest, as a bundle carries it. */
+struct hv_disk {
+	char		device[16];	/* the guest's name for it: vda, xvda */
+	char		path[PATH_MAX];	/* the host's file or device */
 };
 
 /* One piece of vCPU or platform state, as carried by VCPU/PLATFORM. */
@@ -227,6 +234,21 @@ struct hv_ops {
 	 * made. */
 	int	(*restore_native)(int fd, const char *name, int clone,
 		    int paused, const char *cfgpath, struct hv_info *info);
+
+	/* Optional; NULL: this backend lists no disks, and no bundle
+	 * (vm-bundle(5)) carries its guests' disks.  The configuration's
+	 * writable file or device disks, at most max into out: how many,
+	 * or -1 with a message. */
+	int	(*config_disks)(const void *config, size_t len,
+		    struct hv_disk *out, unsigned max);
+
+	/* Optional, with config_disks.  The configuration with disk i's
+	 * path (in config_disks()'s order) replaced by path[i], for a
+	 * restore that puts a bundle's disks elsewhere; *out is malloc'd
+	 * and the caller's.  0, or -1 with a message. */
+	int	(*config_move_disks)(const void *config, size_t len,
+		    const char *const *path, unsigned n, void **out,
+		    size_t *outlen);
 };
 
 extern const struct hv_ops hv_kvm_ops;

@@ -250,6 +250,18 @@ preflight(struct rs *s, const struct vmi_guest *vg, const void **cfgp,
 	 * guest's: as their own `xl create', it is not the policy's to
 	 * judge.  What a guest brings is, before any of it is used.
 	 */
+	if (s->o->ndisk_paths > 0) {
+		if (s->ops->config_move_disks == NULL ||
+		    s->o->config_path != NULL)
+			return refuse(s, "backend %s can't put a guest's "
+			    "disks elsewhere%s", s->ops->name,
+			    s->o->config_path ? " with -C" : "");
+		if (s->ops->config_move_disks(cfg, cfglen, s->o->disk_paths,
+		    s->o->ndisk_paths, &s->own_cfg, cfglenp) == -1)
+			return refuse(s, "%s", hv_strerror());
+		*cfgp = cfg = s->own_cfg;
+		cfglen = *cfglenp;
+	}
 	if (s->o->config_path != NULL) {
 		if (s->ops->config_file == NULL)
 			return refuse(s, "backend %s reads no configuration "

@@ -53,6 +53,14 @@ struct restore_opts {
 	 * image's, for the same guest (hv.h's config_file()); NULL: none. */
 	const char	*config_path;
 	/*
+	 * A bundle's disks put elsewhere (vm-restore of a bundle): disk i
+	 * of the configuration (hv.h's config_disks) at disk_paths[i]; the
+	 * new paths are the policy's to judge.  ndisk_paths 0: where the
+	 * configuration names them.  Not with config_path.
+	 */
+	const char *const *disk_paths;
+	unsigned	 ndisk_paths;
+	/*
 	 * Called once, when the guest's description (GUEST and CONFIG, or
 	 * an xl file's header) has been judged, before any memory arrives:
 	 * accepted, or refused, or a bad input, with the reason.  Also

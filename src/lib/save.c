@@ -241,6 +241,15 @@ suspend(struct saver *s)
 		return fail(s, "pause: %s", hv_strerror());
 	s->suspended = 1;
 	pause_step(s, "suspend");
+	if (s->o->suspended != NULL) {
+		char why[VMI_ERRLEN - 64];
+
+		why[0] = '\0';
+		if (s->o->suspended(s->o->suspended_arg, why,
+		    sizeof(why)) == -1)
+			return fail(s, "%s", why);
+		pause_step(s, "disks");
+	}
 	return 0;
 }
 

@@ -74,6 +74,16 @@ struct save_opts {
 	/* Set by a signal handler: give up (and resume the guest). */
 	volatile sig_atomic_t	*stop;
 	struct progress		*pr;		/* may be NULL */
+	/*
+	 * May be NULL: called once the guest is suspended, before the rest
+	 * of its memory and its state are read (offline at the start, live
+	 * before the final round) - the place to take what must be of the
+	 * same instant, a checkpoint's disks.  0 goes on; -1 fails the save
+	 * with why, and the guest is resumed.
+	 */
+	int			(*suspended)(void *arg, char *why,
+				    size_t whylen);
+	void			*suspended_arg;
 	/* Live only, may be NULL: told every round's figures. */
 	void			(*on_round)(void *arg,
 				    const struct save_round *);

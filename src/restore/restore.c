@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "brestore.h"
+#include "bundle.h"
 #include "cli.h"
 #include "exits.h"
 #include "io.h"
@@ -19,9 +21,20 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: vm-restore [-Pq] [-b backend] [-C file] "
-	    "[-n name | --as name] [file]\n");
+	fprintf(stderr, "usage: vm-restore [-Pq] [--replace-disks] "
+	    "[-b backend] [-C file] [--disk-dir dir]\n"
+	    "                  [-n name | --as name] [file]\n");
 	exit(VMP_EX_USAGE);
+}
+
+/* A bundle is restored from a file: is fd one, and a bundle? */
+static int
+is_bundle(int fd)
+{
+	char block[512];
+
+	return pread(fd, block, sizeof(block), 0) == (ssize_t)sizeof(block) &&
+	    bundle_sniff(block, sizeof(block));
 }
 
 int
@@ -34,14 +47,17 @@ main(int argc, char *argv[])
 		{ "config",	required_argument,	NULL, 'C' },
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "as",		required_argument,	NULL, 'A' },
+		{ "disk-dir",	required_argument,	NULL, 'D' },
+		{ "replace-disks", no_argument,		NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct restore_opts o;
 	struct restore_result res;
-	char msg[512];
+	struct brestore_opts bo = { 0 };
+	char msg[1024];
 	const char *in = "-";
 	uint64_t t0;
-	int ch, fd, quiet = 0;
+	int ch, fd, quiet = 0, bundle, r;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "C:Pb:n:q", longopts, NULL)) != -1) {
@@ -53,6 +69,12 @@ main(int argc, char *argv[])
 			if (vmp_name_check(optarg, msg, sizeof(msg)) == -1)
 				errx(VMP_EX_USAGE, "%s", msg);
 			o.name = optarg;
+			break;
+		case 'D':
+			bo.disk_dir = optarg;
+			break;
+		case 'R':
+			bo.replace = 1;
 			break;
 		case 'b':
 			o.backend = optarg;
@@ -81,8 +103,14 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	o.progress = !quiet;
 	o.whole_input = 1;
+	bundle = is_bundle(fd);
+	if (!bundle && (bo.disk_dir != NULL || bo.replace))
+		errx(VMP_EX_USAGE, "--disk-dir and --replace-disks are for a "
+		    "bundle (vm-bundle(5)); %s is not one", in);
 	t0 = now_ns();
-	if (restore_stream(fd, &o, &res, msg, sizeof(msg)) == -1)
+	r = bundle ? bundle_restore(fd, &bo, &o, &res, msg, sizeof(msg)) :
+	    restore_stream(fd, &o, &res, msg, sizeof(msg));
+	if (r == -1)
 		errx(VMP_EX_FAIL, "%s: %s; no guest was made", in, msg);
 	if (!quiet && res.format == RESTORE_XL)
 		fprintf(stderr, "vm-restore: %s: xl save file in %.3f s; guest "

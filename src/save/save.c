@@ -5,6 +5,7 @@
  * engine (save.h), a report: whatever fails, the engine resumes the guest.
  */
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bsave.h"
 #include "cli.h"
 #include "cli_guest.h"
 #include "exits.h"
@@ -22,9 +24,10 @@ static volatile sig_atomic_t stop;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: vm-save [-q] [--keep | --paused] "
-	    "[-b backend] [-C file] [-j threads] [-o file]\n"
-	    "               [-z level] guest\n");
+	fprintf(stderr, "usage: vm-save [-q] [--bundle] [--keep | --paused] "
+	    "[--max-pause ms] [-b backend]\n"
+	    "               [-C file] [-j threads] [-o file] [-z level] "
+	    "guest\n");
 	exit(VMP_EX_USAGE);
 }
 
@@ -51,11 +54,36 @@ report(const struct save_result *res, int quiet)
 	    outcome_name(res->outcome));
 }
 
+/* A bundle: its disks, and for a checkpoint how each was held. */
+static void
+report_bundle(const struct bsave_result *br, int quiet)
+{
+	if (quiet)
+		return;
+	for (unsigned i = 0; i < br->ndisks; i++) {
+		const struct snap *s = &br->snap[i];
+
+		if (s->size == 0)
+			fprintf(stderr, "vm-save: disk %s: %s\n",
+			    br->disk[i].device, br->disk[i].path);
+		else
+			fprintf(stderr, "vm-save: disk %s: %s, %llu octets, "
+			    "held by %s in %llu ms (guest paused)\n",
+			    br->disk[i].device, br->disk[i].path,
+			    (unsigned long long)s->size, snap_how_name(s->how),
+			    (unsigned long long)s->ms);
+	}
+	fprintf(stderr, "vm-save: bundle of %llu octets\n",
+	    (unsigned long long)br->octets);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "bundle",	no_argument,		NULL, 'B' },
 		{ "keep",	no_argument,		NULL, 'K' },
+		{ "max-pause",	required_argument,	NULL, 'M' },
 		{ "paused",	no_argument,		NULL, 'P' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "backend",	required_argument,	NULL, 'b' },
@@ -70,12 +98,28 @@ main(int argc, char *argv[])
 	const struct hv_ops *ops;
 	struct hv_guest *g;
 	struct save_result res;
+	struct bsave_opts bo = { 0 };
+	struct bsave_result br;
 	struct progress pr;
-	int ch, fd, quiet = 0;
+	int ch, fd, quiet = 0, bundle = 0, r;
+	char *end;
 
 	while ((ch = getopt_long(argc, argv, "C:b:j:o:Pqz:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			bundle = 1;
+			break;
+		case 'M':
+			errno = 0;
+			bo.max_pause_ms = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' ||
+			    *optarg == '-')
+				errx(VMP_EX_USAGE, "--max-pause: want "
+				    "milliseconds, not '%s'", optarg);
+			/* 0: no time for a copy at all - reflink or none. */
+			bo.no_copy = bo.max_pause_ms == 0;
+			break;
 		case 'b':
 			backend = optarg;
 			break;
@@ -108,6 +152,13 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage();
+	if ((bo.max_pause_ms || bo.no_copy) && !(bundle &&
+	    so.then == SAVE_RESUME))
+		errx(VMP_EX_USAGE, "--max-pause is for a checkpoint with its "
+		    "disks: --bundle --keep");
+	if (bundle && so.zlevel)
+		errx(VMP_EX_USAGE, "-z: a bundle's image is not compressed "
+		    "(compress the whole bundle instead)");
 
 	/* The guest first: a missing guest must not truncate the output. */
 	ops = cli_open_guest(backend, argv[0], &g, VMP_EX_FAIL);
@@ -119,7 +170,9 @@ main(int argc, char *argv[])
 	progress_init(&pr, "vm-save", quiet, -1);
 	so.pr = &pr;
 
-	if (save_guest(ops, g, fd, &so, &res) == -1) {
+	r = bundle ? bundle_save(ops, g, fd, &so, &bo, &res, &br) :
+	    save_guest(ops, g, fd, &so, &res);
+	if (r == -1) {
 		ops->close(g);
 		if (res.outcome == SAVE_PAUSED)
 			errx(VMP_EX_PAUSED, "guest %s: save failed: %s; it is "
@@ -132,6 +185,8 @@ main(int argc, char *argv[])
 		warnx("guest %s saved but not %s: %s", res.info.name,
 		    so.then == SAVE_DESTROY ? "destroyed" : "resumed", res.err);
 	report(&res, quiet);
+	if (bundle)
+		report_bundle(&br, quiet);
 	ops->close(g);
 	/* A whole image, and the guest paused where it should not be. */
 	return res.then_failed && res.outcome == SAVE_PAUSED ?

@@ -43,6 +43,18 @@ int	kvmc_call(struct hv_guest *, uint16_t op, const void *req,
 
 void	kvmc_free(struct hv_guest *);
 
+/* config.c: the CONFIG record.  The disk it names into disk ("" for
+ * none): 0, or -1 with a message for a record that is not one. */
+int	kvm_config_disk(const void *config, size_t len, char *disk,
+	    size_t size);
+int	kvm_config_disks(const void *config, size_t len, struct hv_disk *out,
+	    unsigned max);
+int	kvm_config_move_disks(const void *config, size_t len,
+	    const char *const *path, unsigned n, void **out, size_t *outlen);
+/* Does this host's policy admit the disk? (hv.h's admit) */
+int	kvm_admit(const struct hv_info *, const void *config, size_t len,
+	    char *why, size_t whylen);
+
 /* spawn.c */
 int	kvm_spawn_incoming(const struct hv_info *, const void *config,
 	    size_t len, struct hv_guest **out);

@@ -489,4 +489,7 @@ const struct hv_ops hv_kvm_ops = {
 	.destroy	= kvm_destroy,
 	.console	= kvm_console,
 	.close		= kvm_close,
+	.admit		= kvm_admit,
+	.config_disks	= kvm_config_disks,
+	.config_move_disks = kvm_config_move_disks,
 };

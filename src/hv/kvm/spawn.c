@@ -18,12 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "admit.h"
 #include "client.h"
 #include "kvm_guest_abi.h"
 #include "meminfo.h"
 #include "names.h"
-#include "vis.h"
 
 /*
  * $VMPIPE_RUN if set (an explicit choice wins), else vm-run next to this
@@ -137,74 +135,6 @@ check(const struct hv_info *in)
 	return 0;
 }
 
-/*
- * The disk an image's configuration names (version 2), into disk (""
- * for none), if it is an absolute path this host's policy admits (the
- * disk-prefix lines of recv.conf, as for Xen's disks).  0, or -1 with
- * why in hv's error.
- */
-static int
-config_disk(const void *config, size_t len, char *disk, size_t size)
-{
-	struct kvmp_config c;
-	struct vmp_admit a;
-	char why[512];
-	int ok;
-
-	disk[0] = '\0';
-	if (config == NULL || len < sizeof(c)) {
-		if (config != NULL && len >= 4) {
-			hv_seterr("KVM configuration of %zu octets, want %zu",
-			    len, sizeof(c));
-			errno = EINVAL;
-			return -1;
-		}
-		return 0;
-	}
-	memcpy(&c, config, sizeof(c));
-	if (c.version == KVMP_CONFIG_VERSION)
-		return 0;
-	if (c.version != KVMP_CONFIG_DISK) {
-		hv_seterr("KVM configuration version %u, want %u or %u",
-		    c.version, KVMP_CONFIG_VERSION, KVMP_CONFIG_DISK);
-		errno = EINVAL;
-		return -1;
-	}
-	if (c.disk_len == 0 || c.disk_len >= size ||
-	    len != sizeof(c) + c.disk_len) {
-		hv_seterr("KVM configuration: a disk path of %u octets in "
-		    "%zu, want 1 to %zu after the %zu of the structure",
-		    c.disk_len, len, size - 1, sizeof(c));
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(disk, (const char *)config + sizeof(c), c.disk_len);
-	disk[c.disk_len] = '\0';
-	if (strlen(disk) != c.disk_len || disk[0] != '/') {
-		hv_seterr("KVM configuration: the disk path is not an "
-		    "absolute path");
-		errno = EINVAL;
-		return -1;
-	}
-	if (vmp_admit_load(&a, why, sizeof(why)) == -1) {
-		hv_seterr("%s", why);
-		errno = EINVAL;
-		return -1;
-	}
-	ok = vmp_admit_disk(&a, disk);
-	if (!ok) {
-		char shown[256];
-
-		vis_text(shown, sizeof(shown), disk, strlen(disk), 0);
-		hv_seterr("disk \"%s\": expected a path under a disk-prefix "
-		    "of %s (%s)", shown, vmp_admit_path(),
-		    a.ndisk ? "see there" : "none is set");
-		errno = EPERM;
-	}
-	vmp_admit_free(&a);
-	return ok ? 0 : -1;
-}
-
 static void
 child(const char *prog, const struct hv_info *in, const char *disk, int ctl,
     int errw)
@@ -263,7 +193,8 @@ kvm_spawn_incoming(const struct hv_info *in, const void *config, size_t len,
 	hv_clearerr();
 	if (check(in) == -1)
 		return -1;
-	if (config_disk(config, len, disk, sizeof(disk)) == -1)
+	/* The disk was judged by admit(), in the restore's preflight. */
+	if (kvm_config_disk(config, len, disk, sizeof(disk)) == -1)
 		return -1;
 	find_vm_run(prog, sizeof(prog));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
