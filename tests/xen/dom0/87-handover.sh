@@ -31,18 +31,24 @@ wait_gone ho2 20 || fail "ho2 was left behind after the deadline"
 
 # 3. Killed while it waits for the go: the guardian destroys the
 #    paused domain and removes the lock.
-rm -f /tmp/fifo
-mkfifo /tmp/fifo
-vm-recv -q --handover --as ho2 </tmp/fifo >/tmp/out 2>&1 &
-rpid=$!
-( cat /tmp/ho.vmi; sleep 60 ) >/tmp/fifo &
-feeder=$!
-i=0
-until grep -q prepared /tmp/out; do
-	i=$((i + 1))
-	[ "$i" -lt 120 ] || fail "no prepared line in 120 s"
-	sleep 1
-done
+# recv_prepared ARGS: a vm-recv --handover ARGS ($rpid) fed the image
+# by a writer that holds its input open ($feeder), once it says
+# prepared.
+recv_prepared() {
+	rm -f /tmp/fifo
+	mkfifo /tmp/fifo
+	vm-recv -q --handover "$@" </tmp/fifo >/tmp/out 2>&1 &
+	rpid=$!
+	( cat /tmp/ho.vmi; sleep 60 ) >/tmp/fifo &
+	feeder=$!
+	i=0
+	until grep -q prepared /tmp/out; do
+		i=$((i + 1))
+		[ "$i" -lt 120 ] || fail "no prepared line in 120 s"
+		sleep 1
+	done
+}
+recv_prepared --as ho2
 xl list ho2 | grep -q ho2 || fail "no paused ho2 while prepared"
 state=$(xl list ho2 | awk 'NR == 2 { print $5 }')
 case $state in *p*) ;; *) fail "ho2 is '$state', not paused, before go" ;; esac
@@ -72,16 +78,7 @@ cat /tmp/out
 grep -q '^vmpipe-recv: prepared ho--incoming$' /tmp/out || fail "no twin built"
 grep -q 'the source still holds the name ho' /tmp/out || fail "the error does not say why"
 wait_gone ho--incoming 20 || fail "ho--incoming was left behind"
-vm-recv -q --handover </tmp/fifo >/tmp/out 2>&1 &
-rpid=$!
-( cat /tmp/ho.vmi; sleep 60 ) >/tmp/fifo &
-feeder=$!
-i=0
-until grep -q prepared /tmp/out; do
-	i=$((i + 1))
-	[ "$i" -lt 120 ] || fail "no prepared line in 120 s"
-	sleep 1
-done
+recv_prepared
 kill -KILL "$rpid"
 wait_gone ho--incoming 30 || fail "the guardian left ho--incoming behind"
 kill "$feeder" 2>/dev/null
