@@ -8,7 +8,7 @@
 
 extern int	verbose, quiet;
 
-/* Describe the image on fd and check it (inspect.c).  0 if whole; -1
+/* Describe the image on fd and check it (image.c).  0 if whole; -1
  * with the fault in msg.  in_bundle: leave the status line out. */
 int	inspect_image(int fd, const char *label, int in_bundle, char *msg,
 	    size_t msglen);
