@@ -58,7 +58,7 @@ FUZZ_LIBS_bundle  := -larchive
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
 FUZZ_SRC_xenstream := $(LIBSRC) $(XENSRC)
-FUZZ_LIBS_xenstream := $(XENLIBS)
+FUZZ_LIBS_xenstream := $(XENLIBS) -larchive
 endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recv \
