@@ -9,6 +9,8 @@
 #                           and after in one run
 #   bench/recv-load         the relocation server under idle connections, a
 #                           flood of half requests and a slow sender
+#   bench/bundle            a bundle written and read against the pipe, GNU
+#                           tar and bsdtar of the same sparse files
 #   bench/snapshot          the pause a checkpoint's disk snapshot adds, by
 #                           reflink and by copy, for a 1 GiB disk
 #   bench/xen-side-by-side  vmpipe beside xl on real Xen under the emulator:
@@ -32,6 +34,9 @@ bench/out/snap: bench/snap.c obj/libvmpipe.a $(HDRS)
 bench-snapshot: bench/out/snap
 	bench/snapshot
 
+bench-bundle: all
+	bench/bundle
+
 bench-save-restore: all
 	bench/save-restore
 
@@ -50,8 +55,8 @@ bench-recv-load: all
 bench-xen: all
 	bench/xen-side-by-side
 
-bench: all bench-codec bench-snapshot bench-save-restore bench-migrate \
+bench: all bench-codec bench-bundle bench-snapshot bench-save-restore bench-migrate \
 	bench-handover bench-recv-load
 
-.PHONY: bench-xen bench bench-codec bench-snapshot bench-save-restore bench-migrate bench-handover \
+.PHONY: bench-xen bench bench-codec bench-bundle bench-snapshot bench-save-restore bench-migrate bench-handover \
 	bench-recv-load
