@@ -30,8 +30,12 @@ struct feed {
 	size_t		len;
 };
 
-/* Give the pipe what was read, then the rest of the input, moved by
- * splice(2) where the input is a pipe too. */
+/*
+ * Give the pipe what was read, then the rest of the input, copied.  Not
+ * by splice(2): a saver lends the guest's pages to its pipe (vmsplice)
+ * and lets the guest run on once that pipe is empty, so the pages must
+ * be copied out of it, not moved on by reference into another pipe.
+ */
 static void *
 feeder(void *arg)
 {
@@ -40,11 +44,6 @@ feeder(void *arg)
 	ssize_t n;
 
 	if (io_writeall(f->out, f->head, f->len) == -1)
-		goto out;
-	do
-		n = splice(f->in, NULL, f->out, NULL, 1 << 20, SPLICE_F_MOVE);
-	while (n > 0 || (n == -1 && errno == EINTR));
-	if (n == 0 || errno != EINVAL)
 		goto out;
 	if ((buf = malloc(1 << 20)) == NULL)
 		goto out;
