@@ -75,7 +75,7 @@ bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
 	    $(foreach b,$(call hv_of,$*),$(HVLIBS_$(b))) $(LIBS_$*)
 
 LIBS_send := -lssh
-LIBS_recv := -lssh
+LIBS_recv := -lssh -larchive
 LIBS_migrate := -lssh
 LIBS_inspect := -larchive
 LIBS_save := -larchive
