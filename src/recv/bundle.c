@@ -156,14 +156,16 @@ on_disk_open(void *arg, unsigned i, const struct bundle_disk *d)
 	return b->fd[i];
 }
 
-/* What follows the bundle (a handover's go), passed on as it comes. */
+/* What follows the bundle (a handover's go), passed on as it comes;
+ * zeros before it are a tar writer's blocking, the archive's. */
 static void
 pass_rest(struct bfeed *b)
 {
 	char buf[512];
+	int lead = 1;
 
 	for (;;) {
-		ssize_t n;
+		ssize_t n, i = 0;
 
 		if (io_wait_readable(b->in, b->timeout_ms) == 0) {
 			b->idle = 1;
@@ -171,7 +173,12 @@ pass_rest(struct bfeed *b)
 		}
 		if ((n = read(b->in, buf, sizeof buf)) < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || io_writeall(b->out, buf, n) < 0)
+		if (n <= 0)
+			return;
+		while (lead && i < n && buf[i] == '\0')
+			i++;
+		lead = lead && i == n;
+		if (io_writeall(b->out, buf + i, n - i) < 0)
 			return;
 	}
 }
