@@ -8,7 +8,10 @@
 need_xen_backend vm-save
 need_xen_backend vm-recv
 ndom() { xl list | tail -n +2 | wc -l; }
-mkdir -p /srv/xen/a /srv/xen/b
+# A file disk needs a loop device and blkback.
+modprobe -a loop xen-blkback 2>/dev/null
+mkdir -p /srv/xen/a /srv/xen/b /etc/vmpipe
+trap 'rm -f /etc/vmpipe/recv.conf' EXIT
 rm -f /srv/xen/a/* /srv/xen/b/*
 # 16 MiB of data in a 64 MiB file: holes kept, data carried.
 truncate -s 64M /srv/xen/a/bd.img
