@@ -134,8 +134,8 @@ runs_at_a() {
 
 @test "B's vm-recv killed while the bundle comes: the guest runs on at A, B keeps no guest and no disk" {
 	# A disk with data all through it: the bundle takes a while.
-	truncate -s 128M "$DISK"
-	head -c 128M /dev/urandom | dd of="$DISK" conv=notrunc bs=1M 2>/dev/null
+	truncate -s 32M "$DISK"
+	head -c 32M /dev/urandom | dd of="$DISK" conv=notrunc bs=1M 2>/dev/null
 	start_guest_hb g 3 --disk "$DISK"
 	wait_disk g 20
 	migrate --copy-storage-all g >"$TEST_TMP/mig.out" 2>&1 &
