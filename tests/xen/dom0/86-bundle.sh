@@ -1,4 +1,4 @@
-# takes: 120
+# takes: 200
 # A Xen guest's disk travels with it in a bundle (vm-bundle(5)): a
 # checkpoint (vm-save --bundle --keep) carries the file disk's octets of
 # the instant; received through vm-recv by a "second host" (another
