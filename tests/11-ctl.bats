@@ -20,7 +20,8 @@ ctl() {
 @test "usage prints the synopsis and exits 2" {
 	run "$VMPIPE_BIN/vm-ctl"
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "usage: vm-ctl [-b backend] list" ]
+	[ "${lines[0]}" = "usage: vm-ctl [-b backend] list [--json]" ]
+	[ "${lines[1]}" = "       vm-ctl [-b backend] info [--json] guest" ]
 	[ "${lines[5]}" = "       vm-ctl [-b backend] rename guest name" ]
 	[ "${lines[6]}" = "       vm-ctl [-b backend] console [-f] guest" ]
 	run "$VMPIPE_BIN/vm-ctl" info
