@@ -7,6 +7,9 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+# bash-completion loads a command's completion by the command's name:
+# completion/vmpipe goes there once, with a link to it for each program.
+COMPDIR	?= $(PREFIX)/share/bash-completion/completions
 DESTDIR	?=
 
 # The Xen backend is built where libxen's headers are installed; XEN=0
@@ -110,6 +113,9 @@ install: all
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
 	install -d $(DESTDIR)$(PREFIX)/share/vmpipe
 	install -m 644 guest/guest.elf $(DESTDIR)$(PREFIX)/share/vmpipe/
+	install -d $(DESTDIR)$(COMPDIR)
+	install -m 644 completion/vmpipe $(DESTDIR)$(COMPDIR)/
+	for p in $(PROGS); do ln -sf vmpipe $(DESTDIR)$(COMPDIR)/vm-$$p; done
 
 clean:
 	rm -rf bin obj guest/*.o guest/guest.elf tests/unit/*.bin
