@@ -7,6 +7,7 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+GUESTDIR ?= $(PREFIX)/share/vmpipe
 DESTDIR	?=
 
 # The Xen backend is built where libxen's headers are installed; XEN=0
@@ -84,6 +85,7 @@ LIBS_restore := -larchive
 include guest/guest.mk
 include tests/tests.mk
 include bench/bench.mk
+include pkg/pkg.mk
 
 # The README's two commands.  Packages come first, in a make of their own,
 # because what is installed decides how this Makefile builds (libxl.h).
@@ -96,10 +98,10 @@ demo:
 	scripts/with-kvm scripts/demo
 
 check:
-	scripts/deps build test xen kvm
+	scripts/deps build test xen kvm pkg
 	$(MAKE) check-all
 
-install: all
+install: all install-data
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
@@ -108,8 +110,8 @@ install: all
 		install -m 755 bin/vm-$$p $(DESTDIR)$$d/; done
 	for m in man/*.[1578]; do \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	install -d $(DESTDIR)$(PREFIX)/share/vmpipe
-	install -m 644 guest/guest.elf $(DESTDIR)$(PREFIX)/share/vmpipe/
+	install -d $(DESTDIR)$(GUESTDIR)
+	install -m 644 guest/guest.elf $(DESTDIR)$(GUESTDIR)/
 
 clean:
 	rm -rf bin obj guest/*.o guest/guest.elf tests/unit/*.bin
