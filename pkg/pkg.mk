@@ -19,7 +19,9 @@ CONFS		:= recv.conf vm-recv.conf checkpoint.conf
 
 # vm-checkpoint is a shell script; it sits in bin/ beside the others so
 # that the tests run it (and check its usage against its manual page).
-all: bin/vm-checkpoint
+# The KVM-only programs (below) are built with the others, so that the
+# tests run them too.
+all: bin/vm-checkpoint kvm-only
 
 bin/vm-checkpoint: src/checkpoint/vm-checkpoint.sh
 	@mkdir -p bin

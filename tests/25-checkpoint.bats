@@ -140,3 +140,19 @@ runs_on() {
 	done
 	runs_on g
 }
+
+@test "the KVM-only build (vmpipe-kvm) saves, checks and restores" {
+	local p
+	for p in save restore ctl; do
+		[ -x "$VMPIPE_BIN/kvm/vm-$p" ] || skip "no bin/kvm (make kvm-only)"
+		! readelf -d "$VMPIPE_BIN/kvm/vm-$p" | grep -q 'NEEDED.*libxen'
+	done
+	start_guest_hb g 2
+	"$VMPIPE_BIN/kvm/vm-save" -q --keep -o "$TEST_TMP/g.vmi" g
+	"$VMPIPE_BIN/vm-inspect" -q "$TEST_TMP/g.vmi"
+	"$VMPIPE_BIN/kvm/vm-restore" -q --as g2 "$TEST_TMP/g.vmi"
+	run -0 "$VMPIPE_BIN/kvm/vm-ctl" info g2
+	[[ $output == *"backend: kvm"* ]]
+	runs_on g2
+	runs_on g
+}
