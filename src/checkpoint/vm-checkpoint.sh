@@ -133,14 +133,19 @@ fi
 umask 077
 mkdir -p "$dir" || die 1 "can't make $dir"
 
-# One checkpoint of a guest at a time.  The lock also makes a temporary
-# file left by a run that was killed safe to remove.
-lock=$dir/.$guest.lock
-# (A failed redirection of exec would end the shell with no word of why.)
-( : >>"$lock" ) 2>/dev/null || die 1 "can't write in $dir"
-exec 9>>"$lock"
-flock -n 9 || die 1 "$guest: another checkpoint of it is being made"
-rm -f "$dir/.$guest".*.tmp
+# access(2) says so for a read-only file system too, even to root.
+[ -w "$dir" ] || die 1 "can't write in $dir"
+
+# One checkpoint at a time in a directory (a lock on the directory
+# itself, so that no lock file is left behind): the saves do not compete
+# for its disk, and a temporary file of this guest's is one that a run
+# that was killed left, safe to remove.
+exec 9<"$dir"
+if ! flock -n 9; then
+	say "waiting for another checkpoint in $dir"
+	flock 9 || die 1 "can't lock $dir"
+fi
+rm -f "$dir/.$guest".*.tmp "$dir/.$guest".*.tmp.rc
 
 ext=vmi
 [ "$bundle" = yes ] && ext=tar
