@@ -8,6 +8,9 @@ BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 GUESTDIR ?= $(PREFIX)/share/vmpipe
+# bash-completion loads a command's completion by the command's name:
+# completion/vmpipe goes there once, with a link to it for each program.
+COMPDIR	?= $(PREFIX)/share/bash-completion/completions
 DESTDIR	?=
 
 # The Xen backend is built where libxen's headers are installed; XEN=0
@@ -76,7 +79,7 @@ bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
 	    $(foreach b,$(call hv_of,$*),$(HVLIBS_$(b))) $(LIBS_$*)
 
 LIBS_send := -lssh
-LIBS_recv := -lssh
+LIBS_recv := -lssh -larchive
 LIBS_migrate := -lssh
 LIBS_inspect := -larchive
 LIBS_save := -larchive
@@ -112,6 +115,9 @@ install: all install-data
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
 	install -d $(DESTDIR)$(GUESTDIR)
 	install -m 644 guest/guest.elf $(DESTDIR)$(GUESTDIR)/
+	install -d $(DESTDIR)$(COMPDIR)
+	install -m 644 completion/vmpipe $(DESTDIR)$(COMPDIR)/
+	for p in $(PROGS); do ln -sf vmpipe $(DESTDIR)$(COMPDIR)/vm-$$p; done
 
 clean:
 	rm -rf bin obj guest/*.o guest/guest.elf tests/unit/*.bin

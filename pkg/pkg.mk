@@ -1,5 +1,5 @@
-# pkg.mk: what an installed system gets besides the programs and their
-# manual pages (the units, the configuration files, bash completion,
+# pkg.mk: what an installed system gets besides the programs, their
+# manual pages and bash completion (the units, the configuration files,
 # vm-checkpoint), the KVM-only build of the programs that open guests,
 # and the Debian packages built from this tree (debian/).
 #
@@ -11,7 +11,6 @@
 
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
-COMPLDIR	?= $(PREFIX)/share/bash-completion/completions
 SYSUSERSDIR	?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(PREFIX)/lib/sysusers.d)
 UNITS		:= vmpipe-recv.service vmpipe-checkpoint@.service \
 		   vmpipe-checkpoint@.timer
@@ -54,7 +53,7 @@ install-kvm: kvm-only
 # file already in place is the administrator's and is left alone.
 install-data: bin/vm-checkpoint
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(COMPLDIR) $(DESTDIR)$(SYSCONFDIR)/vmpipe \
+	    $(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/vmpipe \
 	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 755 bin/vm-checkpoint $(DESTDIR)$(SBINDIR)/
 	for u in $(UNITS); do \
@@ -66,9 +65,7 @@ install-data: bin/vm-checkpoint
 		install -m 644 pkg/etc/$$c $(DESTDIR)$(SYSCONFDIR)/vmpipe/ || \
 		exit 1; done
 	install -m 644 pkg/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/vmpipe.conf
-	install -m 644 pkg/bash-completion $(DESTDIR)$(COMPLDIR)/vmpipe
-	for p in $(PROGS) checkpoint; do \
-		ln -sf vmpipe $(DESTDIR)$(COMPLDIR)/vm-$$p; done
+	ln -sf vmpipe $(DESTDIR)$(COMPDIR)/vm-checkpoint
 
 # The packages are built in a copy of the tree (only what git tracks, as
 # it is now, uncommitted changes included), so that a build here, or the

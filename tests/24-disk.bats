@@ -131,6 +131,29 @@ disk_clean() {
 	disk_clean g
 }
 
+@test "two running guests never share a disk: a clone from an image is refused while its original runs, and the original paused can't be resumed while the clone runs" {
+	start_guest_hb g 3 --disk "$DISK"
+	wait_disk g 20
+	run -0 "$VMPIPE_BIN/vm-save" -q --keep g -o "$TEST_TMP/g.vmi"
+	run -1 "$VMPIPE_BIN/vm-restore" -q --as g2 "$TEST_TMP/g.vmi"
+	echo "$output"
+	[[ "$output" == *"disk $DISK is in use by another running guest"* ]]
+	! ctl info g2 >/dev/null 2>&1
+	wait_disk g 30
+	disk_clean g
+	# Paused, the original lets go of it: the clone may run.
+	run -0 ctl pause g
+	run -0 "$VMPIPE_BIN/vm-restore" -q --as g2 "$TEST_TMP/g.vmi"
+	wait_disk g2 30
+	run -1 ctl resume g
+	echo "$output"
+	[[ "$output" == *"disk $DISK is in use by another running guest"* ]]
+	ctl info g | grep -q paused
+	wait_disk g2 30
+	ctl destroy g2
+	ctl destroy g
+}
+
 # Bundles (vm-bundle(5)): a guest and its disk in one archive.
 
 @test "vm-save --bundle --keep: a checkpoint of memory and disk at one instant; restored over the disk that went on, the guest's check is clean" {
@@ -217,4 +240,20 @@ disk_clean() {
 	[ -z "$(ls -A "$TEST_TMP/disks" | grep -v '^g.img$')" ]
 	wait_disk g 50
 	disk_clean g
+}
+
+@test "a checkpoint of a guest whose disk is a block device is refused before it is paused: it can't be held beside itself" {
+	LOOP=$(losetup -f --show "$DISK")
+	start_guest_hb g 3 --disk "$LOOP"
+	wait_disk g 20
+	run -1 "$VMPIPE_BIN/vm-save" -q --bundle --keep g -o "$TEST_TMP/ckpt.tar"
+	echo "$output"
+	[[ "$output" == *"disk vda: $LOOP is not a file: a checkpoint holds only file disks at its instant (by reflink or copy); save it without --keep, the guest paused while the disk is read"* ]]
+	[ "$(ctl info g | awk '$1 == "state:" { print $2 }')" = running ]
+	[ -z "$(ls -A /dev | grep vmpipe-snap)" ]
+	# Without --keep the device is read with the guest paused.
+	run -0 "$VMPIPE_BIN/vm-save" -q --bundle g -o "$TEST_TMP/b.tar"
+	run -0 "$VMPIPE_BIN/vm-inspect" -q "$TEST_TMP/b.tar"
+	ctl destroy g 2>/dev/null || true
+	losetup -d "$LOOP"
 }

@@ -145,3 +145,30 @@ assert_clean() {
 # What every program says of the guest name "a@b", after its own name:
 # the one name rule (src/lib/names.c, vmpipe(7)).
 BAD_NAME_AT_B="bad guest name \"a@b\": expected letters, digits, '.', '_', '+' or '-', found '@' at octet 2"
+
+# Skip (or, with VMPIPE_STRICT=1, fail) without bash-completion's helpers.
+BASH_COMPLETION=/usr/share/bash-completion/bash_completion
+need_bash_completion() {
+	if [ ! -r "$BASH_COMPLETION" ]; then
+		[ "${VMPIPE_STRICT:-0}" = 1 ] && { echo "no bash-completion" >&2; return 1; }
+		skip "no bash-completion (scripts/deps test)"
+	fi
+}
+
+# complete_line WORD...: what completion/vmpipe offers for the last WORD
+# of a command line of these words, one a line, sorted, asked as bash
+# asks it: the function that `complete -p` names for the command, in a
+# fresh bash with bash-completion's helpers.
+complete_line() {
+	bash --norc --noprofile -c '
+		. "$0" && . "$1" || exit 1
+		shift
+		spec=$(complete -p "${1##*/}") || exit 1
+		f=${spec#*-F } f=${f%% *}
+		COMP_WORDS=("$@") COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*" COMP_POINT=${#COMP_LINE}
+		"$f" "$1" "${COMP_WORDS[COMP_CWORD]}" \
+		    "${COMP_WORDS[COMP_CWORD - 1]}"
+		[ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' \
+	    "$BASH_COMPLETION" "$VMPIPE_TOP/completion/vmpipe" "$@" | sort
+}

@@ -16,8 +16,9 @@ VECTORS	  := plain live zstd
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
 UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis \
-	     test_pvstream test_snap test_bundle
+	     test_pvstream test_snap test_bundle test_json
 USRC_test_policy := src/lib/policy.c
+USRC_test_json	 := src/lib/json.c
 USRC_test_admit  := src/lib/admit.c src/lib/conf.c
 USRC_test_vis	 := src/lib/vis.c
 USRC_test_pvstream := src/hv/xen/pvstream.c

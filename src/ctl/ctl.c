@@ -13,6 +13,7 @@
 #include "hv.h"
 #include "hold.h"
 #include "names.h"
+#include "show.h"
 
 static const struct hv_ops *ops;
 
@@ -20,8 +21,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-ctl [-b backend] list\n"
-	    "       vm-ctl [-b backend] info guest\n"
+	    "usage: vm-ctl [-b backend] list [--json]\n"
+	    "       vm-ctl [-b backend] info [--json] guest\n"
 	    "       vm-ctl [-b backend] pause guest\n"
 	    "       vm-ctl [-b backend] resume [--force] guest\n"
 	    "       vm-ctl [-b backend] destroy guest\n"
@@ -30,29 +31,67 @@ usage(void)
 	exit(VMP_EX_USAGE);
 }
 
+/*
+ * The one option of list and info, --json: 1 if given.  argc and argv
+ * then start at the verb's operands.
+ */
 static int
-list_one(void *arg, const struct hv_info *i)
+json_opt(int *argc, char ***argv)
 {
-	char uuid[VMP_UUID_STRLEN];
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, json = 0;
 
+	optind = 1;
+	while ((ch = getopt_long(*argc, *argv, "", longopts, NULL)) != -1) {
+		if (ch != 'J')
+			usage();
+		json = 1;
+	}
+	*argc -= optind;
+	*argv += optind;
+	return json;
+}
+
+static int
+list_row(void *arg, const struct hv_info *i)
+{
 	(void)arg;
-	vmp_uuid_format(i->uuid, uuid);
-	printf("%-20s %8ld %-8s %5u %8llu %s\n", i->name, i->id,
-	    i->paused ? "paused" : "running", i->vcpus,
-	    (unsigned long long)(i->mem_bytes >> 20), uuid);
+	show_list_row(i);
+	return 0;
+}
+
+static int
+list_json(void *arg, const struct hv_info *i)
+{
+	show_json(arg, ops->name, i, 0);
 	return 0;
 }
 
 static int
 cmd_list(int argc, char *argv[])
 {
-	(void)argv;
-	if (argc != 1)
+	struct show_doc d;
+	int json = json_opt(&argc, &argv);
+
+	if (argc != 0)
 		usage();
-	printf("%-20s %8s %-8s %5s %8s %s\n", "NAME", "ID", "STATE", "VCPUS",
-	    "MEM-MIB", "UUID");
-	if (ops->list(list_one, NULL) != 0)
+	if (!json) {
+		show_list_header();
+		if (ops->list(list_row, NULL) != 0)
+			errx(VMP_EX_FAIL, "list: %s", hv_strerror());
+		return 0;
+	}
+	if (show_doc_open(&d) == -1)
+		err(VMP_EX_FAIL, "list");
+	json_array(&d.j);
+	if (ops->list(list_json, &d.j) != 0)
 		errx(VMP_EX_FAIL, "list: %s", hv_strerror());
+	json_end(&d.j);
+	if (show_doc_write(&d) == -1)
+		err(VMP_EX_FAIL, "list: can't write its JSON");
 	return 0;
 }
 
@@ -71,24 +110,24 @@ cmd_info(int argc, char *argv[])
 {
 	struct hv_guest *g;
 	struct hv_info i;
-	char uuid[VMP_UUID_STRLEN];
+	struct show_doc d;
+	int json = json_opt(&argc, &argv);
 
-	if (argc != 2)
+	if (argc != 1)
 		usage();
-	g = open_guest(argv[1]);
+	g = open_guest(argv[0]);
 	if (ops->describe(g, &i) == -1)
-		errx(VMP_EX_FAIL, "%s: %s", argv[1], hv_strerror());
-	vmp_uuid_format(i.uuid, uuid);
-	printf("name: %s\n", i.name);
-	printf("uuid: %s\n", uuid);
-	printf("backend: %s\n", ops->name);
-	printf("id: %ld\n", i.id);
-	printf("state: %s\n", i.paused ? "paused" : "running");
-	printf("vcpus: %u\n", i.vcpus);
-	printf("memory: %llu\n", (unsigned long long)i.mem_bytes);
-	printf("cpu-features: %08x %08x %08x %08x\n", i.cpu_features[0],
-	    i.cpu_features[1], i.cpu_features[2], i.cpu_features[3]);
+		errx(VMP_EX_FAIL, "%s: %s", argv[0], hv_strerror());
 	ops->close(g);
+	if (!json) {
+		show_info(ops->name, &i);
+		return 0;
+	}
+	if (show_doc_open(&d) == -1)
+		err(VMP_EX_FAIL, "info %s", argv[0]);
+	show_json(&d.j, ops->name, &i, 1);
+	if (show_doc_write(&d) == -1)
+		err(VMP_EX_FAIL, "info %s: can't write its JSON", argv[0]);
 	return 0;
 }
 

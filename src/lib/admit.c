@@ -24,6 +24,7 @@ vmp_admit_free(struct vmp_admit *a)
 {
 	for (int i = 0; i < a->ndisk; i++)
 		free(a->disk_prefix[i]);
+	free(a->disk_dir);
 	for (int i = 0; i < a->nbridge; i++)
 		free(a->bridge[i]);
 	memset(a, 0, sizeof(*a));
@@ -82,6 +83,9 @@ vmp_admit_load(struct vmp_admit *a, char *why, size_t len)
 			continue;
 		if (!strcmp(key, "disk-prefix") && *v == '/' && !dotted(v))
 			rc = add(a->disk_prefix, &a->ndisk, v, 1);
+		else if (!strcmp(key, "disk-dir") && *v == '/' &&
+		    !dotted(v) && a->disk_dir == NULL)
+			rc = (a->disk_dir = strdup(v)) == NULL ? -1 : 0;
 		else if (!strcmp(key, "bridge") && *v != '\0' &&
 		    !strpbrk(v, " \t/"))
 			rc = add(a->bridge, &a->nbridge, v, 0);
@@ -89,7 +93,8 @@ vmp_admit_load(struct vmp_admit *a, char *why, size_t len)
 			rc = -1;
 		if (rc == -1)
 			snprintf(why, len, "%s:%d: bad line: expected "
-			    "'disk-prefix /absolute/path' or 'bridge name' (at "
+			    "'disk-prefix /absolute/path', 'disk-dir "
+			    "/absolute/path' (once) or 'bridge name' (at "
 			    "most %d of each), found '%.100s%s%.100s'", path,
 			    lineno, VMP_ADMIT_MAX, key, *v ? " " : "", v);
 	}

@@ -5,6 +5,7 @@
  *
  *	# /etc/vmpipe/recv.conf
  *	disk-prefix /var/lib/xen/images/
+ *	disk-dir /var/lib/xen/images/incoming
  *	bridge xenbr0
  *
  * A missing file is the empty policy: no host disk is admitted, and no
@@ -21,6 +22,9 @@
 struct vmp_admit {
 	char	*disk_prefix[VMP_ADMIT_MAX];	/* each ends in '/' */
 	int	 ndisk;
+	/* Where the disks of a guest that brings them (a bundle) are put;
+	 * NULL: this host takes none.  Under a disk prefix to be of use. */
+	char	*disk_dir;
 	char	*bridge[VMP_ADMIT_MAX];
 	int	 nbridge;
 };

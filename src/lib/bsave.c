@@ -29,6 +29,7 @@ struct bs {
 	struct bundle_writer	*w;
 	int			 rfd;		/* the image pipe's reader */
 	int			 pump_rc;
+	int			 keep;		/* a checkpoint: disks held */
 };
 
 static void *
@@ -126,6 +127,16 @@ manifest(struct bs *b, struct bundle_manifest *m, char *err, size_t len)
 		size = S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) :
 		    st.st_size;
 		close(fd);
+		/* A device can't be held beside itself: its copy would land
+		 * in /dev.  Said before the guest is paused. */
+		if (b->keep && !S_ISREG(st.st_mode)) {
+			snprintf(err, len, "disk %s: %s is not a file: a "
+			    "checkpoint holds only file disks at its instant "
+			    "(by reflink or copy); save it without --keep, "
+			    "the guest paused while the disk is read",
+			    d->device, d->path);
+			return -1;
+		}
 		if (bundle_disk_set(&m->disk[i], d->device, (uint64_t)size,
 		    d->path, err, len) == -1)
 			return -1;
@@ -180,11 +191,12 @@ bundle_save(const struct hv_ops *ops, struct hv_guest *g, int fd,
     const struct save_opts *so, const struct bsave_opts *bo,
     struct save_result *res, struct bsave_result *br)
 {
-	struct bs b = { .ops = ops, .g = g, .bo = bo, .br = br, .rfd = -1 };
+	int keep = so->then == SAVE_RESUME, p[2], r;
+	struct bs b = { .ops = ops, .g = g, .bo = bo, .br = br, .rfd = -1,
+	    .keep = keep };
 	struct bundle_manifest m;
 	struct save_opts o = *so;
 	char err[BUNDLE_ERRLEN];
-	int keep = so->then == SAVE_RESUME, p[2], r;
 	pthread_t t;
 
 	memset(br, 0, sizeof(*br));

@@ -55,6 +55,11 @@ int	bundle_manifest_format(const struct bundle_manifest *, char **out,
 int	bundle_manifest_parse(struct bundle_manifest *, const char *text,
 	    size_t len, char *err, size_t errlen);
 
+/* Do these first octets of a stream look like a tar archive ("ustar"
+ * at offset 257)?  1 or 0.  (Here, for programs that only tell a bundle
+ * from an image and pass it on: they need no libarchive.) */
+int	bundle_sniff(const void *block, size_t len);
+
 /* ---- writing (bundle_write.c) ---- */
 
 struct bundle_writer;
@@ -139,8 +144,26 @@ struct bundle_stats {
 int	bundle_read(int fd, const struct bundle_read_ops *, void *arg,
 	    struct bundle_stats *st, char *err, size_t errlen);
 
-/* Do these first octets of a stream look like a tar archive ("ustar"
- * at offset 257)?  1 or 0. */
-int	bundle_sniff(const void *block, size_t len);
+/*
+ * A bundle that comes over a connection: its first octets may have been
+ * read already (to tell a bundle from an image), its sender may go
+ * silent, and more may follow the archive on the same fd (a handover's
+ * go): so the reading stops at the end of the archive, and the octets
+ * read past it must be the zeros of a writer's blocking.  A bundle
+ * writer here blocks nothing (bundle_writer_new()): its archive ends
+ * with its two blocks of zeros.
+ */
+struct bundle_source {
+	int		 fd;
+	const void	*pre;		/* octets already read from fd */
+	size_t		 prelen;
+	int		 timeout_ms;	/* of silence; 0: wait for ever */
+	int		 stop_at_end;	/* don't read to the end of fd */
+};
+
+int	bundle_read_from(const struct bundle_source *,
+	    const struct bundle_read_ops *, void *arg, struct bundle_stats *st,
+	    char *err, size_t errlen);
+
 
 #endif /* BUNDLE_H */

@@ -263,3 +263,9 @@ bundle_manifest_parse(struct bundle_manifest *m, const char *text,
 		    "(format, guest, chunk), found %u", line - 1);
 	return 0;
 }
+
+int
+bundle_sniff(const void *block, size_t len)
+{
+	return len >= 262 && memcmp((const char *)block + 257, "ustar", 5) == 0;
+}

@@ -8,6 +8,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@ struct rd {
 	struct hash_state	h;		/* the member being read */
 	struct archive		*a;
 	int			fd;
+	const unsigned char	*pre;		/* octets read before us */
+	size_t			prelen;
+	int			timeout_ms;	/* of silence; 0 none */
+	int			stop_at_end;
 	const struct bundle_read_ops *ops;
 	void			*arg;
 	struct bundle_manifest	m;
@@ -80,17 +85,51 @@ track(struct rd *r, const unsigned char *p, size_t n)
 	r->delivered += n;
 }
 
+/* read(2), within the source's deadline of silence. */
+static ssize_t
+rd_fill(struct rd *r)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (r->timeout_ms > 0) {
+			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+			int k = poll(&pfd, 1, r->timeout_ms);
+
+			if (k == -1 && errno == EINTR)
+				continue;
+			if (k == 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+		}
+		n = read(r->fd, r->buf, RBUF);
+		if (n == -1 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
 static la_ssize_t
 rd_read(struct archive *a, void *arg, const void **out)
 {
 	struct rd *r = arg;
 	ssize_t n;
 
-	do
-		n = read(r->fd, r->buf, RBUF);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		archive_set_error(a, errno, "read: %s", strerror(errno));
+	if (r->prelen > 0) {
+		n = (ssize_t)r->prelen;
+		track(r, r->pre, r->prelen);
+		*out = r->pre;
+		r->prelen = 0;
+		return n;
+	}
+	if ((n = rd_fill(r)) == -1) {
+		if (errno == ETIMEDOUT)
+			archive_set_error(a, errno, "no data for %d s",
+			    r->timeout_ms / 1000);
+		else
+			archive_set_error(a, errno, "read: %s",
+			    strerror(errno));
 		return -1;
 	}
 	track(r, r->buf, (size_t)n);
@@ -462,10 +501,13 @@ read_end(struct rd *r)
 		return rc == 1 ? wrong(r, "the end of the archive after "
 		    BUNDLE_SUMS, name) : -1;
 	used = (uint64_t)archive_filter_bytes(r->a, 0);
-	for (;;) {
-		n = read(r->fd, r->buf, RBUF);
-		if (n == -1 && errno == EINTR)
-			continue;
+	/* More may follow on the source (a sender's word after the
+	 * bundle): what was read is all there is to check. */
+	while (!r->stop_at_end) {
+		n = rd_fill(r);
+		if (n == -1 && errno == ETIMEDOUT)
+			return rfail(r, "no data for %d s after the end of "
+			    "the archive", r->timeout_ms / 1000);
 		if (n == -1)
 			return rfail(r, "read: %s", strerror(errno));
 		if (n == 0)
@@ -488,6 +530,16 @@ int
 bundle_read(int fd, const struct bundle_read_ops *ops, void *arg,
     struct bundle_stats *st, char *err, size_t errlen)
 {
+	const struct bundle_source src = { .fd = fd };
+
+	return bundle_read_from(&src, ops, arg, st, err, errlen);
+}
+
+int
+bundle_read_from(const struct bundle_source *src,
+    const struct bundle_read_ops *ops, void *arg, struct bundle_stats *st,
+    char *err, size_t errlen)
+{
 	static const struct bundle_read_ops none;
 	struct archive_entry *e;
 	const char *name;
@@ -502,7 +554,11 @@ bundle_read(int fd, const struct bundle_read_ops *ops, void *arg,
 	}
 	if (errlen > 0)
 		err[0] = '\0';
-	r->fd = fd;
+	r->fd = src->fd;
+	r->pre = src->pre;
+	r->prelen = src->prelen;
+	r->timeout_ms = src->timeout_ms;
+	r->stop_at_end = src->stop_at_end;
 	r->ops = ops != NULL ? ops : &none;
 	r->arg = arg;
 	r->err = err;
@@ -556,10 +612,4 @@ out:
 	}
 	errno = saved;
 	return rc;
-}
-
-int
-bundle_sniff(const void *block, size_t len)
-{
-	return len >= 262 && memcmp((const char *)block + 257, "ustar", 5) == 0;
 }

@@ -38,10 +38,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vm-migrate [-lqrv] [--no-fallback] [--plain] [-b backend] "
-	    "[--bandwidth rate]\n"
-	    "                  [-C file] [-c cipher] [--downtime ms] "
-	    "[-e command] [-i identity]\n"
+	    "usage: vm-migrate [-lqrv] [--copy-storage-all] [--no-fallback] "
+	    "[--plain]\n"
+	    "                  [-b backend] [--bandwidth rate] [-C file] "
+	    "[-c cipher]\n"
+	    "                  [--downtime ms] [-e command] [-i identity]\n"
 	    "                  [-j threads] [-K known_hosts] [--max-bytes size] "
 	    "[--max-rounds n]\n"
 	    "                  [-p port] [-t seconds] [-z level] guest "
@@ -269,6 +270,7 @@ main(int argc, char *argv[])
 		{ "bandwidth",	required_argument,	NULL, 'B' },
 		{ "compress",	required_argument,	NULL, 'z' },
 		{ "config",	required_argument,	NULL, 'C' },
+		{ "copy-storage-all", no_argument,	NULL, 'A' },
 		{ "downtime",	required_argument,	NULL, 'D' },
 		{ "known-hosts", required_argument,	NULL, 'K' },
 		{ "live",	no_argument,		NULL, 'l' },
@@ -287,6 +289,7 @@ main(int argc, char *argv[])
 	const char *backend = NULL, *live_only = NULL, *guest, *host;
 	int ch, live = 0, quiet = 0, verbose = 0, ns = 0, nr = 0, nt = 0;
 	int settle_only = 0, nq, p[2], sst, rst, timeout = XFER_GO_TIMEOUT;
+	int storage = 0;
 	pid_t saver, sender;
 
 	sargv[ns++] = (char *)vmp_sibling("vm-send");
@@ -303,6 +306,9 @@ main(int argc, char *argv[])
 				}
 			if (ch != 'N')
 				tune[nt++] = optarg;
+			break;
+		case 'A':
+			storage = 1;
 			break;
 		case 'b':
 			backend = optarg;
@@ -355,8 +361,18 @@ main(int argc, char *argv[])
 	host = argv[1];
 	if (live_only != NULL && !live)
 		errx(VMP_EX_USAGE, "%s needs --live", live_only);
-	if (settle_only && (live || nt > 0 || verbose))
+	if (settle_only && (live || nt > 0 || verbose || storage))
 		usage();
+	/*
+	 * A disk copied while the guest runs would need the blocks it
+	 * writes meanwhile copied again, round after round, as its memory
+	 * is: no backend here tracks a disk's dirty blocks yet.
+	 */
+	if (storage && live)
+		errx(VMP_EX_USAGE, "--copy-storage-all can't be --live: the "
+		    "disks are copied with the guest paused.  Migrate offline "
+		    "with vm-migrate --copy-storage-all %s %s, or live with "
+		    "the disks on storage both hosts share", argv[0], argv[1]);
 	if (vmp_name_check(guest, b1, sizeof b1) == -1)
 		errx(VMP_EX_USAGE, "%s", b1);
 
@@ -394,6 +410,10 @@ main(int argc, char *argv[])
 	rargv[nr++] = (char *)vmp_sibling(live ? "vm-precopy" : "vm-save");
 	if (!live)
 		rargv[nr++] = "--paused";
+	/* The guest's disks go with it, in a bundle (vm-bundle(5)); those
+	 * here are left as they are. */
+	if (storage)
+		rargv[nr++] = "--bundle";
 	for (int i = 0; i < nt; i++)
 		rargv[nr++] = tune[i];
 	if (quiet)

@@ -7,8 +7,9 @@
  * receive's lock.  The receive tells it "made" once the guest exists,
  * "keep" once the guest runs, and "done" when its work is over either way.
  * If the pipe ends without "done", the receive died: the guardian
- * destroys the guest it made unless told to keep it, removes the lock
- * file (if it is still this receive's) and exits.
+ * destroys the guest it made unless told to keep it (and the disks made
+ * for it, of a bundle), removes the lock file (if it is still this
+ * receive's) and exits.
  *
  * The order of the receive's last steps makes every death safe: it says
  * "keep" after the guest runs and before it says `running' to the sender.
@@ -83,8 +84,8 @@ destroy_made(const struct hv_ops *ops, const char *name, int twin, int go)
 }
 
 static void __attribute__((noreturn))
-guardian(int rfd, const char *name, uint32_t backend, const char *lock,
-    int lockfd)
+guardian(const struct guard *gd, int rfd, const char *name, uint32_t backend,
+    const char *lock, int lockfd)
 {
 	const struct hv_ops *ops;
 	struct stat a, b;
@@ -112,6 +113,10 @@ guardian(int rfd, const char *name, uint32_t backend, const char *lock,
 	/* The receive is gone without its last word. */
 	if (made && !kept && (ops = hv_by_id(backend)) != NULL)
 		destroy_made(ops, name, twin, go);
+	/* The disks a bundle brought, made for a guest that does not run:
+	 * left, they would refuse the next try. */
+	for (unsigned i = 0; !kept && i < gd->ndisks; i++)
+		(void)unlink(gd->disks[i]);
 	/* Its lock file, unless a later receive has made a new one. */
 	if (lock != NULL && lockfd >= 0 && fstat(lockfd, &a) == 0 &&
 	    stat(lock, &b) == 0 && a.st_dev == b.st_dev &&
@@ -159,7 +164,7 @@ guard_start(struct guard *gd, const char *name, uint32_t backend,
 		    (lk >= 0 && dup2(lk, 4) < 0))
 			_exit(1);
 		close_range(lockfd >= 0 ? 5 : 4, ~0u, 0);
-		guardian(3, name, backend, lock, lockfd >= 0 ? 4 : -1);
+		guardian(gd, 3, name, backend, lock, lockfd >= 0 ? 4 : -1);
 	}
 	close(p[0]);
 	gd->fd = p[1];

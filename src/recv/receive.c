@@ -46,6 +46,7 @@ struct verdict {
 	int		 prepared;	/* said `prepared' */
 	volatile int	*idle;		/* the feeder's: the sender went silent */
 	struct guard	*guard;
+	struct bfeed	*bundle;	/* a bundle's feeder, or NULL */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -108,6 +109,15 @@ on_prepared(void *arg, const struct restore_result *res, char *why,
 	size_t n = 0;
 	uint64_t end;
 
+	/* A bundle's disks come after its image: nothing is prepared, nor
+	 * resumed, before all of it has checked.  The feeder's own
+	 * deadline of silence bounds the wait. */
+	if (v->bundle != NULL && bfeed_wait(v->bundle, BFEED_IMAGE) !=
+	    BFEED_WHOLE) {
+		snprintf(why, len, "%s", v->bundle->idle ? "no data from the "
+		    "sender in time" : v->bundle->err);
+		return -1;
+	}
 	if (!v->handover)
 		return 0;
 	say(v->out, "prepared %s", res->info.name);
@@ -299,6 +309,66 @@ read_preamble(int in, char *buf, size_t cap, struct xfer_scan *scan,
 	return have;
 }
 
+/* Read on until buf holds want octets, the input ends or the deadline
+ * passes; returns the octets added. */
+static size_t
+read_upto(int in, char *buf, size_t have, size_t want, int timeout_ms)
+{
+	size_t got = 0;
+
+	while (have + got < want && io_wait_readable(in, timeout_ms) > 0) {
+		ssize_t n = read(in, buf + have + got, want - have - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/*
+ * A bundle: start its feeder on pipe end wfd and wait until it knows the
+ * guest and has scanned the image's first records (or failed, said on
+ * out).  Fills in what the receive needs from it.  0 or -1.
+ */
+static int
+start_bundle(struct bfeed *bf, int in, int out, int wfd, const char *buf,
+    size_t have, int tmo, const struct recv_opts *o, struct verdict *v,
+    struct restore_opts *ro, struct xfer_scan *scan)
+{
+	bf->in = in;
+	bf->out = wfd;
+	bf->pre = buf;
+	bf->prelen = have;
+	bf->timeout_ms = tmo;
+	if (bfeed_start(bf) == -1) {
+		say(out, "error: thread: %s", strerror(errno));
+		close(wfd);
+		return -1;
+	}
+	if (bfeed_wait(bf, BFEED_MANIFEST) == BFEED_FAILED) {
+		if (bf->idle || bf->err[0] == '\0')
+			say(out, "error: no bundle from the sender in time");
+		else
+			say(out, "%s: %s", bf->refused ? "refused" : "error",
+			    bf->err);
+		return -1;
+	}
+	/* The guest is made under the MANIFEST's name (or --name), the one
+	 * locked here, whatever its image says. */
+	v->bundle = bf;
+	v->name = o->name ? o->name : bf->guest;
+	ro->name = v->name;
+	ro->disk_paths = bf->paths;
+	ro->ndisk_paths = bf->ndisks;
+	*scan = bf->scan;
+	scan->body = NULL;	/* the feeder's */
+	snprintf(scan->name, sizeof scan->name, "%s", v->name);
+	return 0;
+}
+
 int
 recv_stream(int in, int out, const struct recv_opts *o)
 {
@@ -321,10 +391,11 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	    .timeout_ms = tmo, .guard = &guard };
 	struct feeder f = { .in = in, .timeout_ms = tmo };
 	struct xfer_scan scan;
+	struct bfeed *bf = NULL;
 	char *buf, emsg[1024], lock[PATH_MAX] = "";
-	size_t have;
+	size_t have, scanned;
 	pthread_t th;
-	int p[2], idle = 0, lockfd = -1, rc = VMP_EX_FAIL;
+	int p[2] = { -1, -1 }, idle = 0, lockfd = -1, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL) {
 		say(out, "error: %s", strerror(errno));
@@ -333,6 +404,23 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	/* The preamble; what a sender sends before it waits for us. */
 	xfer_scan_init(&scan);
 	have = read_preamble(in, buf, XFER_BUFSZ, &scan, tmo, &idle);
+	/* Not an image: a bundle, a guest with its disks, is a tar
+	 * archive, known by its first block. */
+	if (!scan.vmpipe && !idle && have < 512)
+		have += read_upto(in, buf, have, 512, tmo);
+	if (!scan.vmpipe && bundle_sniff(buf, have)) {
+		if ((bf = calloc(1, sizeof *bf)) == NULL ||
+		    pipe2(p, O_CLOEXEC) < 0) {
+			say(out, "error: %s", strerror(errno));
+			goto out;
+		}
+		(void)fcntl(p[1], F_SETPIPE_SZ, XFER_BUFSZ);
+		xfer_scan_free(&scan);
+		if (start_bundle(bf, in, out, p[1], buf, have, tmo, o, &v,
+		    &ropts, &scan) == -1)
+			goto out;
+	}
+	scanned = bf != NULL ? bf->scanned : have;
 	if (idle) {
 		say(out, "error: no image from the sender within %d s",
 		    tmo / 1000);
@@ -355,14 +443,14 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		say(out, "refused: %s", scan.err);
 		goto out;
 	}
-	if (scan.vmpipe && !scan.done && have == XFER_BUFSZ) {
+	if (scan.vmpipe && !scan.done && scanned >= XFER_BUFSZ) {
 		say(out, "refused: the records before the guest's memory take "
 		    "more than %u octets (the most a receive reads before it "
 		    "locks the guest's name)", XFER_BUFSZ);
 		goto out;
 	}
 	v.name = o->name ? o->name : scan.name[0] ? scan.name : "?";
-	if (scan.done && (o->name || scan.name[0])) {
+	if ((scan.done || bf != NULL) && (o->name || scan.name[0])) {
 		lockfd = lock_name(v.name, lock, sizeof lock, emsg,
 		    sizeof emsg);
 		if (lockfd < 0) {
@@ -370,8 +458,13 @@ recv_stream(int in, int out, const struct recv_opts *o)
 			say(out, "refused: %s", emsg);
 			goto out;
 		}
-		/* Only a guest with a name and a lock can be guarded. */
-		if (guard_start(&guard, v.name, scan.backend, lock,
+		/* Only a guest with a name, a lock and a backend can be
+		 * guarded. */
+		if (bf != NULL) {
+			guard.disks = bf->paths;
+			guard.ndisks = bf->ndisks;
+		}
+		if (scan.done && guard_start(&guard, v.name, scan.backend, lock,
 		    lockfd) < 0) {
 			say(out, "error: can't start the guardian: %s",
 			    strerror(errno));
@@ -379,6 +472,8 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		}
 	}
 
+	if (bf != NULL)
+		goto restore;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		say(out, "error: pipe: %s", strerror(errno));
 		goto out;
@@ -394,9 +489,10 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		goto out;
 	}
 	pthread_detach(th);
+restore:
 	ropts.arg = &v;
 	v.in = p[0];
-	v.idle = &f.idle;
+	v.idle = bf != NULL ? &bf->idle : &f.idle;
 	if (restore_stream(p[0], &ropts, &res, emsg, sizeof emsg) == 0) {
 		if (!v.acked) {
 			guard_keep(&guard);
@@ -405,7 +501,7 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		}
 		rc = VMP_EX_OK;
 	} else {
-		if (f.idle && !v.prepared)
+		if (*v.idle && !v.prepared)
 			snprintf(emsg, sizeof emsg, "no data from the sender "
 			    "for %d s: the guest being made was destroyed",
 			    tmo / 1000);
@@ -415,8 +511,17 @@ recv_stream(int in, int out, const struct recv_opts *o)
 	}
 	/* The feeder may still be blocked on in: exit takes it along. */
 	close(p[0]);
+	p[0] = -1;
 	buf = NULL;	/* the feeder may still read it */
 out:
+	if (bf != NULL) {
+		/* Disks of a guest that does not run here are nobody's. */
+		if (rc != VMP_EX_OK)
+			bfeed_unmake(bf);
+		if (p[0] >= 0)
+			close(p[0]);
+		buf = NULL;	/* the feeder's, as bf is */
+	}
 	/* Removed while still held: a waiting receive takes the next. */
 	if (lock[0] != '\0')
 		(void)unlink(lock);

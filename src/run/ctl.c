@@ -217,8 +217,8 @@ handle(struct vm *vm, struct client *c, const struct kvmp_hdr *h,
 	case KVMP_RESUME:
 		if (pending)
 			fail(&r, EBUSY, "incoming guest not committed yet");
-		else
-			lease_resume(vm);
+		else if (lease_resume(vm) == -1)
+			fail(&r, errno, "%s", hv_strerror());
 		break;
 	case KVMP_HOLD:
 		if (lease_hold(vm, c) == -1)

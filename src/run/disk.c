@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "exits.h"
+#include "hv.h"
 #include "io.h"
 #include "run.h"
 
@@ -58,6 +60,37 @@ disk_open(struct vm *vm, const char *path)
 	vm->disk_blocks = st.st_size / KVMG_DISK_BLOCK;
 	if (vm->disk_blocks > DISK_MAX_BLOCKS)
 		errx(VMP_EX_USAGE, "--disk %s: too large", path);
+}
+
+/*
+ * Two running guests must never write one disk: a clone restored from an
+ * image (not a bundle) names its original's disk, and a migration to this
+ * same host makes the copy beside its source.  So a guest holds an
+ * exclusive flock(2) on its disk while it runs, taken at every resume and
+ * let go at every pause: a copy may be made beside a paused source, and
+ * whichever of two is resumed while the other runs is refused, and stays
+ * paused.
+ */
+int
+disk_claim(struct vm *vm)
+{
+	if (vm->disk_fd == -1 || flock(vm->disk_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		hv_seterr("disk %s is in use by another running guest",
+		    vm->disk_path);
+		errno = EBUSY;
+	} else
+		hv_seterr("disk %s: can't lock it: %s", vm->disk_path,
+		    strerror(errno));
+	return -1;
+}
+
+void
+disk_release(struct vm *vm)
+{
+	if (vm->disk_fd != -1)
+		(void)flock(vm->disk_fd, LOCK_UN);
 }
 
 /* Frames [gpa, gpa + len) were written by vm-run: into the dirty log. */

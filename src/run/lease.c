@@ -37,16 +37,19 @@ lease_pause(struct vm *vm, struct client *c)
 	c->lease = 1;
 }
 
-/* Resuming answers every pause: the leases and a held pause end. */
-void
+/* Resuming answers every pause: the leases and a held pause end.  A
+ * resume refused (the disk is another running guest's) changes nothing. */
+int
 lease_resume(struct vm *vm)
 {
 	unsigned i;
 
+	if (vm_resume(vm) == -1)
+		return -1;
 	for (i = 0; i < RUN_MAX_CLIENTS; i++)
 		vm->clients[i].lease = 0;
 	vm->held = 0;
-	vm_resume(vm);
+	return 0;
 }
 
 int
@@ -95,7 +98,11 @@ lease_drop(struct vm *vm, struct client *c)
 	if (!lease || vm->held || leased(vm) ||
 	    (vm->incoming && !vm->committed))
 		return;
+	if (vm_resume(vm) == -1) {
+		vmlog(vm, "guest %s stays paused: the connection that paused "
+		    "it closed, but %s", vm->name, hv_strerror());
+		return;
+	}
 	vmlog(vm, "guest %s resumed: the connection that paused it closed "
 	    "without resuming, destroying or holding it", vm->name);
-	vm_resume(vm);
 }

@@ -289,9 +289,11 @@ main(int argc, char *argv[])
 	}
 	vcpu_start_all(vm);
 	/* A guest that starts paused is paused for good, not on a lease. */
-	if (!vm->incoming && !paused)
-		vm_resume(vm);
-	else
+	if (!vm->incoming && !paused) {
+		if (vm_resume(vm) == -1)
+			errx(VMP_EX_FAIL, "guest %s: %s", vm->name,
+			    hv_strerror());
+	} else
 		vm->held = 1;
 	if (readyfd >= 0)
 		daemon_ready(vm, readyfd);

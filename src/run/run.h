@@ -114,6 +114,10 @@ long	 vm_dirty_fetch(struct vm *);
 /* disk.c */
 void	 disk_open(struct vm *, const char *path);
 void	 disk_request(struct vm *, uint32_t gpa);
+/* The running guest's hold of its disk: -1 (hv_strerror()) when
+ * another running guest has it. */
+int	 disk_claim(struct vm *);
+void	 disk_release(struct vm *);
 
 /* boot.c */
 void	 boot_image(struct vm *, const char *path, struct kvmg_params *);
@@ -121,7 +125,7 @@ void	 boot_image(struct vm *, const char *path, struct kvmg_params *);
 /* vcpu.c */
 void	 vcpu_start_all(struct vm *);
 void	 vm_pause(struct vm *);
-void	 vm_resume(struct vm *);
+int	 vm_resume(struct vm *);	/* -1: its disk is another's */
 int	 vm_paused(struct vm *);
 int	 vm_any_dead(struct vm *);
 void	 vm_stop_all(struct vm *);
@@ -133,7 +137,7 @@ void	 vmlog(struct vm *, const char *fmt, ...)
 
 /* lease.c */
 void	 lease_pause(struct vm *, struct client *);
-void	 lease_resume(struct vm *);
+int	 lease_resume(struct vm *);
 int	 lease_hold(struct vm *, struct client *);
 int	 lease_log(struct vm *, struct client *, int on);
 void	 lease_drop(struct vm *, struct client *);

@@ -246,16 +246,23 @@ vm_pause(struct vm *vm)
 	pthread_cond_broadcast(&vm->wake);
 	while (!all_stopped(vm))
 		pthread_cond_wait(&vm->ack, &vm->lock);
+	/* Nothing is in flight: the disk may be another guest's now. */
+	disk_release(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 
-void
+int
 vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
+	if (disk_claim(vm) == -1) {
+		pthread_mutex_unlock(&vm->lock);
+		return -1;
+	}
 	__atomic_store_n(&vm->running, 1, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&vm->wake);
 	pthread_mutex_unlock(&vm->lock);
+	return 0;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "exits.h"
 #include "io.h"
 #include "hold.h"
@@ -45,6 +46,7 @@ struct pump {
 	/* The stream's last octets: did it end with END? */
 	uint8_t			 tail[64];
 	size_t			 tail_len;
+	uint64_t		 zeros;		/* how many of them are 0 */
 };
 
 /*
@@ -237,8 +239,12 @@ release_source(const struct send_opts *o, int twin)
 static void
 keep_tail(struct pump *p, const char *buf, size_t n)
 {
-	size_t cap = sizeof p->tail;
+	size_t cap = sizeof p->tail, z = 0;
 
+	/* A bundle ends in blocks of zeros: count the last run. */
+	while (z < n && buf[n - 1 - z] == 0)
+		z++;
+	p->zeros = z == n ? p->zeros + n : z;
 	if (n >= cap) {
 		memcpy(p->tail, buf + n - cap, cap);
 		p->tail_len = cap;
@@ -282,6 +288,14 @@ read_some(int fd, char *buf, size_t n)
 	return got;
 }
 
+static void
+say_ready(const struct pump *p)
+{
+	if (!p->o->quiet)
+		fprintf(stderr, "vm-send: %s ready for %s\n", p->o->host,
+		    rest_of(p->line));
+}
+
 int
 send_stream(struct xport *xp, int in, const struct send_opts *o)
 {
@@ -291,17 +305,43 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	int tmo = deadline_s(o) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
-	int k, twin = 0, rc = VMP_EX_FAIL;
+	int k, twin = 0, bundle, rc = VMP_EX_FAIL;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL)
 		err(VMP_EX_FAIL, NULL);
 	/* A bigger pipe lets the producer run ahead of the cipher. */
 	(void)fcntl(in, F_SETPIPE_SZ, XFER_BUFSZ);
 
-	/* 1. The preamble, and not one octet more. */
+	/*
+	 * 0. A bundle (vm-bundle(5): a guest with its disks) is a tar
+	 * archive, known by its first block.  It has no preamble to wait
+	 * on a verdict with: it goes whole, the far side's refusal stops
+	 * it, and its end is the end of the input.
+	 */
 	xfer_scan_init(&scan);
+	while (have < 512) {
+		ssize_t r = read(in, buf + have, 512 - have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			warn("can't read the image");
+			goto out;
+		}
+		if (r == 0)
+			break;
+		have += r;
+	}
+	if ((bundle = bundle_sniff(buf, have)) != 0) {
+		snprintf(p.name, sizeof p.name, "%s", o->name ? o->name :
+		    o->hold ? o->hold : "");
+		goto rest;
+	}
+
+	/* 1. The preamble, and not one octet more. */
 	while (!scan.done) {
-		ssize_t r = read_some(in, buf, XFER_BUFSZ);
+		ssize_t r = have > 0 ? (ssize_t)have :
+		    read_some(in, buf, XFER_BUFSZ);
 		size_t used;
 
 		if (r < 0) {
@@ -326,6 +366,8 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		keep_tail(&p, buf, used);
 		have = r;
 		off = used;
+		if (!scan.done)
+			have = off = 0;
 	}
 
 	/* 2. The destination's verdict. */
@@ -336,11 +378,10 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		rc = fail(&p, k, "before the transfer");
 		goto out;
 	}
-	if (!o->quiet)
-		fprintf(stderr, "vm-send: %s ready for %s\n", o->host,
-		    rest_of(p.line));
+	say_ready(&p);
 
 	/* 3. The rest, watching for an early word from the far side. */
+rest:
 	for (;;) {
 		if (off < have) {
 			if (xp->ops->write(xp, buf + off, have - off) < 0) {
@@ -352,18 +393,23 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 			}
 			p.bytes += have - off;
 			keep_tail(&p, buf + off, have - off);
+			off = have;
 			/*
 			 * END is out: the handover starts now, not when the
 			 * writer gets round to closing its end (vm-precopy
 			 * lets go of the guest's memory first), which would
 			 * all be downtime.
 			 */
-			if (vmi_tail_is_end(p.tail, p.tail_len, 1))
+			if (!bundle && vmi_tail_is_end(p.tail, p.tail_len, 1))
 				break;
 		}
 		k = next_line(&p, 0);
 		if (k == XFER_RUNNING)	/* a receiver without handover */
 			goto ack;
+		if (k == XFER_READY && bundle) {
+			say_ready(&p);
+			continue;
+		}
 		if (k != 0) {
 			rc = fail(&p, k, "during the transfer");
 			goto out;
@@ -392,7 +438,16 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	 * converge, a save that failed) has no END: the far side cannot
 	 * make a guest of it, whatever it says now.
 	 */
-	if (!vmi_tail_is_end(p.tail, p.tail_len, 0)) {
+	if (bundle && (p.bytes % 512 != 0 || p.zeros < 1024)) {
+		(void)xp->ops->shutdown(xp);
+		warnx("the bundle ended without the end of its archive (two "
+		    "blocks of zeros): nothing runs on %s", o->host);
+		if ((k = wait_line(&p, 2000)) == XFER_ERROR ||
+		    k == XFER_REFUSED)
+			(void)fail(&p, k, "on the cut bundle");
+		goto out;
+	}
+	if (!bundle && !vmi_tail_is_end(p.tail, p.tail_len, 0)) {
 		(void)xp->ops->shutdown(xp);
 		warnx("the image ended without its END record: nothing runs "
 		    "on %s", o->host);
@@ -407,7 +462,11 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	 * a signal leaves the sender unsure of what the far side did, and
 	 * only an answer from it may decide.
 	 */
-	k = wait_line(&p, tmo);
+	/* A bundle's disks are checked and synced there before it says
+	 * prepared: the deadline is for each word, and ready may come
+	 * first. */
+	while ((k = wait_line(&p, tmo)) == XFER_READY && bundle)
+		say_ready(&p);
 	if (k == XFER_RUNNING)	/* a receiver without handover */
 		goto ack;
 	if (k != XFER_PREPARED) {

@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,83 @@ test_misuse(void)
 	close(fd);
 }
 
+/*
+ * A bundle over a connection (bundle_read_from()): its first block read
+ * already, more to follow on the fd after the archive (a handover's go,
+ * sent only once the reader is done), and a sender that goes silent.
+ */
+static void
+test_stream(const unsigned char *data, size_t n)
+{
+	static const char go[] = "vmpipe-send: go\n";
+	struct got g = { .to_fd = 0 };
+	struct bundle_source src = { .stop_at_end = 1, .timeout_ms = 5000 };
+	char ebuf[BUNDLE_ERRLEN], pre[512], after[64];
+	int p[2], q[2], rc;
+	pid_t pid;
+
+	g.image = malloc(IMAGE);
+	if (pipe(p) == -1 || pipe(q) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		char c;
+
+		close(p[0]);
+		close(q[1]);
+		/* The go only once the reader said it is done. */
+		if (io_writeall(p[1], data, n) == -1 || read(q[0], &c, 1) != 1 ||
+		    io_writeall(p[1], go, strlen(go)) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	close(q[0]);
+	CHECK(io_readall(p[0], pre, sizeof(pre)) == sizeof(pre), "pre");
+	src.fd = p[0];
+	src.pre = pre;
+	src.prelen = sizeof(pre);
+	rc = bundle_read_from(&src, &ops, &g, NULL, ebuf, sizeof(ebuf));
+	CHECK(rc == 0, "read up to the end of the archive: %s", ebuf);
+	CHECK(g.manifest && g.ilen == IMAGE && memcmp(g.image, image,
+	    IMAGE) == 0, "image read with a prefix differs (%zu)", g.ilen);
+	/* What follows is left to the caller, whole. */
+	if (write(q[1], "x", 1) != 1)
+		abort();
+	memset(after, 0, sizeof(after));
+	CHECK(io_readall(p[0], after, sizeof(after)) == (ssize_t)strlen(go) &&
+	    strcmp(after, go) == 0, "after the archive: '%s'", after);
+	close(p[0]);
+	close(q[1]);
+	waitpid(pid, NULL, 0);
+
+	/* Silence half-way: refused within the deadline, not waited on. */
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		if (io_writeall(p[1], data, n / 2) == -1)
+			_exit(1);
+		sleep(10);
+		_exit(0);
+	}
+	close(p[1]);
+	src.fd = p[0];
+	src.pre = NULL;
+	src.prelen = 0;
+	src.timeout_ms = 1000;
+	g.ilen = 0;
+	uint64_t t0 = now_ns();
+
+	rc = bundle_read_from(&src, &ops, &g, NULL, ebuf, sizeof(ebuf));
+	CHECK(rc == -1 && strstr(ebuf, "no data for 1 s") != NULL &&
+	    now_ns() - t0 < 5000000000ull, "a silent sender: %d '%s'", rc,
+	    ebuf);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	free(g.image);
+}
+
 int
 main(void)
 {
@@ -638,6 +716,7 @@ main(void)
 	test_roundtrip(b);
 	test_tars(b);
 	data = slurp(b, &n);
+	test_stream(data, n);
 	test_cut(data, n);
 	test_flip(data, n);
 	free(data);

@@ -1,8 +1,8 @@
 /*
  * ops.c: the Xen backend's table.  The hooks live by concern: guest.c
  * (finding, describing, pausing, suspending, destroying), mem.c (memory
- * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c, savable.c, monitor.c, cpu.c and xl.c
- * (see xen.h).
+ * and log-dirty), state.c, create.c, put.c, config.c, admit.c, cfgfile.c, savable.c, monitor.c, cpu.c, xl.c
+ * and disks.c (see xen.h).
  */
 #include "xen.h"
 
@@ -37,6 +37,8 @@ const struct hv_ops hv_xen_ops = {
 	.cpu_max = xen_cpu_max,
 	.admit = xen_admit,
 	.config_file = xen_config_file,
+	.config_disks = xen_config_disks,
+	.config_move_disks = xen_config_move_disks,
 	.restore_native = xen_restore_native,
 	.supervise = xen_supervise,
 	.rename = xen_rename,

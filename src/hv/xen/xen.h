@@ -137,6 +137,11 @@ void	xen_create_abort(struct hv_guest *);
 /* config.c */
 /* Parse libxl JSON (NUL-terminated or not) into c, which the caller
  * has initialised and disposes of. */
+/* disks.c: the disks a bundle carries (hv.h's config_disks). */
+int	xen_config_disks(const void *config, size_t len, struct hv_disk *out,
+	    unsigned max);
+int	xen_config_move_disks(const void *config, size_t len,
+	    const char *const *path, unsigned n, void **out, size_t *outlen);
 int	xen_config_parse(const void *json, size_t len, libxl_domain_config *c);
 /* Rename (name != NULL; a name that fails vmp_name_check() is refused
  * with its message), set the UUID (uuid != NULL), and for a clone give
