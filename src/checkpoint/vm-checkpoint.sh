@@ -157,20 +157,21 @@ tmp=$dir/.$guest.$stamp.$ext.tmp
 trap 'rm -f "$tmp" "$tmp.rc"' EXIT
 trap 'exit 1' HUP INT TERM
 
+# The lock (fd 9) is this script's: no program it runs holds it.
 set -- --keep
 [ "$quiet" = 1 ] && set -- "$@" -q
 [ "$bundle" = yes ] && set -- "$@" --bundle
 if [ "$zstd" = yes ]; then
 	# No pipefail in sh: vm-save's status comes back through a file.
-	{ "$vm_save" "$@" "$guest"; echo $? > "$tmp.rc"; } |
-	    zstd -q -T0 -c > "$tmp"
+	{ "$vm_save" "$@" "$guest" 9<&-; echo $? > "$tmp.rc"; } |
+	    zstd -q -T0 -c > "$tmp" 9<&-
 	zrc=$?
 	rc=$(cat "$tmp.rc" 2>/dev/null || echo 1)
 	[ "$rc" -ne 0 ] || [ "$zrc" -eq 0 ] || rc=1
 	[ "$rc" -ne 0 ] || sync "$tmp" || rc=1
 else
 	# vm-save -o flushes the file itself.
-	"$vm_save" "$@" -o "$tmp" "$guest"
+	"$vm_save" "$@" -o "$tmp" "$guest" 9<&-
 	rc=$?
 fi
 case $rc in
@@ -180,9 +181,9 @@ case $rc in
 esac
 
 if [ "$zstd" = yes ]; then
-	zstd -q -dc "$tmp" | "$vm_inspect" -q
+	zstd -q -dc "$tmp" 9<&- | "$vm_inspect" -q 9<&-
 else
-	"$vm_inspect" -q "$tmp"
+	"$vm_inspect" -q "$tmp" 9<&-
 fi || die 1 "$guest: the new checkpoint is not whole (vm-inspect); no checkpoint removed"
 
 mv -f "$tmp" "$final" || die 1 "can't rename $tmp to $final"
