@@ -242,13 +242,13 @@ disk_clean() {
 	disk_clean g
 }
 
-@test "a checkpoint of a guest whose disk is a block device is refused before it is paused: it can't be held beside itself" {
+@test "a checkpoint of a guest whose disk is a device but not a logical volume is refused before it is paused: it can't be held" {
 	LOOP=$(losetup -f --show "$DISK")
 	start_guest_hb g 3 --disk "$LOOP"
 	wait_disk g 20
 	run -1 "$VMPIPE_BIN/vm-save" -q --bundle --keep g -o "$TEST_TMP/ckpt.tar"
 	echo "$output"
-	[[ "$output" == *"disk vda: $LOOP is not a file: a checkpoint holds only file disks at its instant (by reflink or copy); save it without --keep, the guest paused while the disk is read"* ]]
+	[[ "$output" == *"disk vda: $LOOP is neither a file nor an LVM logical volume: a checkpoint holds only those at its instant (by reflink or copy, by a snapshot volume); save it without --keep, the guest paused while the disk is read"* ]]
 	[ "$(ctl info g | awk '$1 == "state:" { print $2 }')" = running ]
 	[ -z "$(ls -A /dev | grep vmpipe-snap)" ]
 	# Without --keep the device is read with the guest paused.

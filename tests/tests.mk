@@ -29,7 +29,7 @@ ULIBS_test_bundle := -larchive
 # mkbundle writes the bundles of tests/15-bundle.bats.
 USRC_mkbundle	 := $(BUNDLE_SRC)
 ULIBS_mkbundle	 := -larchive
-USRC_test_snap	 := src/lib/snap.c
+USRC_test_snap	 := src/lib/snap.c src/lib/snap_lvm.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
 

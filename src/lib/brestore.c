@@ -86,6 +86,15 @@ on_manifest(void *arg, const struct bundle_manifest *m)
 			vmp_admit_free(&a);
 			return refuse(b, d->device, b->dest[i], what);
 		}
+		/* A device (a logical volume, say) is not replaced by a
+		 * file, nor written in place before the bundle checks. */
+		if (stat(b->dest[i], &st) == 0 && !S_ISREG(st.st_mode)) {
+			vmp_admit_free(&a);
+			return refuse(b, d->device, b->dest[i], "expected a "
+			    "file or nothing there, found a device or "
+			    "directory: a bundle's disk is put in place as a "
+			    "file (--disk-dir gives it a place)");
+		}
 		if (!b->bo->replace && lstat(b->dest[i], &st) == 0) {
 			vmp_admit_free(&a);
 			return refuse(b, d->device, b->dest[i], "expected no "

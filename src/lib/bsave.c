@@ -127,14 +127,15 @@ manifest(struct bs *b, struct bundle_manifest *m, char *err, size_t len)
 		size = S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) :
 		    st.st_size;
 		close(fd);
-		/* A device can't be held beside itself: its copy would land
-		 * in /dev.  Said before the guest is paused. */
-		if (b->keep && !S_ISREG(st.st_mode)) {
-			snprintf(err, len, "disk %s: %s is not a file: a "
-			    "checkpoint holds only file disks at its instant "
-			    "(by reflink or copy); save it without --keep, "
-			    "the guest paused while the disk is read",
-			    d->device, d->path);
+		/* A device other than a logical volume can't be held: its
+		 * copy would land in /dev.  Said before the guest is paused. */
+		if (b->keep && !snap_holdable(d->path)) {
+			snprintf(err, len, "disk %s: %s is neither a file nor "
+			    "an LVM logical volume: a checkpoint holds only "
+			    "those at its instant (by reflink or copy, by a "
+			    "snapshot volume); save it without --keep, the "
+			    "guest paused while the disk is read", d->device,
+			    d->path);
 			return -1;
 		}
 		if (bundle_disk_set(&m->disk[i], d->device, (uint64_t)size,

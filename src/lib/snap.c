@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "snap.h"
+#include "snap_lvm.h"
 
 #define STEP	(8u << 20)	/* octets a copy moves between clock reads */
 
@@ -50,7 +51,8 @@ no_reflink(int e)
 const char *
 snap_how_name(enum snap_how how)
 {
-	return how == SNAP_REFLINK ? "reflink" : "copy";
+	return how == SNAP_REFLINK ? "reflink" : how == SNAP_LVM ?
+	    "lvm snapshot" : "copy";
 }
 
 int
@@ -130,14 +132,55 @@ copy_extents(int sfd, int dfd, uint64_t size, uint64_t deadline,
 }
 
 int
+snap_holdable(const char *src)
+{
+	struct lvm_lv lv;
+	struct stat st;
+
+	return stat(src, &st) == 0 && (S_ISREG(st.st_mode) ||
+	    lvm_volume(src, &lv) == 1);
+}
+
+/* A logical volume: a snapshot volume in its group. */
+static int
+take_lvm(const struct lvm_lv *lv, const char *src, uint64_t t0,
+    struct snap *s, char *err)
+{
+	char name[64], path[160];
+	int fd;
+
+	snprintf(name, sizeof(name), "%.32s-vmpipe-snap-%ld", lv->lv,
+	    (long)getpid());
+	if (lvm_snapshot(lv, name, path, sizeof(path), err) == -1)
+		return -1;
+	s->how = SNAP_LVM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (s->size = (uint64_t)lseek(fd, 0, SEEK_END)) == (uint64_t)-1 ||
+	    (s->path = strdup(path)) == NULL) {
+		snprintf(err, SNAP_ERRLEN, "snapshot %s of %s: %s", path, src,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		lvm_remove(path);
+		return -1;
+	}
+	close(fd);
+	s->ms = now_ms() - t0;
+	return 0;
+}
+
+int
 snap_take(const char *src, const char *dst, uint64_t max_ms, int no_copy,
     struct snap *s, char *err)
 {
 	struct stat st;
+	struct lvm_lv lv;
 	uint64_t t0 = now_ms();
 	int sfd, dfd = -1, r;
 
 	memset(s, 0, sizeof(*s));
+	if (lvm_volume(src, &lv) == 1)
+		return take_lvm(&lv, src, t0, s, err);
 	if ((sfd = open(src, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, SNAP_ERRLEN, "can't open %s: %s", src,
 		    strerror(errno));
@@ -148,8 +191,8 @@ snap_take(const char *src, const char *dst, uint64_t max_ms, int no_copy,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, SNAP_ERRLEN, "%s: not a regular file (a "
-		    "file-backed disk is expected)", src);
+		snprintf(err, SNAP_ERRLEN, "%s: neither a regular file nor "
+		    "an LVM logical volume", src);
 		goto fail;
 	}
 	s->size = st.st_size;
@@ -218,7 +261,9 @@ snap_drop(struct snap *s)
 {
 	int r = 0;
 
-	if (s->path != NULL && unlink(s->path) == -1 && errno != ENOENT)
+	if (s->path != NULL && s->how == SNAP_LVM)
+		r = lvm_remove(s->path);
+	else if (s->path != NULL && unlink(s->path) == -1 && errno != ENOENT)
 		r = -1;
 	free(s->path);
 	s->path = NULL;

@@ -161,8 +161,12 @@ snapshots(int reflink)
 
 	/* Not a file. */
 	CHECK(snap_take("/dev/null", dst, 0, 0, &s, err) == -1, "/dev/null");
-	CHECK(strstr(err, "not a regular file") != NULL, "%s", err);
+	CHECK(strstr(err, "neither a regular file nor an LVM logical volume")
+	    != NULL, "%s", err);
 	CHECK(access(dst, F_OK) == -1, "a file was made for /dev/null");
+	CHECK(!snap_holdable("/dev/null") && snap_holdable(src),
+	    "holdable: /dev/null %d, a file %d", snap_holdable("/dev/null"),
+	    snap_holdable(src));
 	unlink(src);
 }
 
