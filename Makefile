@@ -7,6 +7,7 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+GUESTDIR ?= $(PREFIX)/share/vmpipe
 # bash-completion loads a command's completion by the command's name:
 # completion/vmpipe goes there once, with a link to it for each program.
 COMPDIR	?= $(PREFIX)/share/bash-completion/completions
@@ -87,6 +88,7 @@ LIBS_restore := -larchive
 include guest/guest.mk
 include tests/tests.mk
 include bench/bench.mk
+include pkg/pkg.mk
 
 # The README's two commands.  Packages come first, in a make of their own,
 # because what is installed decides how this Makefile builds (libxl.h).
@@ -99,10 +101,10 @@ demo:
 	scripts/with-kvm scripts/demo
 
 check:
-	scripts/deps build test xen kvm
+	scripts/deps build test xen kvm pkg
 	$(MAKE) check-all
 
-install: all
+install: all install-data
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
@@ -111,8 +113,8 @@ install: all
 		install -m 755 bin/vm-$$p $(DESTDIR)$$d/; done
 	for m in man/*.[1578]; do \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	install -d $(DESTDIR)$(PREFIX)/share/vmpipe
-	install -m 644 guest/guest.elf $(DESTDIR)$(PREFIX)/share/vmpipe/
+	install -d $(DESTDIR)$(GUESTDIR)
+	install -m 644 guest/guest.elf $(DESTDIR)$(GUESTDIR)/
 	install -d $(DESTDIR)$(COMPDIR)
 	install -m 644 completion/vmpipe $(DESTDIR)$(COMPDIR)/
 	for p in $(PROGS); do ln -sf vmpipe $(DESTDIR)$(COMPDIR)/vm-$$p; done
