@@ -1,6 +1,6 @@
 # pkg.mk: what an installed system gets besides the programs, their
 # manual pages and bash completion (the units, the configuration files,
-# vm-checkpoint), the KVM-only build of the programs that open guests,
+# vm-checkpoint, the OCF resource agent), the KVM-only build of the programs that open guests,
 # and the Debian packages built from this tree (debian/).
 #
 #   make install          also installs all of this (install-data)
@@ -12,6 +12,8 @@
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 SYSUSERSDIR	?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(PREFIX)/lib/sysusers.d)
+# The Pacemaker resource agent (ocf/guest), where resource-agents' are.
+OCFDIR		?= $(PREFIX)/lib/ocf
 UNITS		:= vmpipe-recv.service vmpipe-checkpoint@.service \
 		   vmpipe-checkpoint@.timer
 CONFS		:= recv.conf vm-recv.conf checkpoint.conf
@@ -66,6 +68,8 @@ install-data: bin/vm-checkpoint
 		exit 1; done
 	install -m 644 pkg/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/vmpipe.conf
 	ln -sf vmpipe $(DESTDIR)$(COMPDIR)/vm-checkpoint
+	install -d $(DESTDIR)$(OCFDIR)/resource.d/vmpipe
+	install -m 755 ocf/guest $(DESTDIR)$(OCFDIR)/resource.d/vmpipe/
 
 # The packages are built in a copy of the tree (only what git tracks, as
 # it is now, uncommitted changes included), so that a build here, or the
