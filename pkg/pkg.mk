@@ -14,7 +14,7 @@ UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/syst
 SYSUSERSDIR	?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(PREFIX)/lib/sysusers.d)
 # The Pacemaker resource agent (ocf/guest), where resource-agents' are.
 OCFDIR		?= $(PREFIX)/lib/ocf
-UNITS		:= vmpipe-recv.service vmpipe-checkpoint@.service \
+SYSTEMD_UNITS	:= vmpipe-recv.service vmpipe-checkpoint@.service \
 		   vmpipe-checkpoint@.timer
 CONFS		:= recv.conf vm-recv.conf checkpoint.conf
 
@@ -58,7 +58,7 @@ install-data: bin/vm-checkpoint
 	    $(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/vmpipe \
 	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 755 bin/vm-checkpoint $(DESTDIR)$(SBINDIR)/
-	for u in $(UNITS); do \
+	for u in $(SYSTEMD_UNITS); do \
 		sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		    pkg/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done

@@ -55,9 +55,22 @@ main(void)
 	vmp_admit_free(&a);
 
 	CHECK(load("disk-prefix relative/\n", &a, why, sizeof(why)) == -1 &&
-	    strstr(why, ":1: bad line: expected 'disk-prefix /absolute/path'"
-	    " or 'bridge name' (at most 64 of each), found 'disk-prefix "
-	    "relative/'") != NULL, "relative prefix: %s", why);
+	    strstr(why, ":1: bad line: expected 'disk-prefix /absolute/path',"
+	    " 'disk-dir /absolute/path' (once) or 'bridge name' (at most 64 "
+	    "of each), found 'disk-prefix relative/'") != NULL,
+	    "relative prefix: %s", why);
+	/* Where a bundle's disks go: one absolute directory. */
+	CHECK(load("disk-prefix /srv/xen/\ndisk-dir /srv/xen/in\n", &a, why,
+	    sizeof(why)) == 0 && a.disk_dir != NULL &&
+	    strcmp(a.disk_dir, "/srv/xen/in") == 0, "disk-dir: %s", why);
+	vmp_admit_free(&a);
+	CHECK(a.disk_dir == NULL, "disk-dir freed");
+	CHECK(load("disk-dir /a\ndisk-dir /b\n", &a, why, sizeof(why)) == -1 &&
+	    strstr(why, ":2: bad line") != NULL, "two disk-dirs: %s", why);
+	CHECK(load("disk-dir in\n", &a, why, sizeof(why)) == -1,
+	    "a relative disk-dir");
+	CHECK(load("disk-dir /srv/../etc\n", &a, why, sizeof(why)) == -1,
+	    "a dotted disk-dir");
 	CHECK(load("bridge xenbr0\ndisk-prefix /srv/../etc\n", &a, why,
 	    sizeof(why)) == -1 && strstr(why, ":2: bad line") != NULL,
 	    "dotted prefix: %s", why);
