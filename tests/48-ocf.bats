@@ -112,6 +112,6 @@ agent() {
 	    -o start_command="$OCF_RESKEY_start_command" "$AGENT"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"vm-g passed all tests"* ]]
+	[[ "$output" == *"$AGENT passed all tests"* ]]
 	! "$VMP_BIN/vm-ctl" info g >/dev/null 2>&1
 }
