@@ -29,29 +29,6 @@ teardown() {
 
 ctl() { "$VMPIPE_BIN/vm-ctl" "$@"; }
 
-# wait_disk NAME N [SECONDS]: until NAME has read back N more blocks.
-wait_disk() {
-	local name=$1 n=$2 t=$(( ${3:-30} * VMPIPE_TIME_SCALE )) v0 i=0
-	v0=$(hb_field "$name" disk-verified)
-	while [ "$(hb_field "$name" disk-verified)" -lt $((v0 + n)) ]; do
-		i=$((i + 1))
-		if [ "$i" -gt $((t * 10)) ]; then
-			echo "guest $name: disk-verified" \
-			    "$(hb_field "$name" disk-verified), want" \
-			    "$((v0 + n)) in ${t}s" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-# disk_clean NAME: its check read blocks back and found nothing wrong.
-disk_clean() {
-	assert_clean "$1"
-	[ "$(hb_field "$1" disk-errors)" = 0 ]
-	! grep -a 'ERROR disk' "$(guest_log "$1")" >&2
-}
-
 @test "vm-run --disk: the guest writes and reads back its disk, clean" {
 	start_guest_hb g 3 --disk "$DISK"
 	grep -aq '^vmpipe-guest: disk 1024 blocks, 1024 checked$' "$(guest_log g)"

@@ -44,24 +44,6 @@ migrate() {
 VMPIPE_RECV_CONF=$CONF_B $VMP_BIN/vm-recv" "$@" "root@$VMP_ADDR_B"
 }
 
-# wait_disk NAME N: until NAME has read back N more blocks (on this
-# host's run directory).
-wait_disk() {
-	local name=$1 n=$2 t=$((30 * VMPIPE_TIME_SCALE)) v0 i=0
-	v0=$(hb_field "$name" disk-verified)
-	while [ "$(hb_field "$name" disk-verified)" -lt $((v0 + n)) ]; do
-		i=$((i + 1))
-		[ "$i" -le $((t * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-
-disk_clean() {
-	assert_clean "$1"
-	[ "$(hb_field "$1" disk-errors)" = 0 ]
-	! grep -a 'ERROR disk' "$(guest_log "$1")" >&2
-}
-
 # The receive on B: a vm-recv whose parent is not one (its guardian's
 # is).
 recv_pid() {

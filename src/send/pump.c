@@ -306,6 +306,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	char *buf;
 	size_t have = 0, off = 0;
 	int k, twin = 0, bundle, rc = VMP_EX_FAIL;
+	ssize_t first;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL)
 		err(VMP_EX_FAIL, NULL);
@@ -319,19 +320,11 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	 * it, and its end is the end of the input.
 	 */
 	xfer_scan_init(&scan);
-	while (have < 512) {
-		ssize_t r = read(in, buf + have, 512 - have);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			warn("can't read the image");
-			goto out;
-		}
-		if (r == 0)
-			break;
-		have += r;
+	if ((first = io_readall(in, buf, 512)) < 0) {
+		warn("can't read the image");
+		goto out;
 	}
+	have = (size_t)first;
 	if ((bundle = bundle_sniff(buf, have)) != 0) {
 		snprintf(p.name, sizeof p.name, "%s", o->name ? o->name :
 		    o->hold ? o->hold : "");
