@@ -419,6 +419,13 @@ recv_stream(int in, int out, const struct recv_opts *o)
 		if (start_bundle(bf, in, out, p[1], buf, have, tmo, o, &v,
 		    &ropts, &scan) == -1)
 			goto out;
+		/* Only a vmpipe image stops at prepared until its disks are
+		 * in (an xl file is restored whole by libxl, and resumed). */
+		if (!scan.vmpipe) {
+			say(out, "refused: the bundle's image is not a vmpipe "
+			    "image (vm-image(5))");
+			goto out;
+		}
 	}
 	scanned = bf != NULL ? bf->scanned : have;
 	if (idle) {
