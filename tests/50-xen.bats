@@ -133,6 +133,10 @@ show_table() {
 	xen_test 85-clone
 }
 
+@test "xen: a guest's file disk and LVM volume travel in a bundle: checkpointed at one instant, received elsewhere by vm-recv, a cut bundle leaves nothing" {
+	xen_test 86-bundle
+}
+
 @test "xen: handover: a domain held paused until the go; no go, a deadline or a killed receive leaves none" {
 	xen_test 87-handover
 }
