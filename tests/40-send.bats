@@ -123,6 +123,7 @@ assert_runs_here() {
 	start_guest_hb g 2
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | vmp_send"
 	[ "$status" -eq 1 ]
+	echo "$output"
 	[[ "$output" == *"refused the guest: a guest named g already runs here"* ]]
 	# vm-save saw the broken pipe and resumed the guest itself.
 	assert_runs_here g
@@ -134,6 +135,7 @@ assert_runs_here() {
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | vmp_send \
 	    -e 'VMPIPE_MEM_AVAILABLE=32M VMPIPE_RUNDIR=$VMP_RUN_B $VMP_BIN/vm-recv'"
 	[ "$status" -eq 1 ]
+	echo "$output"
 	[[ "$output" == *"refused the guest: not enough memory"* ]]
 	assert_runs_here g
 	[ -z "$(ls "$VMP_RUN_B"/*.sock 2>/dev/null)" ]
@@ -145,6 +147,7 @@ assert_runs_here() {
 	run bash -c "'$VMPIPE_BIN/vm-save' -q --paused g | head -c 3000000 |
 	    vmp_send"
 	[ "$status" -eq 1 ]
+	echo "$output"
 	[[ "$output" == *"10.77.0.2 failed"* ]]
 	[ -z "$(ls "$VMP_RUN_B"/*.sock 2>/dev/null)" ]
 	"$VMPIPE_BIN/vm-ctl" resume g
@@ -155,6 +158,7 @@ assert_runs_here() {
 	run bash -c "'$VMP_TOP/tests/sshd/mkimage' --mib 1 --name a@b \
 	    2>/dev/null | vmp_send"
 	[ "$status" -eq 1 ]
+	echo "$output"
 	[[ "$output" == *"10.77.0.2 refused the guest: record 0 (GUEST): $BAD_NAME_AT_B"* ]]
 	[ -z "$(ls -A "$VMP_RUN_B")" ]
 }
