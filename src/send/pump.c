@@ -47,6 +47,7 @@ struct pump {
 	uint8_t			 tail[64];
 	size_t			 tail_len;
 	uint64_t		 zeros;		/* how many of them are 0 */
+	int			 bundle;	/* a bundle, not an image */
 };
 
 /*
@@ -241,10 +242,13 @@ keep_tail(struct pump *p, const char *buf, size_t n)
 {
 	size_t cap = sizeof p->tail, z = 0;
 
-	/* A bundle ends in blocks of zeros: count the last run. */
-	while (z < n && buf[n - 1 - z] == 0)
-		z++;
-	p->zeros = z == n ? p->zeros + n : z;
+	/* A bundle ends in blocks of zeros: count the last run (of a
+	 * bundle only: an image's guest pages need no second look). */
+	if (p->bundle) {
+		while (z < n && buf[n - 1 - z] == 0)
+			z++;
+		p->zeros = z == n ? p->zeros + n : z;
+	}
 	if (n >= cap) {
 		memcpy(p->tail, buf + n - cap, cap);
 		p->tail_len = cap;
@@ -325,7 +329,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 		goto out;
 	}
 	have = (size_t)first;
-	if ((bundle = bundle_sniff(buf, have)) != 0) {
+	if ((p.bundle = bundle = bundle_sniff(buf, have)) != 0) {
 		snprintf(p.name, sizeof p.name, "%s", o->name ? o->name :
 		    o->hold ? o->hold : "");
 		goto rest;
