@@ -128,3 +128,13 @@ flip_at() {
 	run -1 --separate-stderr inspect -q "$B"
 	[ "$stderr" = "vm-inspect: $B: member 1: expected MANIFEST, found \"vda\"" ]
 }
+
+@test "vm-recv: a bundle whose image is not a vmpipe image is refused before anything is made" {
+	head -c 200000 /dev/urandom >"$TEST_TMP/junk"
+	tests/unit/mkbundle.bin web1 "$TEST_TMP/junk" >"$TEST_TMP/junk.tar"
+	run -1 env VMPIPE_RUNDIR="$TEST_TMP/run" "$VMPIPE_BIN/vm-recv" -q \
+	    <"$TEST_TMP/junk.tar"
+	echo "$output"
+	[ "$output" = "vmpipe-recv: refused: the bundle's image is not a vmpipe image (vm-image(5))" ]
+	[ -z "$(ls -A "$TEST_TMP/run" 2>/dev/null)" ]
+}
