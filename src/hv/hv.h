@@ -117,6 +117,23 @@ struct hv_ops {
 	int	(*log_dirty_stop)(struct hv_guest *);
 	long	(*dirty_fetch)(struct hv_guest *, uint64_t *bitmap);
 
+	/* Optional: a live copy whose rounds the backend's own save picks
+	 * (Xen PV: libxenctrl's live save decides which frames each round
+	 * sends and when to suspend the guest, and only its stream has the
+	 * page tables rewritten for another host).  own_rounds() says
+	 * whether this guest's live copy is such; then log_dirty_start()
+	 * has that save begun already (by get_early_state()), dirty_fetch()
+	 * is not called, and for each round round_next() says whether the
+	 * guest is suspended by now (1: the round to come is the last, and
+	 * suspend() then only confirms it) or still runs (0), and
+	 * map_next() maps the round's next frames in the order that save
+	 * sends them, their numbers into pfn (at most max), *n 0 once the
+	 * round is over.  Its handle is unmap()'s. */
+	int	(*own_rounds)(struct hv_guest *);
+	int	(*round_next)(struct hv_guest *);
+	int	(*map_next)(struct hv_guest *, uint64_t *pfn, unsigned max,
+		    unsigned *n, void **ptr, void **handle);
+
 	/* Map n frames of guest memory.  ptr[i] is set to the frame's
 	 * address, or NULL for a frame that does not exist (a hole, which
 	 * save skips).  writable for restore (of a backend without

@@ -149,13 +149,53 @@ throttle(struct emit *e, unsigned n)
 	}
 }
 
+/*
+ * One mapped batch into the image: its page state, its pages, counted
+ * into *count; the mapping is released whatever happens.
+ */
+static int
+write_batch(struct emit *e, const uint64_t *pfn, unsigned n, void **ptr,
+    void *handle, int stable, uint64_t *count)
+{
+	int r = 0;
+
+	if (e->ops->page_state != NULL &&
+	    emit_pieces(e, e->ops->page_state) == -1) {
+		e->ops->unmap(e->g, handle);
+		return -1;
+	}
+	for (unsigned i = 0; i < n && r == 0; i++)
+		if (ptr[i] != NULL)
+			r = vmi_write_page(e->w, pfn[i], ptr[i], stable);
+	/* Stable pages are sent without a copy: keep them mapped. */
+	if (r == 0 && handle != NULL && stable)
+		r = vmi_writer_sync(e->w);
+	e->ops->unmap(e->g, handle);
+	if (r == -1)
+		return eerr(e, NULL, vmi_writer_error(e->w));
+	*count += n;
+	if (e->bw)
+		throttle(e, n);
+	if (e->pr) {
+		struct vmi_wstats ws;
+
+		vmi_writer_stats(e->w, &ws);
+		e->pi.done = *count;
+		e->pi.bytes = ws.bytes;
+		if (e->pi.total)
+			e->pi.share = e->share_base + e->share_span *
+			    *count / e->pi.total;
+		progress_update(e->pr, &e->pi, 0);
+	}
+	return 0;
+}
+
 int
 emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 {
 	uint64_t pfn[BATCH];
 	void *ptr[BATCH], *handle;
 	uint64_t next = 0, count = 0;
-	int r = 0;
 
 	while (next < e->npages) {
 		unsigned n = 0;
@@ -176,34 +216,32 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 			return eerr(e, NULL, "interrupted by a signal");
 		if (e->ops->map(e->g, pfn, n, 0, ptr, &handle) == -1)
 			return eerr(e, "map guest memory", hv_strerror());
-		if (e->ops->page_state != NULL &&
-		    emit_pieces(e, e->ops->page_state) == -1) {
-			e->ops->unmap(e->g, handle);
+		if (write_batch(e, pfn, n, ptr, handle, stable, &count) == -1)
 			return -1;
-		}
-		for (unsigned i = 0; i < n && r == 0; i++)
-			if (ptr[i] != NULL)
-				r = vmi_write_page(e->w, pfn[i], ptr[i], stable);
-		/* Stable pages are sent without a copy: keep them mapped. */
-		if (r == 0 && handle != NULL && stable)
-			r = vmi_writer_sync(e->w);
-		e->ops->unmap(e->g, handle);
-		if (r == -1)
-			return eerr(e, NULL, vmi_writer_error(e->w));
-		count += n;
-		if (e->bw)
-			throttle(e, n);
-		if (e->pr) {
-			struct vmi_wstats ws;
+	}
+	if (vmi_flush_pages(e->w) == -1)
+		return eerr(e, NULL, vmi_writer_error(e->w));
+	if (sent)
+		*sent = count;
+	return 0;
+}
 
-			vmi_writer_stats(e->w, &ws);
-			e->pi.done = count;
-			e->pi.bytes = ws.bytes;
-			if (e->pi.total)
-				e->pi.share = e->share_base + e->share_span *
-				    count / e->pi.total;
-			progress_update(e->pr, &e->pi, 0);
-		}
+int
+emit_round(struct emit *e, int stable, uint64_t *sent)
+{
+	uint64_t pfn[BATCH], count = 0;
+	void *ptr[BATCH], *handle;
+	unsigned n;
+
+	for (;;) {
+		if (e->stop && *e->stop)
+			return eerr(e, NULL, "interrupted by a signal");
+		if (e->ops->map_next(e->g, pfn, BATCH, &n, ptr, &handle) == -1)
+			return eerr(e, "map guest memory", hv_strerror());
+		if (n == 0)
+			break;
+		if (write_batch(e, pfn, n, ptr, handle, stable, &count) == -1)
+			return -1;
 	}
 	if (vmi_flush_pages(e->w) == -1)
 		return eerr(e, NULL, vmi_writer_error(e->w));

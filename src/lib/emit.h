@@ -42,6 +42,12 @@ int	emit_guest(struct emit *, const char *program);
 int	emit_pages(struct emit *, const uint64_t *bitmap, int stable,
 	    uint64_t *sent);
 
+/*
+ * The frames of the backend's next round, in its order (own_rounds() of
+ * hv.h): until map_next() says the round is over.  Counts into *sent.
+ */
+int	emit_round(struct emit *, int stable, uint64_t *sent);
+
 /* Every VCPU and PLATFORM record.  The guest must be paused. */
 int	emit_state(struct emit *);
 

@@ -22,6 +22,7 @@ struct saver {
 	int			 fd;
 	int			 suspended;
 	int			 logging;
+	int			 own;		/* the backend picks the rounds */
 	uint64_t		 t_start;
 	uint64_t		 t_pause;
 };
@@ -231,6 +232,71 @@ live_rounds(struct saver *s)
 	return (int)round + 1;
 }
 
+/*
+ * Live rounds that the backend's own save picks (own_rounds() of hv.h):
+ * each round is what that save sends of it, until that save has
+ * suspended the guest.  The policy is not asked, for that save has its
+ * own (on Xen, libxenctrl's: stop and copy once fewer than 50 frames are
+ * dirty, or after 5 rounds); the frames dirtied during a round are known
+ * only as the next one comes, so a ROUND record says 0 of them.
+ * Returns the last round's number, or -1.
+ */
+static int
+own_live_rounds(struct saver *s)
+{
+	const struct save_opts *o = s->o;
+	struct emit *e = &s->e;
+	struct policy_result *pres = &s->res->last;
+	struct vmi_wstats ws;
+	uint64_t sent, bytes0, t_round, elapsed;
+	unsigned round;
+	int r;
+
+	s->res->touched = 1;
+	if (e->ops->log_dirty_start(e->g) == -1)
+		return fail(s, "start dirty logging: %s", hv_strerror());
+	s->logging = 1;
+	pres->decision = POLICY_CONTINUE;
+	pres->why = "the backend's own save picks the rounds";
+	for (round = 0;; round++) {
+		if ((r = e->ops->round_next(e->g)) == -1)
+			return fail(s, "%s", hv_strerror());
+		if (r == 1)
+			break;
+		vmi_writer_stats(e->w, &ws);
+		bytes0 = ws.bytes;
+		t_round = now_ns();
+		e->pi.round = round;
+		e->pi.total = round == 0 ? e->npages : 0;
+		e->pi.mem_pages = e->npages;
+		e->share_base = round == 0 ? 0 : 1 - 0.4 * halves(round);
+		e->share_span = round == 0 ? 0.8 : 0.2 * halves(round);
+		if (emit_round(e, 0, &sent) == -1)
+			return -1;
+		if (vmi_writer_sync(e->w) == -1)
+			return fail(s, "%s", vmi_writer_error(e->w));
+		elapsed = now_ns() - t_round + 1;
+		record_pages(s, round, sent);
+		if (write_round(s, round, 0, sent, 0, elapsed) == -1)
+			return -1;
+		vmi_writer_stats(e->w, &ws);
+		if (o->pr)
+			progress_update(o->pr, &e->pi, 1);
+		if (o->on_round) {
+			struct save_round sr = { round, sent, 0, ws.bytes,
+			    elapsed, (ws.bytes - bytes0) / (elapsed / 1e9),
+			    0, *pres };
+
+			o->on_round(o->arg, &sr);
+		}
+		if (o->stop && *o->stop)
+			return fail(s, "interrupted by a signal");
+	}
+	pres->decision = POLICY_STOP_AND_COPY;
+	pres->why = "the backend's own save suspended the guest";
+	return (int)round;
+}
+
 static int
 suspend(struct saver *s)
 {
@@ -265,7 +331,11 @@ final_round(struct saver *s, int round)
 	uint64_t sent, late = 0;
 
 	e->pi.round = s->o->policy ? round : -1;
-	if (s->o->policy) {
+	if (s->own) {
+		e->pi.total = 0;
+		e->share_base = 1 - 0.4 * halves(round);
+		e->share_span = 1 - e->share_base;
+	} else if (s->o->policy) {
 		if (fetch_dirty(s, &late, 1) == -1)
 			return -1;
 		pause_step(s, "fetched");
@@ -286,8 +356,9 @@ final_round(struct saver *s, int round)
 	 * referenced page could change between its hash and its write: a
 	 * record that no longer matches its own checksum.
 	 */
-	if (emit_pages(e, s->o->policy ? s->bitmap : NULL,
-	    e->ops->stable_map, &sent) == -1)
+	if ((s->own ? emit_round(e, e->ops->stable_map, &sent) :
+	    emit_pages(e, s->o->policy ? s->bitmap : NULL,
+	    e->ops->stable_map, &sent)) == -1)
 		return -1;
 	record_pages(s, round, sent);
 	pause_step(s, "pages");
@@ -363,7 +434,10 @@ write_image(struct saver *s)
 		return -1;
 	s->res->info = s->e.info;
 	if (o->policy != NULL) {
-		if ((round = live_rounds(s)) == -1 || suspend(s) == -1)
+		s->own = s->e.ops->own_rounds != NULL &&
+		    s->e.ops->own_rounds(s->e.g);
+		if ((round = s->own ? own_live_rounds(s) : live_rounds(s)) ==
+		    -1 || suspend(s) == -1)
 			return -1;
 	}
 	return final_round(s, round);

@@ -118,6 +118,7 @@ main(int argc, char *argv[])
 	struct progress pr;
 	uint64_t downtime_ms = 30, maxb = 0;
 	int ch, fd, quiet = 0, json_fd = -1;
+	const char *steer = NULL;	/* an option that steers the rounds */
 	char *end;
 
 	while ((ch = getopt_long(argc, argv, "C:b:j:o:qz:", longopts,
@@ -136,6 +137,7 @@ main(int argc, char *argv[])
 			so.config_path = optarg;
 			break;
 		case 'D':
+			steer = "--downtime";
 			downtime_ms = strtoull(optarg, &end, 10);
 			if (*end || downtime_ms == 0)
 				errx(VMP_EX_USAGE, "downtime: expected "
@@ -151,6 +153,7 @@ main(int argc, char *argv[])
 			so.threads = atoi(optarg);
 			break;
 		case 'N':
+			steer = "--no-fallback";
 			lim.fallback = 0;
 			break;
 		case 'o':
@@ -160,12 +163,14 @@ main(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 'R':
+			steer = "--max-rounds";
 			lim.max_rounds = strtoul(optarg, &end, 10);
 			if (*end || lim.max_rounds < 1 || lim.max_rounds > 1000)
 				errx(VMP_EX_USAGE, "max-rounds: expected 1 to "
 				    "1000, found %s", optarg);
 			break;
 		case 'X':
+			steer = "--max-bytes";
 			if (parse_size(optarg, &maxb) == -1)
 				errx(VMP_EX_USAGE, "max-bytes: expected a size, "
 				    "found %s", optarg);
@@ -185,6 +190,15 @@ main(int argc, char *argv[])
 
 	/* The guest first: a missing guest must not truncate the output. */
 	ops = cli_open_guest(backend, argv[0], &g, VMP_EX_FAIL);
+	/* Such a guest's rounds are its backend's save's (a PV guest's are
+	 * libxenctrl's): an option that would steer them must not be
+	 * silently ignored. */
+	if (steer != NULL && ops->own_rounds != NULL && ops->own_rounds(g)) {
+		ops->close(g);
+		errx(VMP_EX_USAGE, "guest %s: %s does not apply: its live copy "
+		    "is its backend's own save, which picks the rounds (a Xen "
+		    "PV guest's: libxenctrl's)", argv[0], steer);
+	}
 	fd = cli_open_out(out, VMP_EX_FAIL);
 	so.sync = fd != STDOUT_FILENO;
 	/* The default cap on octets sent is three times the guest's memory,

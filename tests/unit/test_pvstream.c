@@ -34,13 +34,15 @@ put32(uint32_t a, uint32_t b)
 	put(h, 8);
 }
 
-/* A page whose every octet says its frame. */
+static unsigned	 gen;		/* added to a page's octets: its round */
+
+/* A page whose every octet says its frame (and round). */
 static void
 put_page(unsigned pfn)
 {
 	uint8_t pg[4096];
 
-	memset(pg, pfn, sizeof(pg));
+	memset(pg, pfn + gen, sizeof(pg));
 	put(pg, sizeof(pg));
 }
 
@@ -189,6 +191,142 @@ cut(void)
 	}
 }
 
+/*
+ * A live save's stream: round 0 every frame 0-20 (as build()), round 1
+ * frames 3 and 8, then rounds[] as given (each a record of its frames,
+ * the first of them after the suspend), END and libxl's part.  A page of
+ * round r has octets pfn + 64 r.
+ */
+static void
+build_live(const unsigned *more, unsigned nmore)
+{
+	uint64_t w[16];
+	size_t end;
+
+	gen = 0;
+	build();
+	/* Cut build()'s stream at libxc's END: rounds go there. */
+	end = slen - 8 - 8 - 8 - 8;
+	slen = end;
+	gen = 64;
+	w[0] = 3;
+	w[1] = 8 | (uint64_t)(XSR_PT_L1 | XSR_PT_PINNED) << 60;
+	page_data(w, 2);
+	gen = 128;
+	for (unsigned i = 0; i < nmore; i++)
+		w[i] = more[i];
+	if (nmore)
+		page_data(w, nmore);
+	gen = 0;
+	put32(XSR_END, 0);
+	put32(XLR_EMULATOR_CONTEXT, 8);
+	put("late....", 8);
+	put32(XLR_END, 0);
+}
+
+/* Take a round whole: its frames into f (at most 32), their pages
+ * checked against the round's octets; how many. */
+static unsigned
+take_round(struct pv_copy *c, unsigned max, uint64_t *f, unsigned r)
+{
+	uint64_t pfn[32];
+	void *ptr[32];
+	unsigned n, got = 0;
+
+	for (;;) {
+		CHECK(xen_pv_take_next(c, pfn, max, &n, ptr) == 0,
+		    "take_next: %s", c->err);
+		if (n == 0 || c->err[0])
+			return got;
+		CHECK(n <= max, "%u frames for %u", n, max);
+		for (unsigned i = 0; i < n && got < 32; i++) {
+			unsigned g = r == 0 ? 0 : r == 1 ? 64 : 128;
+
+			CHECK(is_page(ptr[i], (unsigned)pfn[i] + g),
+			    "frame %llu of round %u: not its page",
+			    (unsigned long long)pfn[i], r);
+			f[got++] = pfn[i];
+		}
+	}
+}
+
+/* Rounds found by their frames going down again; after the suspend, the
+ * rest is one round whatever its order. */
+static void
+live(unsigned max)
+{
+	static const unsigned last[] = { 2, 15 }, later[] = { 12, 13 };
+	uint64_t f[32];
+	struct pv_copy *c;
+	unsigned n;
+
+	build_live(last, 2);
+	c = open_stream(slen);
+	CHECK(xen_pv_round_begin(c, 0) == 1, "round 0 begins");
+	n = take_round(c, max, f, 0);
+	/* 7 has no data, 10 is not in the stream. */
+	CHECK(n == 19, "round 0 (takes of %u): %u frames", max, n);
+	CHECK(xen_pv_round_begin(c, 0) == 1, "round 1 begins");
+	n = take_round(c, max, f, 1);
+	CHECK(n == 2 && f[0] == 3 && f[1] == 8, "round 1: %u frames", n);
+	CHECK(xen_pv_round_begin(c, 1) == 1, "the last round begins");
+	n = take_round(c, max, f, 2);
+	CHECK(n == 2 && f[0] == 2 && f[1] == 15, "last round: %u frames", n);
+	CHECK(xen_pv_round_begin(c, 1) == 0, "no pages after the last round");
+	CHECK(xen_pv_finish(c) == NULL, "finish: %s", c->err);
+	xen_pv_copy_free(c);
+
+	/* A round that goes on upwards is taken with the one before (libxc
+	 * wrote it ahead); the suspend's round then has nothing. */
+	build_live(later, 2);
+	c = open_stream(slen);
+	(void)xen_pv_round_begin(c, 0);
+	CHECK(take_round(c, max, f, 0) == 19, "round 0");
+	(void)xen_pv_round_begin(c, 0);
+	gen = 0;
+	n = 0;
+	{
+		uint64_t pfn[32];
+		void *ptr[32];
+		unsigned k;
+
+		do {
+			CHECK(xen_pv_take_next(c, pfn, max, &k, ptr) == 0,
+			    "take_next: %s", c->err);
+			for (unsigned i = 0; i < k; i++)
+				f[n++] = pfn[i];
+		} while (k > 0);
+	}
+	CHECK(n == 4 && f[2] == 12 && f[3] == 13, "merged round: %u", n);
+	CHECK(xen_pv_round_begin(c, 1) == 0, "nothing after it");
+	CHECK(xen_pv_finish(c) == NULL, "finish: %s", c->err);
+	xen_pv_copy_free(c);
+}
+
+/* Frames going down inside one record: refused. */
+static void
+live_bad(void)
+{
+	static const unsigned down[] = { 9, 4 };
+	uint64_t pfn[32], f[32];
+	void *ptr[32];
+	struct pv_copy *c;
+	unsigned n;
+	int r = 0;
+
+	build_live(down, 2);
+	c = open_stream(slen);
+	(void)xen_pv_round_begin(c, 0);
+	CHECK(take_round(c, 32, f, 0) == 19, "round 0");
+	(void)xen_pv_round_begin(c, 0);
+	do
+		r = xen_pv_take_next(c, pfn, 32, &n, ptr);
+	while (r == 0 && n > 0);
+	CHECK(r == -1 && strstr(c->err, "in one record") != NULL,
+	    "frames going down in a record: %d %s", r, c->err);
+	xen_pv_copy_free(c);
+}
+
 int
 main(void)
 {
@@ -207,6 +345,9 @@ main(void)
 		CHECK(strstr(c->err, "in order") != NULL, "%s", c->err);
 		xen_pv_copy_free(c);
 	}
+	for (unsigned m = 1; m <= 21; m += 4)
+		live(m);
+	live_bad();
 	printf("test_pvstream: %d checks, %d failures\n", checks, failures);
 	return failures != 0;
 }

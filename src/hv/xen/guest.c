@@ -259,6 +259,10 @@ int
 xen_resume(struct hv_guest *g)
 {
 	hv_clearerr();
+	/* A live PV save that did not finish ends first, and may have
+	 * suspended the guest by then. */
+	if (xen_pv_live(g) && !g->suspended)
+		xen_pv_free(g);
 	if (!g->suspended && g->paused == 0)
 		adopt_state(g);
 	if (g->suspended) {

@@ -145,8 +145,9 @@ xen_log_dirty_start(struct hv_guest *g)
 	hv_clearerr();
 	if (g->logdirty)
 		return 0;
+	/* A PV guest's is libxc's, begun with its live save (pv.c). */
 	if (g->type == VMI_GT_XEN_PV)
-		return xen_pv_no_live(g);
+		return xen_pv_live(g) ? 0 : xen_pv_no_live(g);
 	if (xen_nr_pfns(g->domid, &n) == -1)
 		return -1;
 	pages = (n + 8 * 4096 - 1) / (8 * 4096);

@@ -17,7 +17,7 @@
  * A frame with no data (a zero frame nothing wrote before) goes as an
  * "allocate only" (XALLOC) frame: libxc populates it, and Xen's fresh
  * memory is zero.  A PV guest's page tables go with their types (from its
- * XEN_TAG_PV_TYPES pieces), zeros and all.
+ * XEN_TAG_PV_TYPES pieces, each before its batch of pages), zeros and all.
  */
 #include <errno.h>
 #include <string.h>
@@ -56,6 +56,11 @@ xen_put_pages(struct hv_guest *g, const uint64_t *pfn, unsigned n,
 		unsigned t = g->ptype && f < g->nptype ? g->ptype[f] :
 		    XSR_PT_NOTAB;
 		const void *p = data[i];
+
+		/* A type is its page's, this once: in a live image a frame
+		 * that was a table in one round may come as data later. */
+		if (g->ptype && f < g->nptype)
+			g->ptype[f] = XSR_PT_NOTAB;
 
 		if (p == NULL && t == XSR_PT_NOTAB) {
 			w[i] = f | (uint64_t)XSR_PT_XALLOC << 60;

@@ -46,7 +46,8 @@ writer(void *arg)
 {
 	struct pv_copy *c = arg;
 
-	c->rc = libxl_domain_suspend(xen_ctx, c->domid, c->wfd, 0, NULL);
+	c->rc = libxl_domain_suspend(xen_ctx, c->domid, c->wfd,
+	    c->live ? LIBXL_SUSPEND_LIVE : 0, NULL);
 	close(c->wfd);
 	c->wfd = -1;
 	return NULL;
@@ -70,10 +71,17 @@ stop_writer(struct pv_copy *c)
 void
 xen_pv_free(struct hv_guest *g)
 {
+	int live = g->pv != NULL && g->pv->live;
+
 	if (g->pv != NULL)
 		(void)stop_writer(g->pv);
 	xen_pv_copy_free(g->pv);
 	g->pv = NULL;
+	/* A live save cut short may leave log-dirty on: the guest would run
+	 * on shadow page tables for nothing. */
+	if (live)
+		(void)xc_shadow_control(xen_xch, g->domid,
+		    XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
 }
 
 /* The save failed: say why, let the guest go on if libxl suspended it. */
@@ -92,8 +100,10 @@ pv_failed(struct hv_guest *g, const char *why)
 	return -1;
 }
 
-int
-xen_pv_suspend(struct hv_guest *g)
+/* Start libxl's save of the guest, live or not, and read it to its first
+ * page. */
+static int
+pv_start(struct hv_guest *g, int live)
 {
 	struct pv_copy *c;
 	xc_domaininfo_t di;
@@ -128,6 +138,7 @@ xen_pv_suspend(struct hv_guest *g)
 	c->fd = p[0];
 	c->wfd = p[1];
 	c->domid = g->domid;
+	c->live = live;
 	g->pv = c;
 	if (pthread_create(&c->thread, NULL, writer, c) != 0) {
 		close(c->wfd);
@@ -141,6 +152,100 @@ xen_pv_suspend(struct hv_guest *g)
 			why = xen_lastlog();
 		return pv_failed(g, why);
 	}
+	return 0;
+}
+
+int
+xen_pv_suspend(struct hv_guest *g)
+{
+	xc_domaininfo_t di;
+
+	if (g->pv == NULL)
+		return pv_start(g, 0);
+	/* A live save: libxc suspended the guest before its last round. */
+	if (g->pv->live && g->pv->rfinal && xen_dominfo(g->domid, &di) == 0 &&
+	    (di.flags & XEN_DOMINF_shutdown))
+		return 0;
+	hv_seterr("domain %u: its save is under way, and has not suspended it",
+	    g->domid);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Whether libxc has suspended the guest by now. */
+static int
+suspended(struct hv_guest *g)
+{
+	xc_domaininfo_t di;
+
+	if (xen_dominfo(g->domid, &di) == -1) {
+		hv_seterr("domain %u is gone during its save", g->domid);
+		return -1;
+	}
+	return (di.flags & XEN_DOMINF_shutdown) &&
+	    (di.flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask) ==
+	    SHUTDOWN_suspend;
+}
+
+int
+xen_pv_live(struct hv_guest *g)
+{
+	return g->pv != NULL && g->pv->live;
+}
+
+/* A PV guest's live copy is libxc's, rounds and all (hv.h). */
+int
+xen_pv_own_rounds(struct hv_guest *g)
+{
+	return g->type == VMI_GT_XEN_PV;
+}
+
+/*
+ * The next round of libxc's live save.  libxc suspends the guest before
+ * it writes its last round, so a round that comes after the suspend is
+ * the last; a round that ran before might also be read after it (libxc
+ * writes ahead into the pipe), and is then taken as part of the last.
+ */
+int
+xen_pv_round_next(struct hv_guest *g)
+{
+	struct pv_copy *c = g->pv;
+	int s, r;
+
+	if (c == NULL || !c->live) {
+		hv_seterr("domain %u: no live save under way", g->domid);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((s = suspended(g)) == -1)
+		return -1;
+	if ((r = xen_pv_round_begin(c, s)) == -1) {
+		hv_seterr("domain %u's save: %s", g->domid, c->err);
+		errno = EIO;
+		return -1;
+	}
+	/* Past the pages: libxc suspended the guest before its last round. */
+	if (r == 0 && !s) {
+		(void)xen_pv_round_begin(c, 1);
+		s = 1;
+	}
+	return s;
+}
+
+int
+xen_pv_map_next(struct hv_guest *g, uint64_t *pfn, unsigned max,
+    unsigned *n, void **ptr, void **handle)
+{
+	*handle = NULL;
+	if (max > PV_MAP_MAX)
+		max = PV_MAP_MAX;
+	if (g->pv == NULL || xen_pv_take_next(g->pv, pfn, max, n, ptr) == -1) {
+		hv_seterr("domain %u's save: %s", g->domid,
+		    g->pv ? g->pv->err : "none under way");
+		errno = EIO;
+		return -1;
+	}
+	*handle = g->pv;
 	return 0;
 }
 
@@ -199,14 +304,31 @@ emit_recs(const struct pv_copy *c, int early, hv_state_fn fn, void *arg)
 	return 0;
 }
 
+/* Whether this Xen has shadow paging, which a PV guest's log-dirty needs. */
+static int
+shadow(void)
+{
+	xc_physinfo_t pi = { 0 };
+
+	return xc_physinfo(xen_xch, &pi) == 0 &&
+	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow);
+}
+
 int
 xen_pv_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
 	struct pv_copy *c = g->pv;
 	int rc;
 
-	if (c == NULL)
-		return xen_pv_no_live(g);
+	/* No save yet: this is a live one, which begins here, for libxc's
+	 * early records come before its first round. */
+	if (c == NULL) {
+		if (!shadow())
+			return xen_pv_no_live(g);
+		if (pv_start(g, 1) == -1)
+			return -1;
+		c = g->pv;
+	}
 	if ((rc = emit_recs(c, 1, fn, arg)) != 0)
 		return rc;
 	return 0;
@@ -241,24 +363,14 @@ xen_pv_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 
 /*
  * A live copy of a PV guest: log-dirty of a PV guest needs shadow page
- * tables.  Without them (Debian's Xen) no tool can do it; with them,
- * libxenctrl's own live save could, which this backend does not drive.
+ * tables.  Without them (Debian's Xen) no tool can do it.
  */
 int
 xen_pv_no_live(struct hv_guest *g)
 {
-	xc_physinfo_t pi = { 0 };
-
-	if (xc_physinfo(xen_xch, &pi) == 0 &&
-	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow))
-		hv_seterr("domain %u is a PV guest: live copies of PV guests "
-		    "are not supported; save it offline (vm-save, or "
-		    "vm-migrate without --live)", g->domid);
-	else
-		hv_seterr("domain %u is a PV guest: this Xen has no shadow "
-		    "paging, so it can't log a PV guest's writes; save it "
-		    "offline (vm-save, or vm-migrate without --live)",
-		    g->domid);
+	hv_seterr("domain %u is a PV guest: this Xen has no shadow paging, so "
+	    "it can't log a PV guest's writes; save it offline (vm-save, or "
+	    "vm-migrate without --live)", g->domid);
 	errno = ENOTSUP;
 	return -1;
 }

@@ -38,6 +38,14 @@ struct pv_copy {
 	uint8_t		*data;
 	uint64_t	 next;		/* no frame below it may be asked for */
 
+	/* a live save's rounds, taken as they come (xen_pv_take_next):
+	 * the last frame of this round, and whether it is over (a record
+	 * began again at a lower frame); once the guest is suspended the
+	 * rest of the pages are one round */
+	int		 live;
+	int		 rstarted, rover, rfinal;
+	uint64_t	 rlast;
+
 	/* the last map(): where its pages go when it spans two PAGE_DATA
 	 * records, and those that are page tables as frame words
 	 * (pfn | type << 60) */
@@ -65,6 +73,17 @@ const char	*xen_pv_open(struct pv_copy *, int fd);
  * page-table types in tables.  0, or -1 with why in err. */
 int		 xen_pv_take(struct pv_copy *, const uint64_t *pfn, unsigned n,
 		    void **ptr);
+/*
+ * A live save's next frames with data, in the stream's order, up to max
+ * and never past one PAGE_DATA record (ptr[i] point into it, valid to the
+ * next call): *n 0 once the round is over.  0, or -1 with why in err.
+ */
+int		 xen_pv_take_next(struct pv_copy *, uint64_t *pfn, unsigned max,
+		    unsigned *n, void **ptr);
+/* Begin the next round; final: the guest is suspended, so the rest of
+ * the pages are the last round, whatever their order.  1 when pages are
+ * left, 0 when the stream is past them, -1 when it went bad. */
+int		 xen_pv_round_begin(struct pv_copy *, int final);
 /* Read the rest, to libxl's END: the late records.  NULL, or why. */
 const char	*xen_pv_finish(struct pv_copy *);
 /* Free it, closing fd (pv.c first stops its writer). */

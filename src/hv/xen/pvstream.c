@@ -272,6 +272,65 @@ xen_pv_take(struct pv_copy *c, const uint64_t *pfn, unsigned n, void **ptr)
 	return c->state == S_BAD ? -1 : 0;
 }
 
+int
+xen_pv_take_next(struct pv_copy *c, uint64_t *pfn, unsigned max, unsigned *n,
+    void **ptr)
+{
+	*n = 0;
+	c->ntables = 0;
+	while (!c->rover && c->state == S_PAGES && *n < max) {
+		uint64_t w, f;
+		unsigned t;
+
+		if (c->at == c->nw) {
+			/* Taken pages point into this record: the next one
+			 * is read by the next call. */
+			if (*n > 0)
+				break;
+			if (next_pages(c) == -1)
+				return -1;
+			/* libxc sends each round in ascending order. */
+			if (c->state == S_PAGES && c->rstarted && !c->rfinal &&
+			    (c->w[0] & XSR_PFN_MASK) <= c->rlast)
+				c->rover = 1;
+			continue;
+		}
+		w = c->w[c->at];
+		f = w & XSR_PFN_MASK;
+		t = XSR_PAGE_TYPE(w);
+		if (c->rstarted && f <= c->rlast && c->at > 0)
+			return bad(c, "frame %#llx after %#llx in one record",
+			    (unsigned long long)f,
+			    (unsigned long long)c->rlast);
+		c->at++;
+		c->rlast = f;
+		c->rstarted = 1;
+		if (!XSR_PT_HAS_DATA(t))
+			continue;	/* no data: left out, as a hole */
+		c->dat++;
+		pfn[*n] = f;
+		ptr[*n] = c->data + (size_t)(c->dat - 1) * 4096;
+		if (XSR_PT_IS_TABLE(t))
+			c->tables[c->ntables++] = w & (XSR_PFN_MASK |
+			    (0xfull << 60));
+		(*n)++;
+	}
+	if (c->state != S_PAGES && c->state != S_LIBXL)
+		return -1;
+	return 0;
+}
+
+int
+xen_pv_round_begin(struct pv_copy *c, int final)
+{
+	if (c->state == S_BAD)
+		return -1;
+	c->rover = 0;
+	c->rstarted = 0;
+	c->rfinal = final;
+	return c->state == S_PAGES;
+}
+
 const char *
 xen_pv_finish(struct pv_copy *c)
 {

@@ -215,6 +215,12 @@ int	xen_pv_state(struct hv_guest *, hv_state_fn, void *);
 void	xen_pv_free(struct hv_guest *);
 /* -1 with the reason a PV guest can't be copied live. */
 int	xen_pv_no_live(struct hv_guest *);
+int	xen_pv_own_rounds(struct hv_guest *);
+/* Whether a live save of the guest is under way. */
+int	xen_pv_live(struct hv_guest *);
+int	xen_pv_round_next(struct hv_guest *);
+int	xen_pv_map_next(struct hv_guest *, uint64_t *, unsigned, unsigned *,
+	    void **, void **);
 
 /* dm.c */
 int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);
