@@ -117,8 +117,12 @@ show_table() {
 	xen_test 60-vmpipe-precopy
 }
 
-@test "xen: a live copy of a PV guest is refused, saying why; it runs on" {
+@test "xen: on Debian's Xen (no shadow paging) a live copy of a PV guest is refused, saying why; it runs on" {
 	xen_test 70-vmpipe-pv-live
+}
+
+@test "xen (shadow paging): a PV guest live, libxc picking the rounds: restored and piped into vm-recv, it ticks on with its memory whole; a reader gone leaves it running" {
+	xen_test 71-pv-live
 }
 
 @test "xen: vm-migrate over ssh to dom0 itself is refused, the guest runs on; vm-migrate to vm-recv --as moves PVH live and PV offline" {

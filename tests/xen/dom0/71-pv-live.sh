@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 150
+# takes: 125
 # xen: shadow
 # A PV guest copied live, on a Xen with shadow paging (build-shadow):
 # libxc's live save picks the rounds, vm-precopy writes each as it comes.
