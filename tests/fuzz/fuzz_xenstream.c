@@ -2,8 +2,9 @@
  * fuzz_xenstream: libFuzzer target for the Xen backend's readers of Xen's
  * own formats: the header of an xl save file (vm-restore reads any file
  * it is given), and libxl's stream of a PV save, which src/hv/xen/pv.c takes
- * apart as it comes.  The first octet picks the reader; the rest is its
- * input, in a file.
+ * apart as it comes, whole (an offline save) or round by round (a live
+ * one).  The first octet picks the reader; the rest is its input, in a
+ * file.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(json);
 		}
 		close(fd);
+	} else if (data[0] & 2) {
+		/* A live save's rounds, as vm-precopy takes them: rounds until
+		 * the stream says one more began, a last one after that. */
+		struct pv_copy *c = xen_pv_copy_new(NPFN);
+
+		if (c == NULL)
+			abort();
+		if (xen_pv_open(c, fd) == NULL) {
+			uint64_t pfn[7];
+			void *ptr[7];
+			unsigned n, taken = 0;
+			int r = 0;
+
+			for (unsigned round = 0; round < 8 && r == 0; round++) {
+				if (xen_pv_round_begin(c, round == 7 ||
+				    (data[0] & 4)) != 1)
+					break;
+				do {
+					r = xen_pv_take_next(c, pfn, 7, &n, ptr);
+					if (r == 0 && (n > 7 || c->ntables > n))
+						abort();
+					for (unsigned i = 0; r == 0 && i < n; i++) {
+						if (pfn[i] >= NPFN)
+							abort();
+						if (((volatile uint8_t *)
+						    ptr[i])[4095] == 0x5a)
+							taken++;
+					}
+				} while (r == 0 && n > 0);
+			}
+			if (r == 0)
+				(void)xen_pv_finish(c);
+		}
+		xen_pv_copy_free(c);
 	} else {
 		struct pv_copy *c = xen_pv_copy_new(NPFN);
 
