@@ -130,6 +130,11 @@ struct hv_ops {
 	 * sends them, their numbers into pfn (at most max), *n 0 once the
 	 * round is over.  Its handle is unmap()'s. */
 	int	(*own_rounds)(struct hv_guest *);
+	/* Optional: whether map() and map_next() of this guest give pages
+	 * of the backend's own memory (Xen PV: the record of libxl's stream
+	 * being read), which nothing changes before unmap(): they may go
+	 * into the image by reference, without a copy of ours. */
+	int	(*map_own)(struct hv_guest *);
 	int	(*round_next)(struct hv_guest *);
 	int	(*map_next)(struct hv_guest *, uint64_t *pfn, unsigned max,
 		    unsigned *n, void **ptr, void **handle);

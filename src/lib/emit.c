@@ -157,7 +157,10 @@ static int
 write_batch(struct emit *e, const uint64_t *pfn, unsigned n, void **ptr,
     void *handle, int stable, uint64_t *count)
 {
-	int r = 0;
+	/* Pages nothing changes before unmap() are written by reference,
+	 * and the writer is done with them before unmap(). */
+	int r = 0, ref = stable ||
+	    (e->ops->map_own != NULL && e->ops->map_own(e->g));
 
 	if (e->ops->page_state != NULL &&
 	    emit_pieces(e, e->ops->page_state) == -1) {
@@ -166,9 +169,9 @@ write_batch(struct emit *e, const uint64_t *pfn, unsigned n, void **ptr,
 	}
 	for (unsigned i = 0; i < n && r == 0; i++)
 		if (ptr[i] != NULL)
-			r = vmi_write_page(e->w, pfn[i], ptr[i], stable);
-	/* Stable pages are sent without a copy: keep them mapped. */
-	if (r == 0 && handle != NULL && stable)
+			r = vmi_write_page(e->w, pfn[i], ptr[i], ref);
+	/* Such pages are sent without a copy: keep them mapped. */
+	if (r == 0 && handle != NULL && ref)
 		r = vmi_writer_sync(e->w);
 	e->ops->unmap(e->g, handle);
 	if (r == -1)

@@ -78,10 +78,14 @@ report(struct progress *pr, const struct save_result *res, int quiet)
 	for (unsigned i = 0; i < res->rounds && i < 64; i++)
 		fprintf(stderr, " %" PRIu64, res->round_pages[i]);
 	fprintf(stderr, "), %" PRIu64 " octets (%.2fx memory) in %.3f s, "
-	    "%.0f MB/s; pause predicted %.1f ms, actual %.1f ms (source "
-	    "side); %s; guest left paused\n", res->ws.bytes,
+	    "%.0f MB/s; pause ", res->ws.bytes,
 	    (double)res->ws.bytes / res->info.mem_bytes, secs,
-	    res->ws.bytes / secs / 1e6, res->last.predicted_ns / 1e6,
+	    res->ws.bytes / secs / 1e6);
+	/* No prediction where the backend's own save picked the rounds. */
+	if (res->last.predicted_ns > 0)
+		fprintf(stderr, "predicted %.1f ms, actual ",
+		    res->last.predicted_ns / 1e6);
+	fprintf(stderr, "%.1f ms (source side); %s; guest left paused\n",
 	    res->pause_ns / 1e6, res->last.why);
 }
 

@@ -22,6 +22,7 @@ const struct hv_ops hv_xen_ops = {
 	.log_dirty_stop = xen_log_dirty_stop,
 	.dirty_fetch = xen_dirty_fetch,
 	.own_rounds = xen_pv_own_rounds,
+	.map_own = xen_pv_map_own,
 	.round_next = xen_pv_round_next,
 	.map_next = xen_pv_map_next,
 	.map = xen_map,

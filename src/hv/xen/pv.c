@@ -193,6 +193,14 @@ xen_pv_live(struct hv_guest *g)
 	return g->pv != NULL && g->pv->live;
 }
 
+/* A PV guest's pages are read from libxl's stream into the save's own
+ * buffers, which stay as they are until the next take. */
+int
+xen_pv_map_own(struct hv_guest *g)
+{
+	return g->pv != NULL;
+}
+
 /* A PV guest's live copy is libxc's, rounds and all (hv.h). */
 int
 xen_pv_own_rounds(struct hv_guest *g)

@@ -216,6 +216,7 @@ void	xen_pv_free(struct hv_guest *);
 /* -1 with the reason a PV guest can't be copied live. */
 int	xen_pv_no_live(struct hv_guest *);
 int	xen_pv_own_rounds(struct hv_guest *);
+int	xen_pv_map_own(struct hv_guest *);
 /* Whether a live save of the guest is under way. */
 int	xen_pv_live(struct hv_guest *);
 int	xen_pv_round_next(struct hv_guest *);
