@@ -121,7 +121,7 @@ show_table() {
 	xen_test 70-vmpipe-pv-live
 }
 
-@test "xen (shadow paging): a PV guest live, libxc picking the rounds: restored and piped into vm-recv, it ticks on with its memory whole; a reader gone leaves it running" {
+@test "xen (shadow paging): a PV guest live, libxc picking the rounds: restored and piped into vm-recv, it ticks on with its memory whole; a reader gone or a refused move leaves it running" {
 	xen_test 71-pv-live
 }
 

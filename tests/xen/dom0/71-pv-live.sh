@@ -1,12 +1,13 @@
 # timeout: 600
-# takes: 125
+# takes: 160
 # xen: shadow
 # A PV guest copied live, on a Xen with shadow paging (build-shadow):
 # libxc's live save picks the rounds, vm-precopy writes each as it comes.
 # The guest changes 2 x 16 MiB of its memory all along and checks it
 # (vmpipe_mem): after a live copy restored, and after one piped into
 # vm-recv beside it, it ticks on from where it was with its memory whole.
-# A copy whose reader goes away leaves it running, and copied again.
+# A copy whose reader goes away leaves it running, and copied again; a
+# move that the far side refuses leaves it running (resumed).
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-restore
@@ -100,5 +101,21 @@ at=$(last_tick pvl)
 xl destroy pvl
 went_on pvl2 "$at" 0
 mem_ok pvl2 0 2
+
+# 4. vm-migrate -l to this host over ssh: vm-recv refuses the stream (the
+#    source, suspended, holds the UUID), and vm-migrate resumes the
+#    source from its suspend: it runs on, its memory whole.
+sshd_up
+lines=$(console_lines pvl2)
+vm-migrate -l -b xen -p $port -i "$d/id" -K "$d/known_hosts" \
+    -e 'vm-recv --name pvl3' pvl2 root@127.0.0.1 >/tmp/mig.out 2>&1 && r=0 || r=$?
+cat /tmp/mig.out
+sshd_down
+[ "$r" -eq 1 ] || fail "vm-migrate -l of a PV guest to this host: exit $r, not 1"
+grep -q UUID /tmp/mig.out || fail "vm-migrate -l: no word of the UUID"
+guest_gone pvl3 || fail "vm-migrate -l left a guest pvl3"
+n=$(last_tick pvl2)
+wait_tick_above pvl2 $((n + 2)) 60 || fail "pvl2 stopped after the refused move"
+mem_ok pvl2 "$lines" 1
 xl destroy pvl2
 echo ok
