@@ -3,7 +3,7 @@
 #   make check       everything, the Xen suite (check-xen) included
 #   make fuzz        the fuzzer for FUZZ_TIME seconds (default 300)
 
-CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/io.c \
+CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/hash_scalar.c src/lib/io.c \
 	     src/lib/vmi_common.c src/lib/vmi_read.c src/lib/vmi_write.c \
 	     src/lib/names.c
 SAN	  := -fsanitize=address,undefined -fno-omit-frame-pointer \
