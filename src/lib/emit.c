@@ -193,6 +193,17 @@ write_batch(struct emit *e, const uint64_t *pfn, unsigned n, void **ptr,
 	return 0;
 }
 
+/* The last PAGES record of a call out, and its count. */
+static int
+end_pages(struct emit *e, uint64_t count, uint64_t *sent)
+{
+	if (vmi_flush_pages(e->w) == -1)
+		return eerr(e, NULL, vmi_writer_error(e->w));
+	if (sent)
+		*sent = count;
+	return 0;
+}
+
 int
 emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 {
@@ -222,11 +233,7 @@ emit_pages(struct emit *e, const uint64_t *bm, int stable, uint64_t *sent)
 		if (write_batch(e, pfn, n, ptr, handle, stable, &count) == -1)
 			return -1;
 	}
-	if (vmi_flush_pages(e->w) == -1)
-		return eerr(e, NULL, vmi_writer_error(e->w));
-	if (sent)
-		*sent = count;
-	return 0;
+	return end_pages(e, count, sent);
 }
 
 int
@@ -246,11 +253,7 @@ emit_round(struct emit *e, int stable, uint64_t *sent)
 		if (write_batch(e, pfn, n, ptr, handle, stable, &count) == -1)
 			return -1;
 	}
-	if (vmi_flush_pages(e->w) == -1)
-		return eerr(e, NULL, vmi_writer_error(e->w));
-	if (sent)
-		*sent = count;
-	return 0;
+	return end_pages(e, count, sent);
 }
 
 int
