@@ -137,6 +137,46 @@ record_pages(struct saver *s, unsigned round, uint64_t sent)
 }
 
 /*
+ * A live round begins: the progress line's round, its frames to go and
+ * its share of the whole job.  Round 0 is most of the job; each later
+ * round is given half of what is left, so the share only ever grows.
+ */
+static void
+round_start(struct saver *s, unsigned round, uint64_t total)
+{
+	struct emit *e = &s->e;
+
+	e->pi.round = round;
+	e->pi.total = total;
+	e->pi.mem_pages = e->npages;
+	e->share_base = round == 0 ? 0 : 1 - 0.4 * halves(round);
+	e->share_span = round == 0 ? 0.8 : 0.2 * halves(round);
+}
+
+/* A live round is over: its ROUND record, the progress line, on_round
+ * with the policy's word (*pres), and a signal's stop. */
+static int
+round_end(struct saver *s, const struct save_round *sr)
+{
+	const struct save_opts *o = s->o;
+	struct emit *e = &s->e;
+
+	record_pages(s, sr->round, sr->pages);
+	if (write_round(s, sr->round, 0, sr->pages, sr->dirty,
+	    sr->elapsed_ns) == -1)
+		return -1;
+	e->pi.dirty = sr->dirty;
+	e->pi.dirty_rate = sr->dirty_rate;
+	if (o->pr)
+		progress_update(o->pr, &e->pi, 1);
+	if (o->on_round)
+		o->on_round(o->arg, sr);
+	if (o->stop && *o->stop)
+		return fail(s, "interrupted by a signal");
+	return 0;
+}
+
+/*
  * Live rounds while the guest runs: round 0 sends every frame, each next
  * one the frames dirtied during the one before, until the policy stops.
  * Returns the next round's number, or -1.
@@ -167,15 +207,7 @@ live_rounds(struct saver *s)
 		vmi_writer_stats(e->w, &ws);
 		bytes0 = ws.bytes;
 		t_round = now_ns();
-		e->pi.round = round;
-		e->pi.total = round == 0 ? e->npages : dirty;
-		e->pi.mem_pages = e->npages;
-		/*
-		 * Round 0 is most of the job; each later round is given half
-		 * of what is left, so the share only ever grows.
-		 */
-		e->share_base = round == 0 ? 0 : 1 - 0.4 * halves(round);
-		e->share_span = round == 0 ? 0.8 : 0.2 * halves(round);
+		round_start(s, round, round == 0 ? e->npages : dirty);
 		if (emit_pages(e, round == 0 ? NULL : s->bitmap, 0,
 		    &sent) == -1)
 			return -1;
@@ -198,23 +230,13 @@ live_rounds(struct saver *s)
 		pr.throughput = sent >= 4096 ?
 		    (ws.bytes - bytes0) / (pr.elapsed_ns / 1e9) :
 		    ws.bytes / ((now_ns() - s->t_start + 1) / 1e9);
-		record_pages(s, round, sent);
 		o->policy(o->policy_arg, &pr, pres);
-		if (write_round(s, round, 0, sent, dirty, pr.elapsed_ns) == -1)
-			return -1;
-		e->pi.dirty = dirty;
-		e->pi.dirty_rate = dirty / (pr.elapsed_ns / 1e9);
-		if (o->pr)
-			progress_update(o->pr, &e->pi, 1);
-		if (o->on_round) {
-			struct save_round sr = { round, sent, dirty, ws.bytes,
-			    pr.elapsed_ns, pr.throughput, e->pi.dirty_rate,
-			    *pres };
+		struct save_round sr = { round, sent, dirty, ws.bytes,
+		    pr.elapsed_ns, pr.throughput,
+		    dirty / (pr.elapsed_ns / 1e9), *pres };
 
-			o->on_round(o->arg, &sr);
-		}
-		if (o->stop && *o->stop)
-			return fail(s, "interrupted by a signal");
+		if (round_end(s, &sr) == -1)
+			return -1;
 		if (pres->decision != POLICY_CONTINUE)
 			break;
 	}
@@ -244,7 +266,6 @@ live_rounds(struct saver *s)
 static int
 own_live_rounds(struct saver *s)
 {
-	const struct save_opts *o = s->o;
 	struct emit *e = &s->e;
 	struct policy_result *pres = &s->res->last;
 	struct vmi_wstats ws;
@@ -266,31 +287,18 @@ own_live_rounds(struct saver *s)
 		vmi_writer_stats(e->w, &ws);
 		bytes0 = ws.bytes;
 		t_round = now_ns();
-		e->pi.round = round;
-		e->pi.total = round == 0 ? e->npages : 0;
-		e->pi.mem_pages = e->npages;
-		e->share_base = round == 0 ? 0 : 1 - 0.4 * halves(round);
-		e->share_span = round == 0 ? 0.8 : 0.2 * halves(round);
+		round_start(s, round, round == 0 ? e->npages : 0);
 		if (emit_round(e, 0, &sent) == -1)
 			return -1;
 		if (vmi_writer_sync(e->w) == -1)
 			return fail(s, "%s", vmi_writer_error(e->w));
 		elapsed = now_ns() - t_round + 1;
-		record_pages(s, round, sent);
-		if (write_round(s, round, 0, sent, 0, elapsed) == -1)
-			return -1;
 		vmi_writer_stats(e->w, &ws);
-		if (o->pr)
-			progress_update(o->pr, &e->pi, 1);
-		if (o->on_round) {
-			struct save_round sr = { round, sent, 0, ws.bytes,
-			    elapsed, (ws.bytes - bytes0) / (elapsed / 1e9),
-			    0, *pres };
+		struct save_round sr = { round, sent, 0, ws.bytes, elapsed,
+		    (ws.bytes - bytes0) / (elapsed / 1e9), 0, *pres };
 
-			o->on_round(o->arg, &sr);
-		}
-		if (o->stop && *o->stop)
-			return fail(s, "interrupted by a signal");
+		if (round_end(s, &sr) == -1)
+			return -1;
 	}
 	pres->decision = POLICY_STOP_AND_COPY;
 	pres->why = "the backend's own save suspended the guest";

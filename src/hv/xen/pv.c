@@ -158,13 +158,11 @@ pv_start(struct hv_guest *g, int live)
 int
 xen_pv_suspend(struct hv_guest *g)
 {
-	xc_domaininfo_t di;
-
 	if (g->pv == NULL)
 		return pv_start(g, 0);
-	/* A live save: libxc suspended the guest before its last round. */
-	if (g->pv->live && g->pv->rfinal && xen_dominfo(g->domid, &di) == 0 &&
-	    (di.flags & XEN_DOMINF_shutdown))
+	/* A live save whose last round began: round_next() saw libxc's
+	 * suspend. */
+	if (g->pv->live && g->pv->rfinal)
 		return 0;
 	hv_seterr("domain %u: its save is under way, and has not suspended it",
 	    g->domid);
@@ -182,9 +180,7 @@ suspended(struct hv_guest *g)
 		hv_seterr("domain %u is gone during its save", g->domid);
 		return -1;
 	}
-	return (di.flags & XEN_DOMINF_shutdown) &&
-	    (di.flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask) ==
-	    SHUTDOWN_suspend;
+	return xen_is_suspended(&di);
 }
 
 int

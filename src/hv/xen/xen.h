@@ -94,6 +94,7 @@ const char	*xen_lastlog(void);
 
 /* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
+int		 xen_is_suspended(const xc_domaininfo_t *di);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
 
