@@ -76,7 +76,9 @@ victim_untouched() {
 	# directory nobody can reach (this test's own is root's alone).
 	d=$(mktemp -d /tmp/vmpipe-peer.XXXXXX)
 	chmod 0777 "$d"
-	setpriv --reuid=nobody --regid=nogroup --clear-groups python3 -c '
+	# Debian's python3 (scripts/deps): one under root's home, first on
+	# some PATHs, is out of nobody's reach.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(4)
