@@ -1,4 +1,4 @@
-# takes: 7
+# takes: 3
 # The project's programs, built on the host, run in dom0.
 . ./lib.sh
 set -- /usr/local/bin/vm-*

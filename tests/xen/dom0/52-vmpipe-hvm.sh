@@ -1,5 +1,5 @@
 # timeout: 900
-# takes: 210
+# takes: 159
 # An HVM guest (QEMU's emulated devices beside it): vm-save + vm-restore,
 # a live vm-precopy | vm-recv --as beside it, and xl's restore of
 # vm-xlconv's output and vm-restore of xl's save, each time continuing its

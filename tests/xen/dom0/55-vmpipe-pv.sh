@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 101
+# takes: 77
 # A PV guest offline: its save holds a few records in dom0, not the
 # guest; vm-save + vm-restore continue its counter; a save
 # piped into vm-recv --as beside it (an offline migration on one host)

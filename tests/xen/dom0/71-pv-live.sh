@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 160
+# takes: 159
 # xen: shadow
 # A PV guest copied live, on a Xen with shadow paging (build-shadow):
 # libxc's live save picks the rounds, vm-precopy writes each as it comes.
@@ -7,7 +7,8 @@
 # (vmpipe_mem): after a live copy restored, and after one piped into
 # vm-recv beside it, it ticks on from where it was with its memory whole.
 # A copy whose reader goes away leaves it running, and copied again; a
-# move that the far side refuses leaves it running (resumed).
+# move that the far side refuses leaves it running (resumed); a move by
+# vm-migrate -l over ssh to this host keeps its name and UUID.
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-restore
@@ -110,12 +111,40 @@ lines=$(console_lines pvl2)
 vm-migrate -l -b xen -p $port -i "$d/id" -K "$d/known_hosts" \
     -e 'vm-recv --name pvl3' pvl2 root@127.0.0.1 >/tmp/mig.out 2>&1 && r=0 || r=$?
 cat /tmp/mig.out
-sshd_down
 [ "$r" -eq 1 ] || fail "vm-migrate -l of a PV guest to this host: exit $r, not 1"
 grep -q UUID /tmp/mig.out || fail "vm-migrate -l: no word of the UUID"
 guest_gone pvl3 || fail "vm-migrate -l left a guest pvl3"
 n=$(last_tick pvl2)
 wait_tick_above pvl2 $((n + 2)) 60 || fail "pvl2 stopped after the refused move"
 mem_ok pvl2 "$lines" 1
+
+# 5. vm-migrate -l to this host over ssh, keeping name and UUID as xl
+#    does: the copy is built as pvl2--incoming, the source renamed
+#    pvl2--migratedaway before the go and destroyed once the copy runs.
+uuid=$(xl list -v pvl2 | awk 'NR == 2 { print $7 }')
+old=$(xl domid pvl2)
+rm -f "$(console_log pvl2--incoming)"
+t0=$(ms)
+vm-migrate -l -b xen -p $port -i "$d/id" -K "$d/known_hosts" -e vm-recv \
+    pvl2 root@127.0.0.1 >/tmp/mig.out 2>&1 ||
+	{ cat /tmp/mig.out; xl list; fail "vm-migrate -l pvl2 to this host"; }
+note "PV live migration to this host over ssh: $(($(ms) - t0)) ms"
+cat /tmp/mig.out
+sshd_down
+# The source's last tick: its own log (xenconsoled's name for it stays
+# pvl2 after the rename).
+at=$(tr -d '\r' <"$(console_log pvl2)" |
+    awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { n = $2 } END { print n }')
+new=$(xl domid pvl2) || fail "no pvl2 after the migration"
+[ "$new" != "$old" ] || fail "pvl2 is still domain $old"
+[ "$(xl list -v pvl2 | awk 'NR == 2 { print $7 }')" = "$uuid" ] ||
+	fail "pvl2's UUID changed: $uuid before, $(xl list -v pvl2 | awk 'NR == 2 { print $7 }') after"
+guest_gone pvl2--migratedaway || fail "the source pvl2--migratedaway was left"
+guest_gone pvl2--incoming || fail "a pvl2--incoming was left"
+ls /run/vmpipe/*.hold 2>/dev/null && fail "a hold was left behind"
+# xenconsoled logs the copy under the name it was built with.
+went_on pvl2--incoming "$at" 0
+mem_ok pvl2--incoming 0 2
+same_cpu pvl2--incoming "$cpu" 0
 xl destroy pvl2
 echo ok

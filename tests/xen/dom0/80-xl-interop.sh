@@ -1,4 +1,4 @@
-# takes: 117
+# takes: 80
 # Interoperability with xl: vm-restore and vm-recv take a file of `xl
 # save' (from a file and from a pipe), and `xl restore' takes an image of vm-save once
 # vm-xlconv has converted it.  Each time the guest continues its counter.

@@ -1,4 +1,4 @@
-# takes: 119
+# takes: 92
 # The handover on Xen: vm-recv --handover builds the domain and holds it
 # paused; only the sender's go resumes it.  No go (the stream ends, or
 # the deadline passes) destroys it, and so does the receive's guardian

@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 194
+# takes: 111
 # What an arriving guest's configuration may ask of this host: a key
 # that runs a program or reaches the host is refused by name, in the
 # preflight, before a domain is made - through vm-restore and vm-recv of

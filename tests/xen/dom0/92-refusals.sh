@@ -1,5 +1,5 @@
 # timeout: 400
-# takes: 93
+# takes: 63
 # What no save may touch is refused before the guest is paused, with the
 # reason, and the guest runs on: here a guest with a vNUMA topology, which
 # a stream does not carry (libxl refuses it too).

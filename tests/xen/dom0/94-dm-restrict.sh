@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 108
+# takes: 75
 # An HVM guest whose QEMU runs restricted (dm_restrict: its own user, a
 # chroot, only its domain's privileges) is saved and restored, and runs
 # on: its restored QEMU is told to continue through libxl's QMP socket.

@@ -3,11 +3,11 @@
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
 # by name), on the hypervisor with shadow paging (build-shadow): a live
 # migration to this host of a PV guest that changes 2 x 16 MiB of its
-# memory all along (vmpipe_mem), by xl and by vmpipe in turn, two rounds
-# each: the time of the whole move, the octets vmpipe sent and the
+# memory all along (vmpipe_mem), by xl and by vmpipe in turn, three
+# rounds each: the time of the whole move, the octets vmpipe sent and the
 # downtime as the guest saw it (its longest gap between two ticks, which
-# are a second apart).  It fails only when a
-# step fails or the guest's memory check does.
+# are a second apart).  It fails only when a step fails or the guest's
+# memory check does.
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-recv
@@ -30,7 +30,7 @@ rm -f "$(console_log pvb)" "$(console_log pvb2)" "$(console_log pvb--incoming)"
 xl create /tmp/pvb.cfg || fail "xl create pvb"
 wait_tick_above pvb 4 120 || fail "pvb printed no ticks"
 g=pvb
-for r in 1 2; do
+for r in 1 2 3; do
 	at=$(last_tick $g)
 	t0=$(ms)
 	rm -f "$(console_log $g--incoming)"
@@ -61,7 +61,7 @@ done
 xl destroy $g
 {
 	echo "side by side, PV guest live to this host (128 MiB, 32 MiB of it" \
-	    "rewritten all along; shadow paging; one boot, 2 rounds each):"
+	    "rewritten all along; shadow paging; one boot, xl and vmpipe in turn):"
 	printf '%-8s %-7s %9s %11s %9s\n' step tool time octets downtime
 	awk '{ printf "%-8s %-7s %6d ms %11s %6d ms\n", $1, $2, $3, $4, $5 }' \
 	    /tmp/rows

@@ -1,17 +1,17 @@
 # timeout: 2400
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
-# by name).  Side by side with xl, in one boot: save, restore and a live
-# migration to this host of a PVH guest, each timed, with the images'
-# sizes, taking turns over a few rounds (one timing under the emulator
-# varies by a fifth from run to run): the table gives the best and the
-# median; and one round of save and restore of an HVM and a PV guest
-# (bench-devices.sh: the guest as administrators run it).  It fails only
-# when a step fails.
+# by name).  Side by side with xl, in one boot: save and restore of a
+# PVH, an HVM and a PV guest, and a live migration to this host of the
+# PVH guest, each timed, with the images' sizes, xl and vmpipe taking
+# turns over three rounds (one timing under the emulator varies by up
+# to half from run to run).  The table gives the best and the median of
+# each step.  (bench-devices.sh: the guest as administrators run it.)
+# It fails only when a step fails.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
 need_xen_backend vm-precopy
-rounds=2
+rounds=3
 
 # size of a file, or the octets a summary in it names, or "-"
 size() {
@@ -43,21 +43,25 @@ ticks_on() {	# name: wait for the guest to tick on
 guest_up sbs pvh
 wait_tick_above sbs 2 60 || fail "no tick 3"
 
-# Offline save and restore, xl's and ours in turn, on the same guest.
-# The pause lets Xen scrub the memory the saved guest gave back.
-r=0
-while [ "$r" -lt "$rounds" ]; do
-	timed save xl /tmp/sbs.xl xl save sbs /tmp/sbs.xl
-	sleep 3
-	timed restore xl - xl restore /tmp/sbs.xl
-	ticks_on sbs
-	timed save vmpipe /tmp/sbs.vmi vm-save -q -b xen -o /tmp/sbs.vmi sbs
-	sleep 3
-	timed restore vmpipe - vm-restore -q -b xen /tmp/sbs.vmi
-	ticks_on sbs
-	rm -f /tmp/sbs.xl /tmp/sbs.vmi
-	r=$((r + 1))
-done
+# offline NAME TYPE: save and restore, xl's and ours in turn on the same
+# guest, $rounds rounds.  The pause lets Xen scrub the memory the saved
+# guest gave back.
+offline() {	# name type
+	r=0
+	while [ "$r" -lt "$rounds" ]; do
+		timed "$2-save" xl /tmp/sbs.xl xl save "$1" /tmp/sbs.xl
+		sleep 3
+		timed "$2-restore" xl - xl restore /tmp/sbs.xl
+		ticks_on "$1"
+		timed "$2-save" vmpipe /tmp/sbs.vmi vm-save -q -b xen -o /tmp/sbs.vmi "$1"
+		sleep 3
+		timed "$2-restore" vmpipe - vm-restore -q -b xen /tmp/sbs.vmi
+		ticks_on "$1"
+		rm -f /tmp/sbs.xl /tmp/sbs.vmi
+		r=$((r + 1))
+	done
+}
+offline sbs pvh
 
 # Live migration to this host.  xl's receiver renames its copy once the
 # sender has gone.  vm-recv would refuse our stream here, the original
@@ -66,11 +70,11 @@ done
 g=sbs
 r=0
 while [ "$r" -lt 2 ]; do
-	timed migrate xl - xl migrate -s '' $g 'xl migrate-receive'
+	timed pvh-live xl - xl migrate -s '' $g 'xl migrate-receive'
 	ticks_on $g
 	[ $g = sbs ] && to=sbs2 || to=sbs
 	rm -f /tmp/pc.err
-	timed migrate vmpipe /tmp/pc.err sh -c "vm-precopy -b xen $g 2>/tmp/pc.err |
+	timed pvh-live vmpipe /tmp/pc.err sh -c "vm-precopy -b xen $g 2>/tmp/pc.err |
 	    vm-recv -q --as $to >/tmp/recv.out && xl destroy $g; r=\$?
 	    tail -n 2 /tmp/pc.err; exit \$r"
 	g=$to
@@ -79,20 +83,20 @@ while [ "$r" -lt 2 ]; do
 done
 xl destroy $g
 
-# One round of save and restore of the other types.
+# The same rounds of the other types.
 guest_up hvm6 hvm
 wait_tick_above hvm6 2 90 || fail "no tick 3 of hvm6"
-side_by_side hvm6 HVM
+offline hvm6 hvm
 xl destroy hvm6
 guest_up pv5 pv
 wait_tick_above pv5 2 90 || fail "no tick 3 of pv5"
-side_by_side pv5 PV
+offline pv5 pv
 xl destroy pv5
 
 # Best and median of each step's times; the octets of its last run.
 {
-	echo "side by side (PVH guest, 128 MiB, one boot; best and median of" \
-	    "$rounds offline, 2 live rounds):"
+	echo "side by side (128 MiB guests, one boot; best and median of" \
+	    "$rounds rounds offline, 2 live, xl and vmpipe in turn):"
 	printf '%-8s %-7s %9s %9s %11s\n' step tool best median octets
 	awk '{ k = $1 " " $2; if (!(k in n)) order[++m] = k
 	       t[k, ++n[k]] = $3; o[k] = $4 }

@@ -131,35 +131,6 @@ console_lines() {	# name
 # Milliseconds since boot.
 ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
-# side_by_side NAME TYPE: one offline round of xl and of vmpipe on guest
-# NAME, each save then restore, timed; the guest ticks on after each.
-# Prints "TABLE" lines.
-side_by_side() {	# name type
-	t0=$(ms); xl save "$1" /tmp/sbs.xl >/dev/null 2>&1 || fail "xl save $1"
-	t1=$(ms); sleep 3
-	t2=$(ms); xl restore /tmp/sbs.xl >/dev/null 2>&1 || fail "xl restore $1"
-	t3=$(ms)
-	# dom0's /tmp is memory: one image at a time.
-	xlsize=$(wc -c </tmp/sbs.xl)
-	rm -f /tmp/sbs.xl
-	n=$(last_tick "$1")
-	wait_tick_above "$1" $((n + 1)) 90 || fail "$1 stopped after xl restore"
-	t4=$(ms); vm-save -q -b xen -o /tmp/sbs.vmi "$1" || fail "vm-save $1"
-	t5=$(ms); sleep 3
-	t6=$(ms); vm-restore -q -b xen /tmp/sbs.vmi || fail "vm-restore $1"
-	t7=$(ms)
-	n=$(last_tick "$1")
-	wait_tick_above "$1" $((n + 1)) 90 || fail "$1 stopped after vm-restore"
-	echo "TABLE side by side ($2 guest, 128 MiB, one round):"
-	printf 'TABLE %-8s %-7s %9s %11s\n' step tool time octets
-	printf 'TABLE %-8s %-7s %6d ms %11d\n' save xl $((t1 - t0)) "$xlsize"
-	printf 'TABLE %-8s %-7s %6d ms %11s\n' restore xl $((t3 - t2)) -
-	printf 'TABLE %-8s %-7s %6d ms %11d\n' save vmpipe $((t5 - t4)) \
-	    "$(wc -c </tmp/sbs.vmi)"
-	printf 'TABLE %-8s %-7s %6d ms %11s\n' restore vmpipe $((t7 - t6)) -
-	rm -f /tmp/sbs.vmi
-}
-
 # cut_copy NAME PROGRAM: PROGRAM (vm-save or vm-precopy) of guest NAME
 # into a reader that goes away after 4 MB: it fails, saying so, and the
 # guest runs on.
