@@ -69,7 +69,7 @@ offline sbs pvh
 # guest changes name each time.
 g=sbs
 r=0
-while [ "$r" -lt 2 ]; do
+while [ "$r" -lt "$rounds" ]; do
 	timed pvh-live xl - xl migrate -s '' $g 'xl migrate-receive'
 	ticks_on $g
 	[ $g = sbs ] && to=sbs2 || to=sbs
@@ -96,15 +96,15 @@ xl destroy pv5
 # Best and median of each step's times; the octets of its last run.
 {
 	echo "side by side (128 MiB guests, one boot; best and median of" \
-	    "$rounds rounds offline, 2 live, xl and vmpipe in turn):"
-	printf '%-8s %-7s %9s %9s %11s\n' step tool best median octets
+	    "$rounds rounds, xl and vmpipe in turn):"
+	printf '%-11s %-7s %9s %9s %11s\n' step tool best median octets
 	awk '{ k = $1 " " $2; if (!(k in n)) order[++m] = k
 	       t[k, ++n[k]] = $3; o[k] = $4 }
 	END { for (i = 1; i <= m; i++) { k = order[i]
 		for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++)
 			if (t[k, b] < t[k, a]) { x = t[k, a]; t[k, a] = t[k, b]; t[k, b] = x }
 		split(k, w, " ")
-		printf "%-8s %-7s %6d ms %6d ms %11s\n", w[1], w[2], t[k, 1],
+		printf "%-11s %-7s %6d ms %6d ms %11s\n", w[1], w[2], t[k, 1],
 		    t[k, int((n[k] + 1) / 2)], o[k] } }' /tmp/rows
 } | sed 's/^/TABLE /'
 

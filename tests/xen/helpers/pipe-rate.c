@@ -2,13 +2,16 @@
  * pipe-rate MIB PIPE_KIB CHUNK_KIB: MIB mebibytes from one process to
  * another through a pipe PIPE_KIB deep (F_SETPIPE_SZ; 0: the kernel's
  * default), written and read CHUNK_KIB at a time; prints the rate in
- * MB/s.  Under the emulator a PV dom0 pays for every switch between the
+ * MB/s.  PIPE_KIB "sockN": through a Unix stream socket pair whose
+ * buffers are N KiB instead.  Under the emulator a PV dom0 pays for every switch between the
  * two far more than for every octet: this shows how much.
  */
 #include <err.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,16 +26,34 @@ main(int argc, char *argv[])
 	pid_t pid;
 
 	if (argc != 4)
-		errx(2, "usage: pipe-rate MIB PIPE_KIB CHUNK_KIB");
+		errx(2, "usage: pipe-rate MIB PIPE_KIB|sockKIB CHUNK_KIB");
 	total = strtoul(argv[1], NULL, 10) << 20;
 	chunk = strtoul(argv[3], NULL, 10) << 10;
 	if (chunk == 0 || (buf = calloc(1, chunk)) == NULL)
 		errx(2, "bad chunk");
-	if (pipe(p) == -1)
-		err(1, "pipe");
-	if (atoi(argv[2]) > 0 &&
-	    fcntl(p[1], F_SETPIPE_SZ, atoi(argv[2]) << 10) == -1)
-		err(1, "F_SETPIPE_SZ");
+	if (strncmp(argv[2], "sock", 4) == 0) {
+		int sz = atoi(argv[2] + 4) << 10, sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+			err(1, "socketpair");
+		/* As a pipe: p[0] reads, p[1] writes. */
+		p[0] = sv[0];
+		p[1] = sv[1];
+		/* Past net.core.[rw]mem_max where we may (root). */
+		if (sz > 0 && (setsockopt(p[1], SOL_SOCKET, SO_SNDBUFFORCE,
+		    &sz, sizeof(sz)) == -1 || setsockopt(p[0], SOL_SOCKET,
+		    SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1) &&
+		    (setsockopt(p[1], SOL_SOCKET, SO_SNDBUF, &sz,
+		    sizeof(sz)) == -1 || setsockopt(p[0], SOL_SOCKET,
+		    SO_RCVBUF, &sz, sizeof(sz)) == -1))
+			err(1, "SO_SNDBUF");
+	} else {
+		if (pipe(p) == -1)
+			err(1, "pipe");
+		if (atoi(argv[2]) > 0 &&
+		    fcntl(p[1], F_SETPIPE_SZ, atoi(argv[2]) << 10) == -1)
+			err(1, "F_SETPIPE_SZ");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((pid = fork()) == -1)
 		err(1, "fork");
