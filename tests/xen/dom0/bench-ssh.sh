@@ -2,8 +2,8 @@
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
 # by name).  What the transport costs in dom0 under the emulator: 64 MiB
 # through a pipe (64 KiB to 4 MiB deep, in writes of 64 KiB to 4 MiB),
-# through a Unix socket pair, and through ssh to dom0's own sshd with each cipher vm-send offers
-# (vm-send -c); a table of MB/s.  It fails only when a step fails.
+# through a Unix socket pair, and through ssh to dom0's own sshd with
+# each cipher vm-send offers (vm-send -c); a table of MB/s.  It fails only when a step fails.
 . ./lib.sh
 sshd_up
 mb() {	# ms: 64 MiB in that many ms, as MB/s
