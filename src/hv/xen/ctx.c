@@ -106,6 +106,15 @@ xen_dominfo(uint32_t domid, xc_domaininfo_t *di)
 	return 0;
 }
 
+/* Whether a domain's flags say it has shut down to be suspended. */
+int
+xen_is_suspended(const xc_domaininfo_t *di)
+{
+	return (di->flags & XEN_DOMINF_shutdown) &&
+	    (di->flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask) ==
+	    SHUTDOWN_suspend;
+}
+
 int
 xen_nr_pfns(uint32_t domid, unsigned long *n)
 {

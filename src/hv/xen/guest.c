@@ -240,15 +240,6 @@ xen_suspend(struct hv_guest *g)
  * the domain is in: a suspend or a pause made by another process, such
  * as vm-save --paused for vm-migrate, whose far side refused the guest.
  */
-/* Whether a domain's flags say it has shut down to be suspended. */
-int
-xen_is_suspended(const xc_domaininfo_t *di)
-{
-	return (di->flags & XEN_DOMINF_shutdown) &&
-	    (di->flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask) ==
-	    SHUTDOWN_suspend;
-}
-
 static void
 adopt_state(struct hv_guest *g)
 {

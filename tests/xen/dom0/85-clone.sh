@@ -16,20 +16,19 @@ rm -f "$(console_log cl)" "$(console_log cl2)"
 xl create /tmp/cl.cfg || fail "xl create cl with a vif"
 wait_tick_above cl 2 120 || fail "cl printed no tick 3"
 mac() { xl network-list "$1" | awk 'NR == 2 { print $3 }'; }
-uuid() { xl list -v | awk -v n="$1" '$1 == n { print $7 }'; }
 mac0=$(mac cl)
-note "cl: MAC $mac0, UUID $(uuid cl)"
+note "cl: MAC $mac0, UUID $(uuid_of cl)"
 
 vm-save -q --keep -b xen -o /tmp/cl.vmi cl || fail "vm-save --keep"
 at=$(last_tick cl)
 vm-restore -q --as cl2 /tmp/cl.vmi || fail "vm-restore --as cl2"
 xl list cl >/dev/null && xl list cl2 || fail "not both guests run"
 mac2=$(mac cl2)
-note "cl2: MAC $mac2, UUID $(uuid cl2)"
+note "cl2: MAC $mac2, UUID $(uuid_of cl2)"
 [ -n "$mac2" ] || fail "cl2 has no vif"
 [ "$mac2" != "$mac0" ] || fail "the clone has the original's MAC $mac0"
 case $mac2 in 00:16:3e:*) ;; *) fail "clone MAC $mac2 lacks Xen's prefix" ;; esac
-[ "$(uuid cl2)" != "$(uuid cl)" ] || fail "the clone has the original's UUID"
+[ "$(uuid_of cl2)" != "$(uuid_of cl)" ] || fail "the clone has the original's UUID"
 n=$(last_tick cl)
 wait_tick_above cl $((n + 1)) 60 || fail "the original stopped"
 wait_tick_above cl2 $((at + 1)) 60 || fail "the clone does not tick on"

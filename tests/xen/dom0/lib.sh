@@ -128,6 +128,23 @@ console_lines() {	# name
 	echo "${n:-0}"
 }
 
+# uuid_of NAME: guest NAME's UUID, as xl list -v shows it.
+uuid_of() { xl list -v "$1" | awk 'NR == 2 { print $7 }'; }
+
+# moved_here NAME UUID OLD: guest NAME moved to this same host as xl
+# moves it: a new domain (not OLD), the same UUID, and no NAME--migratedaway,
+# NAME--incoming or hold left behind.
+moved_here() {	# name uuid old-domid
+	new=$(xl domid "$1") || fail "no $1 after the migration"
+	[ "$new" != "$3" ] || fail "$1 is still domain $3"
+	[ "$(uuid_of "$1")" = "$2" ] ||
+		fail "$1's UUID changed: $2 before, $(uuid_of "$1") after"
+	guest_gone "$1--migratedaway" || fail "the source $1--migratedaway was left"
+	guest_gone "$1--incoming" || fail "a $1--incoming was left"
+	ls /run/vmpipe/*.hold 2>/dev/null && fail "a hold was left behind"
+	return 0
+}
+
 # Milliseconds since boot.
 ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
