@@ -68,6 +68,9 @@ watch_copies() {
 		echo "$a $b" >>"$TEST_TMP/samples"
 		if [ "$a" = running ] && [ "$b" = running ]; then
 			echo "two running copies" >&2
+			cat "$TEST_TMP/samples" "$TEST_TMP/relay.log" >&2
+			sleep 1; cat "$TEST_TMP/mig.out" >&2
+			grep -av "hb\|mem ok" "$VMP_RUN_A/g.log" "$VMP_RUN_B/g.log" >&2
 			return 1
 		fi
 		sleep 0.1

@@ -177,8 +177,9 @@ vcpu_main(void *arg)
 				pthread_mutex_unlock(&vm->lock);
 				return NULL;
 			}
-			v->stopped = 0;
 		}
+		/* Said under the lock, before KVM_RUN: a pause waits for it. */
+		v->stopped = 0;
 		pthread_mutex_unlock(&vm->lock);
 
 		v->run->immediate_exit = 0;
@@ -214,7 +215,14 @@ vcpu_start_all(struct vm *vm)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 
-		v->stopped = 0;
+		/*
+		 * Stopped until the thread itself says otherwise, under the
+		 * lock and only while the guest is to run: a thread not yet
+		 * scheduled runs nothing, and a guest restored or started
+		 * paused is paused from its first answer (it was reported
+		 * running for as long as its threads took to start).
+		 */
+		v->stopped = 1;
 		if ((e = pthread_create(&v->thread, NULL, vcpu_main, v)) != 0)
 			errx(VMP_EX_FAIL, "vCPU %u thread: %s", i, strerror(e));
 		v->started = 1;
