@@ -140,7 +140,7 @@ slow_migrate() {
 	run bash -c "'$VMPIPE_BIN/vm-precopy' -q g | vmp_send -q --hold g
 	    case \$? in 0) '$VMPIPE_BIN/vm-ctl' destroy g ;;
 	    1) '$VMPIPE_BIN/vm-ctl' resume g; exit 1 ;; *) exit 4 ;; esac"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 	[ ! -e "$VMP_RUN_A/g.hold" ]
 	assert_moved g 3
 }

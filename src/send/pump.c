@@ -309,7 +309,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	int tmo = deadline_s(o) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
-	int k, twin = 0, bundle, rc = VMP_EX_FAIL;
+	int k, early = 0, twin = 0, bundle, rc = VMP_EX_FAIL;
 	ssize_t first;
 
 	if ((buf = malloc(XFER_BUFSZ)) == NULL)
@@ -403,6 +403,16 @@ rest:
 		k = next_line(&p, 0);
 		if (k == XFER_RUNNING)	/* a receiver without handover */
 			goto ack;
+		/*
+		 * The far side found the END record and says prepared
+		 * before the writer has closed our input: what has gone is
+		 * a whole image, whatever comes after it.
+		 */
+		if (k == XFER_PREPARED && !bundle &&
+		    vmi_tail_is_end(p.tail, p.tail_len, 0)) {
+			early = k;
+			break;
+		}
 		if (k == XFER_READY && bundle) {
 			say_ready(&p);
 			continue;
@@ -462,8 +472,9 @@ rest:
 	/* A bundle's disks are checked and synced there before it says
 	 * prepared: the deadline is for each word, and ready may come
 	 * first. */
-	while ((k = wait_line(&p, tmo)) == XFER_READY && bundle)
-		say_ready(&p);
+	if ((k = early) == 0)
+		while ((k = wait_line(&p, tmo)) == XFER_READY && bundle)
+			say_ready(&p);
 	if (k == XFER_RUNNING)	/* a receiver without handover */
 		goto ack;
 	if (k != XFER_PREPARED) {
@@ -484,7 +495,11 @@ rest:
 		    rest_of(p.line), o->hold ? "source held" : "no hold");
 	if (xp->ops->write(xp, XFER_GO, strlen(XFER_GO)) < 0) {
 		/* Whether the go got out, only the far side knows. */
-		rc = doubt(&p, "connection lost while saying go", 1);
+		char what[sizeof xp->err + 64];
+
+		snprintf(what, sizeof what, "connection lost while saying go "
+		    "(%s)", xp->err);
+		rc = doubt(&p, what, 1);
 		goto out;
 	}
 	(void)xp->ops->shutdown(xp);

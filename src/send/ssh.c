@@ -29,6 +29,7 @@ struct sshx {
 	struct xport	xp;
 	ssh_session	s;
 	ssh_channel	ch;
+	long		wait_s;		/* -t: the longest a write waits */
 };
 
 static void
@@ -36,26 +37,6 @@ seterr(struct sshx *x, const char *what)
 {
 	snprintf(x->xp.err, sizeof x->xp.err, "%s: %s", what,
 	    ssh_get_error(x->s));
-}
-
-static int
-ssh_write(struct xport *xp, const void *buf, size_t n)
-{
-	struct sshx *x = (struct sshx *)xp;
-
-	while (n > 0) {
-		/* libssh takes a uint32_t count; keep each call modest. */
-		uint32_t k = n > XFER_BUFSZ ? XFER_BUFSZ : n;
-		int w = ssh_channel_write(x->ch, buf, k);
-
-		if (w == SSH_ERROR || w <= 0) {
-			seterr(x, "ssh channel write");
-			return -1;
-		}
-		buf = (const char *)buf + w;
-		n -= w;
-	}
-	return 0;
 }
 
 /* Pass the remote command's stderr on to ours: its messages say why. */
@@ -68,6 +49,39 @@ drain_stderr(struct sshx *x)
 	while (ssh_channel_poll(x->ch, 1) > 0 &&
 	    (n = ssh_channel_read_nonblocking(x->ch, buf, sizeof buf, 1)) > 0)
 		(void)!write(2, buf, n);
+}
+
+/*
+ * Every write has the deadline of -t (vm-send(1)).  libssh's blocking
+ * write waits by the session's timeout, which is set to -t once the
+ * session is up, but a flush that runs out of it is no error to libssh:
+ * it keeps the octets and reports them written, and across a cut wire
+ * it went on so, a timeout at a time, for minutes.  Octets still held
+ * after a write are that timeout run out.
+ */
+static int
+ssh_write(struct xport *xp, const void *buf, size_t n)
+{
+	struct sshx *x = (struct sshx *)xp;
+
+	while (n > 0) {
+		/* libssh takes a uint32_t count; keep each call modest. */
+		uint32_t k = n > XFER_BUFSZ ? XFER_BUFSZ : n;
+		int w = ssh_channel_write(x->ch, buf, k);
+
+		if (w == SSH_ERROR || w < 0) {
+			seterr(x, "ssh channel write");
+			return -1;
+		}
+		if (w == 0 || (ssh_get_status(x->s) & SSH_WRITE_PENDING)) {
+			snprintf(x->xp.err, sizeof x->xp.err, "ssh channel "
+			    "write: not sent within %ld s", x->wait_s);
+			return -1;
+		}
+		buf = (const char *)buf + w;
+		n -= w;
+	}
+	return 0;
 }
 
 static ssize_t
@@ -122,8 +136,16 @@ ssh_xclose(struct xport *xp)
 {
 	struct sshx *x = (struct sshx *)xp;
 
+	/*
+	 * Goodbyes are not waited for: each would wait by libssh's own
+	 * timeout on a connection that may be dead (a minute across a cut
+	 * wire, after the write had already given up).  Whatever mattered
+	 * was answered before we close.
+	 */
+	ssh_set_blocking(x->s, 0);
 	if (x->ch != NULL) {
 		ssh_channel_close(x->ch);
+		(void)ssh_blocking_flush(x->s, 1000);
 		ssh_channel_free(x->ch);
 	}
 	ssh_disconnect(x->s);
@@ -250,6 +272,7 @@ xport_ssh_open(const struct send_opts *o, const char *command, char *err,
 		return NULL;
 	}
 	x->xp.ops = &ssh_ops;
+	x->wait_s = o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT;
 	if (set_options(x->s, o) < 0) {
 		snprintf(err, errlen, "ssh options: %s", ssh_get_error(x->s));
 		goto fail;
@@ -268,6 +291,11 @@ xport_ssh_open(const struct send_opts *o, const char *command, char *err,
 	    ssh_channel_request_exec(x->ch, command) != SSH_OK) {
 		snprintf(err, errlen, "can't run '%s' on %s: %s", command,
 		    o->host, ssh_get_error(x->s));
+		goto fail;
+	}
+	/* From here on, each wait of a write has the deadline of -t. */
+	if (ssh_options_set(x->s, SSH_OPTIONS_TIMEOUT, &x->wait_s) < 0) {
+		snprintf(err, errlen, "ssh options: %s", ssh_get_error(x->s));
 		goto fail;
 	}
 	return &x->xp;
