@@ -110,6 +110,41 @@ slow_migrate() {
 	assert_runs_here g
 }
 
+@test "the wire cut mid-stream: vm-migrate -t 5 gives up by its deadline, the guest runs on at A, B keeps nothing" {
+	local link="vmpa${VMP_NSA#vmpA-}" t0 t i
+	start_guest_hb g 2
+	migrate --live --bandwidth 4M -t 5 g >"$TEST_TMP/mig.out" 2>&1 &
+	MIG=$!
+	wait_for "$TEST_TMP/mig.out" "ready for g"
+	sleep 0.5
+	ip -n "$VMP_NSA" link set "$link" down
+	t0=$SECONDS
+	# Not for ever: before, it was still waiting ten minutes later.
+	while kill -0 "$MIG" 2>/dev/null && [ $((SECONDS - t0)) -lt 60 ]; do
+		sleep 0.5
+	done
+	kill "$MIG" 2>/dev/null || true
+	st=0
+	wait "$MIG" || st=$?
+	t=$((SECONDS - t0))
+	ip -n "$VMP_NSA" link set "$link" up
+	cat "$TEST_TMP/mig.out" >&2
+	echo "vm-migrate gave up $t s after the cut" >&2
+	[ "$st" -eq 1 ]
+	grep -q "not sent within 5 s" "$TEST_TMP/mig.out"
+	# The deadline of each write, not libssh's own 30 s a wait, again
+	# and again (over a minute before).
+	[ "$t" -lt 25 ]
+	# B's receive gives up after its own deadline of silence (-t 5).
+	for i in $(seq 60); do
+		[ -z "$(ls "$VMP_RUN_B"/*.sock "$VMP_RUN_B"/*.lock 2>/dev/null)" ] &&
+		    break
+		sleep 0.5
+	done
+	[ -z "$(ls "$VMP_RUN_B"/*.sock "$VMP_RUN_B"/*.lock 2>/dev/null)" ]
+	assert_runs_here g
+}
+
 @test "killing B's sshd session mid-stream: the guest runs on at A" {
 	start_guest_hb g 2
 	slow_migrate

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <libssh/libssh.h>
 
@@ -293,9 +295,21 @@ xport_ssh_open(const struct send_opts *o, const char *command, char *err,
 		    o->host, ssh_get_error(x->s));
 		goto fail;
 	}
-	/* From here on, each wait of a write has the deadline of -t. */
+	/*
+	 * From here on, each wait of a write has the deadline of -t: libssh's
+	 * own waits by the session's timeout, and the socket's send(), which
+	 * libssh makes on a blocking socket and which waited across a cut
+	 * wire for as long as TCP keeps trying (some 15 minutes).
+	 */
+	struct timeval tv = { .tv_sec = x->wait_s };
+
 	if (ssh_options_set(x->s, SSH_OPTIONS_TIMEOUT, &x->wait_s) < 0) {
 		snprintf(err, errlen, "ssh options: %s", ssh_get_error(x->s));
+		goto fail;
+	}
+	if (setsockopt(ssh_get_fd(x->s), SOL_SOCKET, SO_SNDTIMEO, &tv,
+	    sizeof tv) < 0) {
+		snprintf(err, errlen, "SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
 	return &x->xp;
