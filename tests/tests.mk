@@ -179,6 +179,17 @@ check-xen-long: all $(XEN_HELPERS)
 	@cat tests/out/xen-long/results
 	@! grep -qv ' pass ' tests/out/xen-long/results
 
+# The two-host Xen tests (tests/xen/dom0/pair-*.sh, "# hosts: 2"): two
+# emulated machines joined by a wire, a guest moved live from one dom0 to
+# the other and back, and a move whose wire is cut.  They take both cores
+# for some 8 minutes.  Results in tests/out/xen-pair/.
+check-xen-pair: all $(XEN_HELPERS)
+	scripts/deps xen
+	tests/xen/run -o tests/out/xen-pair \
+	    $(notdir $(wildcard tests/xen/dom0/pair-*.sh)) || true
+	@cat tests/out/xen-pair/results
+	@! grep -qv ' pass ' tests/out/xen-pair/results
+
 # check's suites: the Xen suite and the KVM files, two at a time
 # (tests/suites), the longest first (times in the emulated machine).
 BATS_KVM    := $(filter-out tests/50-xen.bats,$(sort $(wildcard tests/*.bats)))
@@ -190,5 +201,5 @@ suites: all $(XEN_HELPERS)
 
 check-all: all unit unit-asan vectors-check check-links fuzz-brief lint-man suites
 
-.PHONY: check-all check-long check-xen check-xen-long check-links unit unit-asan vectors-check vectors fuzz \
+.PHONY: check-all check-long check-xen check-xen-long check-xen-pair check-links unit unit-asan vectors-check vectors fuzz \
 	fuzz-corpus fuzz-brief lint-man bats suites
