@@ -14,28 +14,7 @@
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-recv
-[ "$(hostname)" = a ] || skip "not host a of two (tests/xen/run, hosts: 2)"
-
-i=0
-until ssh b true 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 150 ] || fail "host b never answered ssh"
-	sleep 1
-done
-for h in a b; do
-	ssh "$h" 'mkdir -p /etc/vmpipe && echo "bridge xenbr0" >/etc/vmpipe/recv.conf'
-done
-
-guest_cfg g pvh | sed -e 's/^vcpus = .*/vcpus = 2/' \
-    -e 's/^extra = "\(.*\)"/extra = "\1 vmpipe_ip=10.0.9.10 vmpipe_mem=8"/' \
-    >/tmp/g.cfg
-cat >>/tmp/g.cfg <<CFG
-maxmem = 192
-vif = [ "bridge=xenbr0,mac=00:16:3e:00:09:0a" ]
-CFG
-rm -f "$(console_log g)"
-xl create /tmp/g.cfg || fail "xl create g"
-wait_tick_above g 5 120 || fail "g printed no ticks"
+pair_up
 
 pinger=
 trap 'kill $pinger 2>/dev/null' EXIT

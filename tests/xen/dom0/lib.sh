@@ -194,3 +194,33 @@ CFG
 		{ cat "$d/sshd.log"; fail "ssh to dom0's sshd"; }
 }
 sshd_down() { [ -n "${d:-}" ] && kill "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; }
+
+# pair_up: on host a of a two-host test (tests/xen/run, "hosts: 2"; the
+# hosts from tests/xen/dom0/pair-host): wait for host b's sshd, let each
+# host's policy admit the bridge xenbr0 (vmpipe(7)), and start guest g
+# there: PVH, 2 vCPUs, 128 of 192 MiB with 2 x 8 MiB of it rewritten and
+# checked all along (vmpipe_mem), a vif on xenbr0 as 10.0.9.10.
+pair_up() {
+	[ "$(hostname)" = a ] || skip "not host a of two (tests/xen/run, hosts: 2)"
+	i=0
+	until ssh b true 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 150 ] || fail "host b never answered ssh"
+		sleep 1
+	done
+	note "host b answers after $i s: $(ssh b 'xl info | grep ^xen_version')"
+	for h in a b; do
+		ssh "$h" 'mkdir -p /etc/vmpipe && echo "bridge xenbr0" >/etc/vmpipe/recv.conf'
+	done
+	guest_cfg g pvh | sed -e 's/^vcpus = .*/vcpus = 2/' \
+	    -e 's/^extra = "\(.*\)"/extra = "\1 vmpipe_ip=10.0.9.10 vmpipe_mem=8"/' \
+	    >/tmp/g.cfg
+	cat >>/tmp/g.cfg <<CFG
+maxmem = 192
+vif = [ "bridge=xenbr0,mac=00:16:3e:00:09:0a" ]
+CFG
+	rm -f "$(console_log g)"
+	xl create /tmp/g.cfg || fail "xl create g"
+	wait_tick_above g 5 120 || { tail -n 20 "$(console_log g)"; fail "g printed no ticks"; }
+	grep -q 'net up 10.0.9.10' "$(console_log g)" || fail "g's network is not up"
+}

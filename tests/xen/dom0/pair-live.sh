@@ -14,8 +14,6 @@
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-recv
-[ "$(hostname)" = a ] || skip "not host a of two (tests/xen/run, hosts: 2)"
-
 # on_b COMMAND...: run it as root on host b.  A connection that fails
 # (ssh's 255) is tried again: under the emulator, a dom0 busy with a
 # guest that just arrived has been seen to let a connect time out.
@@ -28,19 +26,6 @@ on_b() {
 	done
 	return 255
 }
-i=0
-until on_b true 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 150 ] || fail "host b never answered ssh"
-	sleep 1
-done
-note "host b answers after ${i} s: $(on_b 'uname -n; xl info | grep ^xen_version')"
-
-# Each host's policy admits the guest's bridge (vmpipe(7)).
-for h in a b; do
-	ssh "$h" 'mkdir -p /etc/vmpipe && echo "bridge xenbr0" >/etc/vmpipe/recv.conf'
-done
-
 # log_on HOST NAME: the path of guest NAME's console log as host HOST has
 # it now (b's is copied here).
 log_on() {
@@ -99,17 +84,7 @@ pings_reach() {
 		{ cat /tmp/p3; fail "g at $1 does not answer pings"; }
 }
 
-guest_cfg g pvh | sed -e 's/^vcpus = .*/vcpus = 2/' \
-    -e 's/^extra = "\(.*\)"/extra = "\1 vmpipe_ip=10.0.9.10 vmpipe_mem=8"/' \
-    >/tmp/g.cfg
-cat >>/tmp/g.cfg <<CFG
-maxmem = 192
-vif = [ "bridge=xenbr0,mac=00:16:3e:00:09:0a" ]
-CFG
-rm -f "$(console_log g)"
-xl create /tmp/g.cfg || fail "xl create g"
-wait_tick_above g 5 120 || { tail -n 20 "$(console_log g)"; fail "g printed no ticks"; }
-grep -q 'net up 10.0.9.10' "$(console_log g)" || fail "g's network is not up"
+pair_up
 i=0
 until [ -n "$(last_cpuid g)" ] && grep -q '^mem ok' "$(console_log g)"; do
 	i=$((i + 1))
