@@ -118,8 +118,7 @@ xport_plain_open(const struct send_opts *o, char *err, size_t errlen)
 		}
 		/* A deadline for the connect, and for every write after
 		 * it: a receiver that stops reading is not waited for. */
-		struct timeval tv = { .tv_sec = o->timeout > 0 ? o->timeout :
-		    XFER_GO_TIMEOUT };
+		struct timeval tv = { .tv_sec = send_deadline_s(o) };
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {

@@ -24,13 +24,6 @@
 #include "vmi.h"
 #include "xfer.h"
 
-/* Each phase's deadline, in seconds: -t, or the default. */
-static int
-deadline_s(const struct send_opts *o)
-{
-	return o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT;
-}
-
 struct lines {
 	char	buf[4 * XFER_LINE_MAX];
 	size_t	len;
@@ -122,7 +115,7 @@ fail(struct pump *p, int k, const char *when)
 		return VMP_EX_FAIL;
 	case 0:
 		warnx("no answer from %s within %d s %s", p->o->host,
-		    deadline_s(p->o), when);
+		    send_deadline_s(p->o), when);
 		return VMP_EX_FAIL;
 	case -3:
 		warnx("interrupted %s: nothing runs on %s", when, p->o->host);
@@ -306,7 +299,7 @@ send_stream(struct xport *xp, int in, const struct send_opts *o)
 	struct pump p = { .xp = xp, .o = o };
 	struct xfer_scan scan;
 	uint64_t t0 = now_ns();
-	int tmo = deadline_s(o) * 1000;
+	int tmo = send_deadline_s(o) * 1000;
 	char *buf;
 	size_t have = 0, off = 0;
 	int k, early = 0, twin = 0, bundle, rc = VMP_EX_FAIL;
@@ -539,7 +532,7 @@ int
 send_status(struct xport *xp, const struct send_opts *o)
 {
 	struct pump p = { .xp = xp, .o = o };
-	int tmo = deadline_s(o) * 1000;
+	int tmo = send_deadline_s(o) * 1000;
 	int k = wait_line(&p, tmo);
 
 	if (k != XFER_STATUS)

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "xfer.h"
+
 struct send_opts {
 	const char	*host;		/* without user@ and :port */
 	const char	*user;		/* NULL: from ssh config or $USER */
@@ -26,6 +28,13 @@ struct send_opts {
 	const char	*hold;		/* --hold: fence this guest here */
 	const char	*status;	/* --status: ask about this name */
 };
+
+/* Each wait's deadline, in seconds: -t, or the default. */
+static inline int
+send_deadline_s(const struct send_opts *o)
+{
+	return o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT;
+}
 
 /* Set by SIGINT, SIGTERM and SIGHUP; the pump decides what they mean. */
 extern volatile sig_atomic_t send_interrupted;

@@ -41,18 +41,6 @@ seterr(struct sshx *x, const char *what)
 	    ssh_get_error(x->s));
 }
 
-/* Pass the remote command's stderr on to ours: its messages say why. */
-static void
-drain_stderr(struct sshx *x)
-{
-	char buf[4096];
-	int n;
-
-	while (ssh_channel_poll(x->ch, 1) > 0 &&
-	    (n = ssh_channel_read_nonblocking(x->ch, buf, sizeof buf, 1)) > 0)
-		(void)!write(2, buf, n);
-}
-
 /*
  * Every write has the deadline of -t (vm-send(1)).  libssh's blocking
  * write waits by the session's timeout, which is set to -t once the
@@ -71,7 +59,7 @@ ssh_write(struct xport *xp, const void *buf, size_t n)
 		uint32_t k = n > XFER_BUFSZ ? XFER_BUFSZ : n;
 		int w = ssh_channel_write(x->ch, buf, k);
 
-		if (w == SSH_ERROR || w < 0) {
+		if (w < 0) {	/* SSH_ERROR */
 			seterr(x, "ssh channel write");
 			return -1;
 		}
@@ -84,6 +72,18 @@ ssh_write(struct xport *xp, const void *buf, size_t n)
 		n -= w;
 	}
 	return 0;
+}
+
+/* Pass the remote command's stderr on to ours: its messages say why. */
+static void
+drain_stderr(struct sshx *x)
+{
+	char buf[4096];
+	int n;
+
+	while (ssh_channel_poll(x->ch, 1) > 0 &&
+	    (n = ssh_channel_read_nonblocking(x->ch, buf, sizeof buf, 1)) > 0)
+		(void)!write(2, buf, n);
 }
 
 static ssize_t
@@ -274,7 +274,7 @@ xport_ssh_open(const struct send_opts *o, const char *command, char *err,
 		return NULL;
 	}
 	x->xp.ops = &ssh_ops;
-	x->wait_s = o->timeout > 0 ? o->timeout : XFER_GO_TIMEOUT;
+	x->wait_s = send_deadline_s(o);
 	if (set_options(x->s, o) < 0) {
 		snprintf(err, errlen, "ssh options: %s", ssh_get_error(x->s));
 		goto fail;

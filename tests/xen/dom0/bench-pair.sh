@@ -43,7 +43,7 @@ move() {
 	    tr -d '\r' >/tmp/to.log
 	grep 'mem BAD' /tmp/to.log && fail "g's memory changed under it ($1, $2 to $3)"
 	grep -q '^tick ' /tmp/to.log || fail "g does not tick at $3 ($1)"
-	gap=$(awk '$1 == "gap" && $2 > g { g = $2 } END { print g + 0 }' /tmp/to.log)
+	gap=$(gap /tmp/to.log)
 	echo "$2-$3 $1 $((t1 - t0)) ${lost:--} $gap" >>/tmp/rows
 }
 

@@ -13,11 +13,6 @@ need_xen_backend vm-precopy
 need_xen_backend vm-recv
 
 : >/tmp/rows
-# gap LOG...: the longest pause the guest saw (its "gap MS ms" lines), or 0.
-gap() {
-	cat "$@" 2>/dev/null | tr -d '\r' |
-	    awk '$1 == "gap" && $2 > g { g = $2 } END { print g + 0 }'
-}
 memcheck() {	# name
 	if cat "$(console_log "$1")" "$(console_log "$1--incoming")" 2>/dev/null |
 	    grep 'mem BAD'; then

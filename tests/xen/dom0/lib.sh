@@ -12,9 +12,17 @@ console_log() { echo "/var/log/xen/console/guest-$1.log"; }
 # xl migrate to this host makes the guest's copy as NAME--incoming, and
 # xenconsoled keeps logging under the name it first saw: both count.
 last_tick() {
-	cat "$(console_log "$1")" "$(console_log "$1--incoming")" 2>/dev/null |
-	    tr -d '\r' |
+	ticks_in "$(console_log "$1")" "$(console_log "$1--incoming")"
+}
+# ticks_in LOG...: the highest "tick N" in the console logs LOG..., or -1.
+ticks_in() {
+	cat "$@" 2>/dev/null | tr -d '\r' |
 	    awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { if ($2 + 0 > n) n = $2 + 0 } END { print n }'
+}
+# gap LOG...: the longest pause the guest saw (its "gap MS ms" lines), or 0.
+gap() {
+	cat "$@" 2>/dev/null | tr -d '\r' |
+	    awk '$1 == "gap" && $2 > g { g = $2 } END { print g + 0 }'
 }
 
 # The last "cpuid DIGEST" guest NAME printed (every fifth tick: a digest

@@ -37,7 +37,6 @@ log_on() {
 		echo /tmp/b-"$2".log
 	fi
 }
-ticks_in() { tr -d '\r' <"$1" | awk 'BEGIN { n = -1 } /^tick [0-9]+$/ { if ($2 + 0 > n) n = $2 + 0 } END { print n }'; }
 # runs_at HOST LAST LINES: the guest ticks at HOST past LAST, beginning
 # just after it, after line LINES of its console log there; it says
 # "mem ok" twice there and never "mem BAD", and its CPUID digest is $cpu.
