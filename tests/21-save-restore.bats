@@ -59,19 +59,7 @@ hb_increasing() {
 
 # wait_verified NAME N [SECONDS]: until the guest has verified N more
 # pages than it had when called.
-wait_verified() {
-	local name=$1 n=$2 t=${3:-20} v0 i=0
-	v0=$(hb_field "$name" verified)
-	while [ "$(hb_field "$name" verified)" -lt $((v0 + n)) ]; do
-		i=$((i + 1))
-		if [ "$i" -gt $((t * 10)) ]; then
-			echo "guest $name: verified $(hb_field "$name" verified)," \
-			    "want $((v0 + n)) in ${t}s" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
+wait_verified() { wait_field "$1" verified "$2" "${3:-20}"; }
 
 # mark NAME: lines in NAME's log so far (0 if it has none): what comes
 # after them was written by the restored guest.

@@ -173,22 +173,30 @@ complete_line() {
 	    "$BASH_COMPLETION" "$VMPIPE_TOP/completion/vmpipe" "$@" | sort
 }
 
-# wait_disk NAME N [SECONDS]: until guest NAME (vm-run --disk) has read
-# back N more blocks.
-wait_disk() {
-	local name=$1 n=$2 t=$(( ${3:-30} * VMPIPE_TIME_SCALE )) v0 i=0
-	v0=$(hb_field "$name" disk-verified)
-	while [ "$(hb_field "$name" disk-verified)" -lt $((v0 + n)) ]; do
+# wait_field NAME FIELD N [SECONDS]: until FIELD of NAME's heartbeat has
+# grown by N from its first value seen.  A log with no heartbeat yet (a
+# guest just restored) is "not yet": an empty value must not end the wait.
+wait_field() {
+	local name=$1 f=$2 n=$3 t=$(( ${4:-30} * VMPIPE_TIME_SCALE )) v v0= i=0
+	while :; do
+		v=$(hb_field "$name" "$f")
+		if [ -n "$v" ]; then
+			[ -n "$v0" ] || v0=$v
+			[ "$v" -lt $((v0 + n)) ] || return 0
+		fi
 		i=$((i + 1))
 		if [ "$i" -gt $((t * 10)) ]; then
-			echo "guest $name: disk-verified" \
-			    "$(hb_field "$name" disk-verified), want" \
-			    "$((v0 + n)) in ${t}s" >&2
+			echo "guest $name: $f ${v:-(no heartbeat)}, want" \
+			    "$((${v0:-0} + n)) in ${t}s" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
 }
+
+# wait_disk NAME N [SECONDS]: until guest NAME (vm-run --disk) has read
+# back N more blocks.
+wait_disk() { wait_field "$1" disk-verified "$2" "${3:-30}"; }
 
 # disk_clean NAME: its disk check read blocks back and found nothing
 # wrong.
