@@ -22,15 +22,15 @@ trap 'kill $pinger 2>/dev/null' EXIT
 move() {
 	# The guest's console log at TO, fresh: xl's copy logs as
 	# g--incoming (its name while it is built), vmpipe's as g.
-	ssh "$3" "rm -f $(console_log g) $(console_log g--incoming)"
+	on "$3" "rm -f $(console_log g) $(console_log g--incoming)"
 	busybox ping -i 0.2 10.0.9.10 >/tmp/ping.out 2>&1 &
 	pinger=$!
 	sleep 2
 	t0=$(ms)
 	if [ "$1" = xl ]; then
-		ssh "$2" xl migrate g "$3" >/tmp/mv.out 2>&1 || st=$?
+		on "$2" xl migrate g "$3" >/tmp/mv.out 2>&1 || st=$?
 	else
-		ssh "$2" vm-migrate -b xen -l g "$3" >/tmp/mv.out 2>&1 || st=$?
+		on "$2" vm-migrate -b xen -l g "$3" >/tmp/mv.out 2>&1 || st=$?
 	fi
 	t1=$(ms)
 	[ "${st:-0}" -eq 0 ] || { cat /tmp/mv.out; fail "$1 from $2 to $3: exit $st"; }
@@ -39,7 +39,7 @@ move() {
 	wait "$pinger" 2>/dev/null
 	pinger=
 	lost=$(awk '/packets transmitted/ { print $1 - $4 }' /tmp/ping.out)
-	ssh "$3" "cat $(console_log g) $(console_log g--incoming) 2>/dev/null" |
+	on "$3" "cat $(console_log g) $(console_log g--incoming) 2>/dev/null" |
 	    tr -d '\r' >/tmp/to.log
 	grep 'mem BAD' /tmp/to.log && fail "g's memory changed under it ($1, $2 to $3)"
 	grep -q '^tick ' /tmp/to.log || fail "g does not tick at $3 ($1)"

@@ -1,15 +1,23 @@
 # timeout: 600
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
 # by name).  What the transport costs in dom0 under the emulator: 64 MiB
-# through a pipe (64 KiB to 4 MiB deep, in writes of 64 KiB to 4 MiB),
-# through a Unix socket pair, and through ssh to dom0's own sshd with
-# each cipher vm-send offers (vm-send -c); a table of MB/s.  It fails only when a step fails.
+# copied in memory (libc, rep movsb, rep movsq), through a pipe (64 KiB
+# to 4 MiB deep, in writes of 64 KiB to 4 MiB), through a Unix socket
+# pair, and through ssh to dom0's own sshd with each cipher vm-send
+# offers (vm-send -c); a table of MB/s.  It fails only when a step fails.
 . ./lib.sh
 sshd_up
 mb() {	# ms: 64 MiB in that many ms, as MB/s
 	awk -v t="$1" 'BEGIN { printf "%.1f", 67.108864 / (t / 1000) }'
 }
 echo "TABLE transport in dom0 (64 MiB; MB/s):"
+# copy-rate (tests/xen/helpers): a copy in memory, by libc and by the two
+# string moves the kernel copies with (rep movsb where the CPU has ERMS).
+copy-rate 64 | while read -r how r; do
+	printf 'TABLE %-36s %8s\n' "in memory, $how" "$r"
+done
+grep -qw erms /proc/cpuinfo && e=yes || e=no
+printf 'TABLE %-36s %8s\n' "(dom0's CPU has ERMS)" "$e"
 t0=$(ms)
 head -c 67108864 /dev/zero | cat >/dev/null
 printf 'TABLE %-36s %8s\n' "pipe (head | cat)" "$(mb $(($(ms) - t0)))"

@@ -203,6 +203,24 @@ CFG
 }
 sshd_down() { [ -n "${d:-}" ] && kill "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; }
 
+# on HOST COMMAND...: run it as root on HOST of a two-host test, here if
+# HOST is this one (as ssh would: one command line for sh).  A connection
+# that fails (ssh's 255) is tried again: under the emulator a dom0 busy
+# with a guest that just started or arrived has been seen to stall for
+# over 20 s (a soft lockup in its log), and a connect to time out.
+on() {
+	h=$1
+	shift
+	[ "$h" != "$(hostname)" ] || { sh -c "$*"; return; }
+	for try in 1 2 3; do
+		ssh "$h" "$@" && return 0 || st=$?
+		[ "$st" -eq 255 ] || return "$st"
+		note "ssh $h failed (try $try): $(ip neigh show "$(getent hosts "$h" | cut -d" " -f1)")"
+		sleep 2
+	done
+	return 255
+}
+
 # pair_up: on host a of a two-host test (tests/xen/run, "hosts: 2"; the
 # hosts from tests/xen/dom0/pair-host): wait for host b's sshd, let each
 # host's policy admit the bridge xenbr0 (vmpipe(7)), and start guest g
@@ -218,7 +236,7 @@ pair_up() {
 	done
 	note "host b answers after $i s: $(ssh b 'xl info | grep ^xen_version')"
 	for h in a b; do
-		ssh "$h" 'mkdir -p /etc/vmpipe && echo "bridge xenbr0" >/etc/vmpipe/recv.conf'
+		on "$h" 'mkdir -p /etc/vmpipe && echo "bridge xenbr0" >/etc/vmpipe/recv.conf'
 	done
 	guest_cfg g pvh | sed -e 's/^vcpus = .*/vcpus = 2/' \
 	    -e 's/^extra = "\(.*\)"/extra = "\1 vmpipe_ip=10.0.9.10 vmpipe_mem=8"/' \

@@ -14,26 +14,14 @@
 . ./lib.sh
 need_xen_backend vm-precopy
 need_xen_backend vm-recv
-# on_b COMMAND...: run it as root on host b.  A connection that fails
-# (ssh's 255) is tried again: under the emulator, a dom0 busy with a
-# guest that just arrived has been seen to let a connect time out.
-on_b() {
-	for try in 1 2 3; do
-		ssh b "$@" && return 0 || st=$?
-		[ "$st" -eq 255 ] || return "$st"
-		note "ssh b failed (try $try): $(ip neigh show 10.0.9.2)"
-		sleep 2
-	done
-	return 255
-}
 # log_on HOST NAME: the path of guest NAME's console log as host HOST has
 # it now (b's is copied here).
 log_on() {
 	if [ "$1" = a ]; then
 		console_log "$2"
 	else
-		on_b cat "$(console_log "$2")" >/tmp/b-"$2".log 2>/tmp/b-err ||
-			{ cat /tmp/b-err; on_b ls -l /var/log/xen/console; } >&2
+		on b cat "$(console_log "$2")" >/tmp/b-"$2".log 2>/tmp/b-err ||
+			{ cat /tmp/b-err; on b ls -l /var/log/xen/console; } >&2
 		echo /tmp/b-"$2".log
 	fi
 }
@@ -63,7 +51,7 @@ runs_at() {
 }
 # nothing_at HOST: no g, no g--incoming, no hold and no receive lock there.
 nothing_at() {
-	ssh "$1" 'for n in g g--incoming g--migratedaway; do
+	on "$1" 'for n in g g--incoming g--migratedaway; do
 		xl list "$n" 2>/dev/null | tail -n +2; done
 	    ls /run/vmpipe/*.hold /run/vmpipe/*.lock 2>/dev/null; true' >/tmp/left
 	[ ! -s /tmp/left ] || { cat /tmp/left; fail "host $1 kept the above"; }
@@ -104,7 +92,7 @@ cat /tmp/mig.out
 [ "$st" -eq 0 ] || fail "vm-migrate -l g b: exit $st"
 last=$(last_tick g)
 guest_gone g || fail "g still at a after the move"
-[ "$(on_b xl list -v g | awk 'NR == 2 { print $7 }')" = "$uuid" ] ||
+[ "$(on b xl list -v g | awk 'NR == 2 { print $7 }')" = "$uuid" ] ||
 	fail "g's UUID at b is not $uuid"
 runs_at b "$last" 0
 pings_reach b
@@ -116,7 +104,7 @@ echo "TABLE live move a to b: $((t1 - t0)) ms"
 lines=$(console_lines g)
 ping_start
 t0=$(ms)
-on_b vm-migrate -b xen -l -v g a >/tmp/mig.out 2>&1 && st=0 || st=$?
+on b vm-migrate -b xen -l -v g a >/tmp/mig.out 2>&1 && st=0 || st=$?
 t1=$(ms)
 cat /tmp/mig.out
 [ "$st" -eq 0 ] || fail "vm-migrate -l g a (at b): exit $st"
@@ -140,7 +128,7 @@ last=$(last_tick g)
 vm-migrate -b xen -l -v -t 20 g b >/tmp/mig.out 2>&1 &
 mig=$!
 i=0
-until on_b test -e /run/vmpipe/g.recv.lock 2>/dev/null; do
+until on b test -e /run/vmpipe/g.recv.lock 2>/dev/null; do
 	i=$((i + 1))
 	[ "$i" -lt 60 ] || { kill "$mig"; cat /tmp/mig.out; fail "b never began to receive"; }
 	sleep 1
