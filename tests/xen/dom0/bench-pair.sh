@@ -45,6 +45,8 @@ move() {
 	grep -q '^tick ' /tmp/to.log || fail "g does not tick at $3 ($1)"
 	gap=$(gap /tmp/to.log)
 	echo "$2-$3 $1 $((t1 - t0)) ${lost:--} $gap" >>/tmp/rows
+	note "$1 from $2 to $3: $((t1 - t0)) ms, ${lost:--} pings lost," \
+	    "longest tick gap $gap ms"
 }
 
 : >/tmp/rows
