@@ -41,6 +41,18 @@ seterr(struct sshx *x, const char *what)
 	    ssh_get_error(x->s));
 }
 
+/* Pass the remote command's stderr on to ours: its messages say why. */
+static void
+drain_stderr(struct sshx *x)
+{
+	char buf[4096];
+	int n;
+
+	while (ssh_channel_poll(x->ch, 1) > 0 &&
+	    (n = ssh_channel_read_nonblocking(x->ch, buf, sizeof buf, 1)) > 0)
+		(void)!write(2, buf, n);
+}
+
 /*
  * Every write has the deadline of -t (vm-send(1)).  libssh's blocking
  * write waits by the session's timeout, which is set to -t once the
@@ -72,18 +84,6 @@ ssh_write(struct xport *xp, const void *buf, size_t n)
 		n -= w;
 	}
 	return 0;
-}
-
-/* Pass the remote command's stderr on to ours: its messages say why. */
-static void
-drain_stderr(struct sshx *x)
-{
-	char buf[4096];
-	int n;
-
-	while (ssh_channel_poll(x->ch, 1) > 0 &&
-	    (n = ssh_channel_read_nonblocking(x->ch, buf, sizeof buf, 1)) > 0)
-		(void)!write(2, buf, n);
 }
 
 static ssize_t
