@@ -54,6 +54,8 @@ xen_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, int writable,
 		errno = EINVAL;
 		return -1;
 	}
+	if (g->pvn != NULL)
+		return xen_pvn_map(g, pfn, n, ptr, handle);
 	if (g->pv != NULL)
 		return xen_pv_map(g, pfn, n, ptr, handle);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -131,6 +133,10 @@ xen_unmap(struct hv_guest *g, void *handle)
 	/* A PV guest's saved pages are in a buffer of its save. */
 	if (m == NULL || (g->pv != NULL && handle == (void *)g->pv))
 		return;
+	if (g->pvn != NULL && handle == (void *)g->pvn) {
+		xen_pvn_unmap(g);
+		return;
+	}
 	if (m->n > 0)
 		xenforeignmemory_unmap(xen_fmem, m->addr, m->n);
 	free(m);

@@ -6,7 +6,8 @@
  * must rewrite every one of them as a guest frame number (and a restore
  * the other way round), and must know which frames are page tables of
  * which level.  libxenctrl's save does exactly that, so suspend() of a PV
- * guest starts libxl's own save (which also suspends the guest
+ * guest that pvsave.c does not take (a live copy, a 32-bit guest, one
+ * without a linear p2m) starts libxl's own save (which also suspends the guest
  * cooperatively) into a pipe, in a thread of its own, and this side
  * takes its stream apart as it comes (pvstream.c):
  *
@@ -73,6 +74,7 @@ xen_pv_free(struct hv_guest *g)
 {
 	int live = g->pv != NULL && g->pv->live;
 
+	xen_pvn_free(g);
 	if (g->pv != NULL)
 		(void)stop_writer(g->pv);
 	xen_pv_copy_free(g->pv);
@@ -282,6 +284,8 @@ xen_pv_page_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	struct hv_state st = { VMI_REC_PLATFORM, 0, XEN_TAG_PV_TYPES, 0,
 	    NULL };
 
+	if (g->pvn != NULL)
+		return xen_pvn_page_state(g, fn, arg);
 	if (c == NULL || c->ntables == 0)
 		return 0;
 	st.len = c->ntables * 8;

@@ -4,7 +4,7 @@
  * platform in one blob) and HVM_PARAMS (where the special pages are, and
  * the few settings that go with the guest), then for HVM the device
  * model's records (dm.c).  For PV: the records of libxc's own save
- * (pv.c).  Each becomes one PLATFORM piece whose tag is the stream's
+ * (pv.c), or the same made by pvsave.c.  Each becomes one PLATFORM piece whose tag is the stream's
  * record type (xen.h), so that restore hands it to libxl unchanged.
  */
 #include <errno.h>
@@ -76,7 +76,7 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	int len, rc;
 
 	hv_clearerr();
-	if (g->type == VMI_GT_XEN_PV)
+	if (g->type == VMI_GT_XEN_PV && g->pvn == NULL)
 		return xen_pv_state(g, fn, arg);
 	if (xc_domain_get_tsc_info(xen_xch, g->domid, &tsc.mode, &tsc.nsec,
 	    &tsc.khz, &tsc.incarnation) < 0) {
@@ -86,6 +86,9 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	}
 	if ((rc = emit(fn, arg, XSR_TSC_INFO, &tsc, sizeof(tsc))) != 0)
 		return rc;
+	/* pvsave.c's PV guest: TSC_INFO, then as libxc's own save. */
+	if (g->pvn != NULL)
+		return xen_pvn_state(g, fn, arg);
 
 	if ((len = xc_domain_hvm_getcontext(xen_xch, g->domid, NULL, 0)) < 0) {
 		hv_seterr("can't size domain %u's HVM context: %s", g->domid,
@@ -143,6 +146,12 @@ xen_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	v = (uint32_t)xc_version(xen_xch, XENVER_version, NULL);
 	if ((rc = emit(fn, arg, XEN_TAG_VERSION, &v, sizeof(v))) != 0)
 		return rc;
+	/* pvsave.c's PV guest: X86_PV_INFO, its CPU policy as an HVM
+	 * guest's, then P2M_FRAMES, in the order of libxc's own save. */
+	if (g->pvn != NULL)
+		return (rc = xen_pvn_info(g, fn, arg)) != 0 ||
+		    (rc = xen_cpu_state(g, fn, arg)) != 0 ? rc :
+		    xen_pvn_p2m_frames(g, fn, arg);
 	return g->type == VMI_GT_XEN_PV ? xen_pv_early_state(g, fn, arg) :
 	    xen_cpu_state(g, fn, arg);
 }

@@ -17,14 +17,18 @@
  * xl.c		restoring a file of `xl save'
  * dm.c		an HVM guest's device model (QEMU): its state, its
  *		xenstore keys, its dirty log
- * pv.c		saving a PV guest through libxl's own save
+ * pv.c		saving a PV guest through libxl's own save (live, and
+ *		a guest pvsave.c can't take)
  * pvstream.c	reading that save's stream (pv.h)
+ * pvsave.c	a 64-bit PV guest's offline save by this backend itself
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
  * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
- * with it.  PV guests are saved offline only, through libxenctrl's save
- * (pv.c): live copies of them can't work with Debian's Xen, whose
- * log-dirty of a PV guest needs the shadow paging it is built without.
+ * with it.  A 64-bit PV guest is saved offline by this backend too
+ * (pvsave.c), any other PV guest and every live copy of one through
+ * libxenctrl's save (pv.c); live copies of PV guests can't work with
+ * Debian's Xen, whose log-dirty of a PV guest needs the shadow paging it
+ * is built without.
  */
 #ifndef XEN_H
 #define XEN_H
@@ -75,8 +79,9 @@ struct hv_guest {
 	size_t		 tail_octets;	/* and their size */
 	int		 dm_logdirty;	/* QEMU asked to log its writes */
 
-	/* save of a PV guest (pv.c) */
+	/* save of a PV guest: through libxl (pv.c) or our own (pvsave.c) */
 	struct pv_copy	*pv;
+	struct pv_own	*pvn;
 };
 
 /* ctx.c: the shared handles, opened on first use; -1 with a message on
@@ -223,6 +228,21 @@ int	xen_pv_live(struct hv_guest *);
 int	xen_pv_round_next(struct hv_guest *);
 int	xen_pv_map_next(struct hv_guest *, uint64_t *, unsigned, unsigned *,
 	    void **, void **);
+
+/* pvsave.c: can this PV guest be saved offline by pvsave.c (1, or 0)?
+ * Once it is suspended: begin (find its p2m); map(), unmap() and
+ * page_state() of its frames; its early pieces (X86_PV_INFO before the
+ * CPU policy, P2M_FRAMES after it), its state after TSC_INFO; free. */
+int	xen_pvn_able(struct hv_guest *);
+int	xen_pvn_begin(struct hv_guest *);
+int	xen_pvn_map(struct hv_guest *, const uint64_t *, unsigned, void **,
+	    void **);
+void	xen_pvn_unmap(struct hv_guest *);
+int	xen_pvn_page_state(struct hv_guest *, hv_state_fn, void *);
+int	xen_pvn_info(struct hv_guest *, hv_state_fn, void *);
+int	xen_pvn_p2m_frames(struct hv_guest *, hv_state_fn, void *);
+int	xen_pvn_state(struct hv_guest *, hv_state_fn, void *);
+void	xen_pvn_free(struct hv_guest *);
 
 /* dm.c */
 int	xen_dm_state(struct hv_guest *, hv_state_fn, void *);
