@@ -116,6 +116,15 @@ xen_is_suspended(const xc_domaininfo_t *di)
 }
 
 int
+xen_has_shadow(void)
+{
+	xc_physinfo_t pi = { 0 };
+
+	return xc_physinfo(xen_xch, &pi) == 0 &&
+	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow);
+}
+
+int
 xen_nr_pfns(uint32_t domid, unsigned long *n)
 {
 	xen_pfn_t p;

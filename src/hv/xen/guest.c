@@ -216,10 +216,10 @@ int
 xen_suspend(struct hv_guest *g)
 {
 	hv_clearerr();
-	/* An offline save of a PV guest that pvsave.c can take: suspended
-	 * as the others, then its p2m found. */
-	if (g->type == VMI_GT_XEN_PV && g->pv == NULL && g->pvn == NULL &&
-	    xen_pvn_able(g)) {
+	/* A PV guest that pvsave.c saves: suspended as the others; offline,
+	 * its p2m is found then (a live copy found it as it began). */
+	if (g->type == VMI_GT_XEN_PV && g->pv == NULL &&
+	    (g->pvn != NULL || xen_pvn_able(g))) {
 		if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
 			hv_seterr("can't suspend domain %u: %s", g->domid,
 			    xen_lastlog());
@@ -227,7 +227,7 @@ xen_suspend(struct hv_guest *g)
 			return -1;
 		}
 		g->suspended = 1;
-		return xen_pvn_begin(g);
+		return g->pvn != NULL ? 0 : xen_pvn_begin(g);
 	}
 	if (g->type == VMI_GT_XEN_PV) {
 		/* libxl's own save, which suspends it too (pv.c). */

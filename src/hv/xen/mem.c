@@ -151,8 +151,9 @@ xen_log_dirty_start(struct hv_guest *g)
 	hv_clearerr();
 	if (g->logdirty)
 		return 0;
-	/* A PV guest's is libxc's, begun with its live save (pv.c). */
-	if (g->type == VMI_GT_XEN_PV)
+	/* A PV guest's is libxc's, begun with its live save (pv.c), unless
+	 * pvsave.c copies it (on shadow paging, which early state saw). */
+	if (g->type == VMI_GT_XEN_PV && g->pvn == NULL)
 		return xen_pv_live(g) ? 0 : xen_pv_no_live(g);
 	if (xen_nr_pfns(g->domid, &n) == -1)
 		return -1;
@@ -244,6 +245,9 @@ xen_dirty_fetch(struct hv_guest *g, uint64_t *bitmap)
 	memcpy(bitmap, g->dirty, words * 8);
 	if (g->npages % 64)
 		bitmap[words - 1] &= (1ull << g->npages % 64) - 1;
+	/* A PV guest's page tables that could not be read whole go again. */
+	if (g->pvn != NULL && xen_pvn_dirty(g, bitmap, g->npages) == -1)
+		return -1;
 	for (size_t i = 0; i < words; i++)
 		count += __builtin_popcountll(bitmap[i]);
 	return count;

@@ -6,8 +6,8 @@
  * must rewrite every one of them as a guest frame number (and a restore
  * the other way round), and must know which frames are page tables of
  * which level.  libxenctrl's save does exactly that, so suspend() of a PV
- * guest that pvsave.c does not take (a live copy, a 32-bit guest, one
- * without a linear p2m) starts libxl's own save (which also suspends the guest
+ * guest that pvsave.c does not take (32-bit, or without a linear p2m)
+ * starts libxl's own save (which also suspends the guest
  * cooperatively) into a pipe, in a thread of its own, and this side
  * takes its stream apart as it comes (pvstream.c):
  *
@@ -201,11 +201,14 @@ xen_pv_map_own(struct hv_guest *g)
 	return g->pv != NULL;
 }
 
-/* A PV guest's live copy is libxc's, rounds and all (hv.h). */
+/* A PV guest's live copy through libxl's save is libxc's, rounds and
+ * all (hv.h); pvsave.c's takes the rounds the save picks. */
 int
 xen_pv_own_rounds(struct hv_guest *g)
 {
-	return g->type == VMI_GT_XEN_PV;
+	if (g->type != VMI_GT_XEN_PV || g->pvn != NULL)
+		return 0;
+	return g->pv != NULL || !xen_pvn_able(g);
 }
 
 /*
@@ -314,16 +317,6 @@ emit_recs(const struct pv_copy *c, int early, hv_state_fn fn, void *arg)
 	return 0;
 }
 
-/* Whether this Xen has shadow paging, which a PV guest's log-dirty needs. */
-static int
-shadow(void)
-{
-	xc_physinfo_t pi = { 0 };
-
-	return xc_physinfo(xen_xch, &pi) == 0 &&
-	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow);
-}
-
 int
 xen_pv_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
@@ -333,7 +326,7 @@ xen_pv_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	/* No save yet: this is a live one, which begins here, for libxc's
 	 * early records come before its first round. */
 	if (c == NULL) {
-		if (!shadow())
+		if (!xen_has_shadow())
 			return xen_pv_no_live(g);
 		if (pv_start(g, 1) == -1)
 			return -1;

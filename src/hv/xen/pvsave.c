@@ -1,5 +1,6 @@
 /*
- * pvsave.c: the offline save of a 64-bit PV guest by this backend itself.
+ * pvsave.c: the save of a 64-bit PV guest by this backend itself, offline
+ * and (where Xen has shadow paging) live.
  *
  * Through libxl's save (pv.c) every page of a PV guest crosses a pipe
  * between libxl's helper and us, and under the emulator that pipe costs
@@ -19,10 +20,14 @@
  *
  * The records it makes are those libxc writes, byte for byte in layout
  * (docs/specs/libxc-migration-stream in Xen's sources), so the image and
- * its restore are the same whichever way the guest was saved.  A guest
- * this file can't take (32-bit, or a kernel that keeps no linear p2m)
- * goes through libxl's save, as does every live copy of a PV guest.
- * VMPIPE_XEN_PV_SAVE=libxl forces that way (the benchmark compares both).
+ * its restore are the same whichever way the guest was saved.  A live
+ * copy's rounds are the save's own, as a PVH guest's: log-dirty (which a
+ * PV guest has only on shadow paging), and a page table the running
+ * guest was changing as it was read (a frame in it not yet its own) is
+ * left out of that round and read again in the next, as libxc does.  A
+ * guest this file can't take (32-bit, or a kernel that keeps no linear
+ * p2m) goes through libxl's save.  VMPIPE_XEN_PV_SAVE=libxl forces that
+ * way (tests and the benchmark take both).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -57,6 +62,11 @@ struct pv_own {
 	uint64_t	*p2m;		/* its leaves, mapped */
 	unsigned	 p2m_frames;
 	uint64_t	*p2m_pfns;	/* the leaves' guest frames */
+	uint64_t	 generation;	/* of the p2m's layout, at the start */
+
+	/* a live copy: page tables that changed as they were read, to be
+	 * read again (one bit a frame, max_pfn + 1 of them) */
+	uint64_t	*deferred;
 
 	/* the last map(): its mapping, its page tables normalised and
 	 * their frame words (pfn | type << 60) */
@@ -237,6 +247,7 @@ xen_pvn_free(struct hv_guest *g)
 	if (o->m2p != NULL)
 		munmap(o->m2p, o->m2p_len);
 	free(o->p2m_pfns);
+	free(o->deferred);
 	free(o->tab);
 	free(o);
 	g->pvn = NULL;
@@ -296,13 +307,40 @@ xen_pvn_begin(struct hv_guest *g)
 	if (arch(o)->p2m_cr3 == 0 || arch(o)->max_pfn == 0)
 		return fail("domain %u keeps no linear p2m", g->domid);
 	o->max_pfn = arch(o)->max_pfn - 1;
-	return map_p2m(g, o);
+	o->generation = arch(o)->p2m_generation;
+	if (map_p2m(g, o) == -1)
+		return -1;
+	if ((o->deferred = calloc(o->max_pfn / 64 + 1, 8)) == NULL)
+		return fail("out of memory");
+	return 0;
 }
 
 /*
- * A page table with the guest's frames in place of the machine's.  The
- * guest is suspended, so a frame that is not its own is an error, as it
- * is to libxc.
+ * A live copy's rounds: the page tables put off since the last are
+ * dirty again, and the guest must not have moved its p2m (libxc's save
+ * gives up too: the P2M_FRAMES record would be wrong).
+ */
+int
+xen_pvn_dirty(struct hv_guest *g, uint64_t *bitmap, unsigned long nbits)
+{
+	struct pv_own *o = g->pvn;
+
+	if (arch(o)->p2m_generation != o->generation)
+		return fail("domain %u changed the layout of its p2m during "
+		    "the copy", g->domid);
+	for (uint64_t i = 0; i <= o->max_pfn / 64 && i * 64 < nbits; i++) {
+		bitmap[i] |= o->deferred[i];
+		o->deferred[i] = 0;
+	}
+	if (nbits % 64 && (nbits - 1) / 64 <= o->max_pfn / 64)
+		bitmap[(nbits - 1) / 64] &= (1ull << nbits % 64) - 1;
+	return 0;
+}
+
+/*
+ * A page table with the guest's frames in place of the machine's.  A
+ * frame that is not the guest's own is an error (or, while the guest
+ * runs, a table caught mid-change: the caller reads it again later).
  */
 static int
 normalise(struct hv_guest *g, const uint64_t *src, uint64_t *dst,
@@ -400,8 +438,16 @@ xen_pvn_map(struct hv_guest *g, const uint64_t *pfn, unsigned n, void **ptr,
 			uint8_t *d = o->tab + (size_t)o->ntables * 4096;
 
 			if (normalise(g, (const uint64_t *)p, (uint64_t *)d,
-			    t & 7, pfn[i]) == -1)
-				return -1;
+			    t & 7, pfn[i]) == -1) {
+				/* The guest runs: a table it is changing is
+				 * read again in a later round (libxc's save
+				 * does the same).  Suspended, it fails. */
+				if (g->suspended)
+					return -1;
+				hv_clearerr();
+				o->deferred[pfn[i] / 64] |= 1ull << pfn[i] % 64;
+				continue;
+			}
 			o->tables[o->ntables++] = pfn[i] | (uint64_t)t << 60;
 			p = d;
 		}

@@ -146,6 +146,15 @@ xen_early_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 	v = (uint32_t)xc_version(xen_xch, XENVER_version, NULL);
 	if ((rc = emit(fn, arg, XEN_TAG_VERSION, &v, sizeof(v))) != 0)
 		return rc;
+	/* A live copy of a PV guest that pvsave.c can take begins here,
+	 * the guest running (offline, suspend() began it). */
+	if (g->type == VMI_GT_XEN_PV && g->pvn == NULL && g->pv == NULL &&
+	    !g->suspended && xen_pvn_able(g)) {
+		if (!xen_has_shadow())
+			return xen_pv_no_live(g);
+		if (xen_pvn_begin(g) == -1)
+			return -1;
+	}
 	/* pvsave.c's PV guest: X86_PV_INFO, its CPU policy as an HVM
 	 * guest's, then P2M_FRAMES, in the order of libxc's own save. */
 	if (g->pvn != NULL)

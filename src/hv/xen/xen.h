@@ -17,18 +17,17 @@
  * xl.c		restoring a file of `xl save'
  * dm.c		an HVM guest's device model (QEMU): its state, its
  *		xenstore keys, its dirty log
- * pv.c		saving a PV guest through libxl's own save (live, and
- *		a guest pvsave.c can't take)
+ * pv.c		saving a PV guest through libxl's own save (a guest
+ *		pvsave.c can't take)
  * pvstream.c	reading that save's stream (pv.h)
- * pvsave.c	a 64-bit PV guest's offline save by this backend itself
+ * pvsave.c	a 64-bit PV guest's save by this backend itself
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
  * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
- * with it.  A 64-bit PV guest is saved offline by this backend too
- * (pvsave.c), any other PV guest and every live copy of one through
- * libxenctrl's save (pv.c); live copies of PV guests can't work with
- * Debian's Xen, whose log-dirty of a PV guest needs the shadow paging it
- * is built without.
+ * with it.  A 64-bit PV guest is saved by this backend too (pvsave.c),
+ * any other PV guest through libxenctrl's save (pv.c); live copies of PV
+ * guests can't work with Debian's Xen, whose log-dirty of a PV guest
+ * needs the shadow paging it is built without.
  */
 #ifndef XEN_H
 #define XEN_H
@@ -100,6 +99,9 @@ const char	*xen_lastlog(void);
 /* Fill a domaininfo for domid; -1 with ESRCH when there is none. */
 int		 xen_dominfo(uint32_t domid, xc_domaininfo_t *di);
 int		 xen_is_suspended(const xc_domaininfo_t *di);
+/* Whether this Xen has shadow paging, which a PV guest's log-dirty
+ * needs (Debian's has not). */
+int		 xen_has_shadow(void);
 /* p2m size in frames, the range that map() and dirty bitmaps cover. */
 int		 xen_nr_pfns(uint32_t domid, unsigned long *n);
 
@@ -229,8 +231,9 @@ int	xen_pv_round_next(struct hv_guest *);
 int	xen_pv_map_next(struct hv_guest *, uint64_t *, unsigned, unsigned *,
 	    void **, void **);
 
-/* pvsave.c: can this PV guest be saved offline by pvsave.c (1, or 0)?
- * Once it is suspended: begin (find its p2m); map(), unmap() and
+/* pvsave.c: can this PV guest be saved by pvsave.c (1, or 0)?  Once it
+ * is suspended, or as its live copy begins: begin (find its p2m); map(),
+ * unmap() and
  * page_state() of its frames; its early pieces (X86_PV_INFO before the
  * CPU policy, P2M_FRAMES after it), its state after TSC_INFO; free. */
 int	xen_pvn_able(struct hv_guest *);
@@ -242,6 +245,8 @@ int	xen_pvn_page_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_info(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_p2m_frames(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_state(struct hv_guest *, hv_state_fn, void *);
+/* A live copy: the frames to send again, or the p2m moved (-1). */
+int	xen_pvn_dirty(struct hv_guest *, uint64_t *bitmap, unsigned long);
 void	xen_pvn_free(struct hv_guest *);
 
 /* dm.c */

@@ -2,10 +2,12 @@
 # takes: 159
 # xen: shadow
 # A PV guest copied live, on a Xen with shadow paging (build-shadow):
-# libxc's live save picks the rounds, vm-precopy writes each as it comes.
-# The guest changes 2 x 16 MiB of its memory all along and checks it
-# (vmpipe_mem): after a live copy restored, and after one piped into
-# vm-recv beside it, it ticks on from where it was with its memory whole.
+# vm-precopy's own rounds (its page tables rewritten as they are read,
+# those the guest was changing read again), and through libxl's save,
+# whose libxc picks the rounds.  The guest changes 2 x 16 MiB of its
+# memory all along and checks it (vmpipe_mem): after a live copy
+# restored, and after one piped into vm-recv beside it (libxl's way), it
+# ticks on from where it was with its memory whole.
 # A copy whose reader goes away leaves it running, and copied again; a
 # move that the far side refuses leaves it running (resumed); a move by
 # vm-migrate -l over ssh to this host keeps its name and UUID.
@@ -50,17 +52,20 @@ wait_tick_above pvl 2 120 || fail "pvl printed no ticks"
 mem_ok pvl 0 1
 cpu=$(last_cpuid pvl)
 
-# 0. An option that steers the rounds is refused: libxc's save picks them.
-vm-precopy -b xen --downtime 100 -o /tmp/pvl.vmi pvl 2>/tmp/err && st=0 || st=$?
+# 0. Through libxl's save an option that steers the rounds is refused:
+#    libxc's save picks them.
+VMPIPE_XEN_PV_SAVE=libxl vm-precopy -b xen --downtime 100 -o /tmp/pvl.vmi \
+    pvl 2>/tmp/err && st=0 || st=$?
 cat /tmp/err
 [ "$st" -eq 2 ] || fail "--downtime with a PV guest: exit $st, not 2"
 grep -q -- '--downtime does not apply' /tmp/err || fail "the refusal does not say why"
 n=$(last_tick pvl)
 wait_tick_above pvl $((n + 1)) 30 || fail "pvl stopped after the refusal"
 
-# 1. Live into a file: rounds while it runs, then vm-restore.
+# 1. Live into a file: rounds while it runs (steered: vm-precopy's own),
+#    then vm-restore.
 t0=$(ms)
-vm-precopy -b xen -o /tmp/pvl.vmi pvl 2>/tmp/err ||
+vm-precopy -b xen --max-rounds 10 -o /tmp/pvl.vmi pvl 2>/tmp/err ||
 	{ cat /tmp/err; fail "vm-precopy of a PV guest"; }
 t1=$(ms)
 before=$(last_tick pvl)
@@ -92,10 +97,11 @@ n=$(last_tick pvl)
 wait_tick_above pvl $((n + 2)) 60 || fail "pvl stopped after a failed copy"
 mem_ok pvl "$lines" 1
 
-# 3. Live through a pipe into vm-recv, beside it (a new UUID): the copy
-#    goes on from the source's last tick.
+# 3. Live through a pipe into vm-recv, beside it (a new UUID), through
+#    libxl's save: the copy goes on from the source's last tick.
 lines=$(console_lines pvl)
-vm-precopy -b xen pvl 2>/tmp/err | vm-recv --as pvl2 >/tmp/recv.out 2>&1 ||
+VMPIPE_XEN_PV_SAVE=libxl vm-precopy -b xen pvl 2>/tmp/err |
+    vm-recv --as pvl2 >/tmp/recv.out 2>&1 ||
 	{ cat /tmp/err /tmp/recv.out; fail "vm-precopy | vm-recv --as pvl2"; }
 cat /tmp/recv.out
 at=$(last_tick pvl)
