@@ -16,7 +16,7 @@
  *    the guest frame, and Xen's own slots of an L4 are cleared (Xen fills
  *    them again wherever the guest is restored);
  *  - the vCPU contexts name machine frames too (CR3, CR1, the GDT, and
- *    vCPU 0's start info in RDX): they are rewritten the same way.
+ *    vCPU 0's start info in RDX): pvvcpu.c rewrites them the same way.
  *
  * The records it makes are those libxc writes, byte for byte in layout
  * (docs/specs/libxc-migration-stream in Xen's sources), so the image and
@@ -516,171 +516,22 @@ xen_pvn_p2m_frames(struct hv_guest *g, hv_state_fn fn, void *arg)
 	return rc;
 }
 
-/* A machine frame of a vCPU's context as the guest's, or -1. */
-static int
-to_pfn(struct hv_guest *g, uint64_t *f, unsigned vcpu, const char *what)
+/* A machine frame as the guest's own frame, or -1 (not the guest's). */
+int
+xen_pvn_to_pfn(struct hv_guest *g, uint64_t *f)
 {
 	const struct pv_own *o = g->pvn;
 
 	if (!in_physmap(o, *f))
-		return fail("domain %u: vCPU %u's %s names frame %#llx, not "
-		    "its own", g->domid, vcpu, what, (unsigned long long)*f);
+		return -1;
 	*f = o->m2p[*f];
 	return 0;
 }
 
-/* A vCPU record: its header (the vCPU's number), then body. */
-static int
-vcpu_piece(hv_state_fn fn, void *arg, uint32_t tag, unsigned id,
-    const void *body, size_t len)
-{
-	uint8_t *b;
-	uint32_t h[2] = { id, 0 };
-	int rc;
-
-	if ((b = malloc(8 + len)) == NULL)
-		return fail("out of memory");
-	memcpy(b, h, 8);
-	memcpy(b + 8, body, len);
-	rc = piece(fn, arg, tag, b, 8 + len);
-	free(b);
-	return rc;
-}
-
-static int
-vcpu_basic(struct hv_guest *g, unsigned id, hv_state_fn fn, void *arg)
-{
-	vcpu_guest_context_any_t v;
-	vcpu_guest_context_x86_64_t *c = &v.x64;
-	uint64_t f;
-
-	if (xc_vcpu_getcontext(xen_xch, g->domid, id, &v) == -1)
-		return fail("can't read vCPU %u of domain %u: %s", id,
-		    g->domid, strerror(errno));
-	/* vCPU 0's RDX: the start info frame, its suspend record. */
-	if (id == 0 && to_pfn(g, &c->user_regs.rdx, id, "start info") == -1)
-		return -1;
-	if (c->gdt_ents > 14 * 512)	/* FIRST_RESERVED_GDT_ENTRY */
-		return fail("domain %u: vCPU %u has %llu GDT entries", g->domid,
-		    id, (unsigned long long)c->gdt_ents);
-	for (unsigned i = 0; i < (c->gdt_ents + 511) / 512; i++)
-		if (to_pfn(g, &c->gdt_frames[i], id, "GDT") == -1)
-			return -1;
-	f = c->ctrlreg[3] >> 12;
-	if (to_pfn(g, &f, id, "CR3") == -1)
-		return -1;
-	c->ctrlreg[3] = f << 12;
-	/* CR1: the user page tables of a 64-bit guest, with a valid bit. */
-	if (c->ctrlreg[1] != 0) {
-		f = c->ctrlreg[1] >> 12;
-		if (to_pfn(g, &f, id, "CR1") == -1)
-			return -1;
-		c->ctrlreg[1] = 1 | f << 12;
-	}
-	return vcpu_piece(fn, arg, XSR_X86_PV_VCPU_BASIC, id, c, sizeof(*c));
-}
-
-static int
-vcpu_ext(struct hv_guest *g, unsigned id, hv_state_fn fn, void *arg)
-{
-	struct xen_domctl d = { .cmd = XEN_DOMCTL_get_ext_vcpucontext,
-	    .domain = g->domid };
-
-	d.u.ext_vcpucontext.vcpu = id;
-	if (xc_domctl(xen_xch, &d) < 0)
-		return fail("can't read vCPU %u of domain %u's extended "
-		    "context: %s", id, g->domid, strerror(errno));
-	if (d.u.ext_vcpucontext.size == 0)
-		return 0;
-	return vcpu_piece(fn, arg, XSR_X86_PV_VCPU_EXT, id, &d.u.ext_vcpucontext,
-	    d.u.ext_vcpucontext.size);
-}
-
-/* XSAVE state and MSRs: sized by a first call, read by a second into a
- * hypercall buffer; none, no record. */
-static int
-vcpu_xsave(struct hv_guest *g, unsigned id, hv_state_fn fn, void *arg)
-{
-	DECLARE_HYPERCALL_BUFFER(void, buf);
-	struct xen_domctl d = { .cmd = XEN_DOMCTL_getvcpuextstate,
-	    .domain = g->domid };
-	int rc = -1;
-
-	d.u.vcpuextstate.vcpu = id;
-	if (xc_domctl(xen_xch, &d) < 0)
-		return fail("can't size vCPU %u of domain %u's XSAVE state: %s",
-		    id, g->domid, strerror(errno));
-	if (d.u.vcpuextstate.xfeature_mask == 0)
-		return 0;
-	if ((buf = xc_hypercall_buffer_alloc(xen_xch, buf,
-	    d.u.vcpuextstate.size)) == NULL)
-		return fail("out of memory");
-	set_xen_guest_handle(d.u.vcpuextstate.buffer, buf);
-	if (xc_domctl(xen_xch, &d) < 0)
-		fail("can't read vCPU %u of domain %u's XSAVE state: %s", id,
-		    g->domid, strerror(errno));
-	else
-		rc = d.u.vcpuextstate.size == 0 ? 0 : vcpu_piece(fn, arg,
-		    XSR_X86_PV_VCPU_XSAVE, id, buf, d.u.vcpuextstate.size);
-	xc_hypercall_buffer_free(xen_xch, buf);
-	return rc;
-}
-
-static int
-vcpu_msrs(struct hv_guest *g, unsigned id, hv_state_fn fn, void *arg)
-{
-	DECLARE_HYPERCALL_BUFFER(void, buf);
-	struct xen_domctl d = { .cmd = XEN_DOMCTL_get_vcpu_msrs,
-	    .domain = g->domid };
-	size_t len;
-	int rc = -1;
-
-	d.u.vcpu_msrs.vcpu = id;
-	if (xc_domctl(xen_xch, &d) < 0)
-		return fail("can't count vCPU %u of domain %u's MSRs: %s", id,
-		    g->domid, strerror(errno));
-	if (d.u.vcpu_msrs.msr_count == 0)
-		return 0;
-	len = d.u.vcpu_msrs.msr_count * sizeof(xen_domctl_vcpu_msr_t);
-	if ((buf = xc_hypercall_buffer_alloc(xen_xch, buf, len)) == NULL)
-		return fail("out of memory");
-	set_xen_guest_handle(d.u.vcpu_msrs.msrs, buf);
-	if (xc_domctl(xen_xch, &d) < 0)
-		fail("can't read vCPU %u of domain %u's MSRs: %s", id,
-		    g->domid, strerror(errno));
-	else
-		rc = d.u.vcpu_msrs.msr_count == 0 ? 0 : vcpu_piece(fn, arg,
-		    XSR_X86_PV_VCPU_MSRS, id, buf, d.u.vcpu_msrs.msr_count *
-		    sizeof(xen_domctl_vcpu_msr_t));
-	xc_hypercall_buffer_free(xen_xch, buf);
-	return rc;
-}
-
-/* After the pages (and TSC_INFO, state.c): the shared info page, then
- * each online vCPU's records. */
+/* After the pages (and TSC_INFO, state.c): the shared info page (then
+ * pvvcpu.c's records). */
 int
 xen_pvn_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 {
-	xc_domaininfo_t di;
-	int rc;
-
-	if ((rc = piece(fn, arg, XSR_SHARED_INFO, g->pvn->shinfo, 4096)) != 0)
-		return rc;
-	if (xen_dominfo(g->domid, &di) == -1)
-		return fail("domain %u is gone during its save", g->domid);
-	for (unsigned id = 0; id <= di.max_vcpu_id; id++) {
-		xc_vcpuinfo_t vi;
-
-		if (xc_vcpu_getinfo(xen_xch, g->domid, id, &vi) == -1)
-			return fail("can't read vCPU %u of domain %u: %s", id,
-			    g->domid, strerror(errno));
-		if (!vi.online)
-			continue;
-		if ((rc = vcpu_basic(g, id, fn, arg)) != 0 ||
-		    (rc = vcpu_ext(g, id, fn, arg)) != 0 ||
-		    (rc = vcpu_xsave(g, id, fn, arg)) != 0 ||
-		    (rc = vcpu_msrs(g, id, fn, arg)) != 0)
-			return rc;
-	}
-	return 0;
+	return piece(fn, arg, XSR_SHARED_INFO, g->pvn->shinfo, 4096);
 }

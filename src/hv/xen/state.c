@@ -88,7 +88,8 @@ xen_get_state(struct hv_guest *g, hv_state_fn fn, void *arg)
 		return rc;
 	/* pvsave.c's PV guest: TSC_INFO, then as libxc's own save. */
 	if (g->pvn != NULL)
-		return xen_pvn_state(g, fn, arg);
+		return (rc = xen_pvn_state(g, fn, arg)) != 0 ? rc :
+		    xen_pvn_vcpus(g, fn, arg);
 
 	if ((len = xc_domain_hvm_getcontext(xen_xch, g->domid, NULL, 0)) < 0) {
 		hv_seterr("can't size domain %u's HVM context: %s", g->domid,

@@ -21,6 +21,7 @@
  *		pvsave.c can't take)
  * pvstream.c	reading that save's stream (pv.h)
  * pvsave.c	a 64-bit PV guest's save by this backend itself
+ * pvvcpu.c	its vCPUs' records
  *
  * PVH and HVM guests are saved by this backend itself, offline and live:
  * one HVM context holds every vCPU, and an HVM guest's QEMU state goes
@@ -245,6 +246,10 @@ int	xen_pvn_page_state(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_info(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_p2m_frames(struct hv_guest *, hv_state_fn, void *);
 int	xen_pvn_state(struct hv_guest *, hv_state_fn, void *);
+/* A machine frame as the guest's own (0), or -1 (not the guest's). */
+int	xen_pvn_to_pfn(struct hv_guest *, uint64_t *frame);
+/* pvvcpu.c: the vCPUs' records of pvsave.c's save (after its state). */
+int	xen_pvn_vcpus(struct hv_guest *, hv_state_fn, void *);
 /* A live copy: the frames to send again, or the p2m moved (-1). */
 int	xen_pvn_dirty(struct hv_guest *, uint64_t *bitmap, unsigned long);
 void	xen_pvn_free(struct hv_guest *);
