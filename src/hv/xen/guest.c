@@ -215,22 +215,14 @@ xen_pause(struct hv_guest *g)
 int
 xen_suspend(struct hv_guest *g)
 {
+	int own;
+
 	hv_clearerr();
-	/* A PV guest that pvsave.c saves: suspended as the others; offline,
-	 * its p2m is found then (a live copy found it as it began). */
-	if (g->type == VMI_GT_XEN_PV && g->pv == NULL &&
-	    (g->pvn != NULL || xen_pvn_able(g))) {
-		if (libxl_domain_suspend_only(xen_ctx, g->domid, NULL) != 0) {
-			hv_seterr("can't suspend domain %u: %s", g->domid,
-			    xen_lastlog());
-			errno = EIO;
-			return -1;
-		}
-		g->suspended = 1;
-		return g->pvn != NULL ? 0 : xen_pvn_begin(g);
-	}
-	if (g->type == VMI_GT_XEN_PV) {
-		/* libxl's own save, which suspends it too (pv.c). */
+	/* A PV guest that pvsave.c does not save: libxl's own save, which
+	 * suspends it too (pv.c). */
+	own = g->type != VMI_GT_XEN_PV || (g->pv == NULL &&
+	    (g->pvn != NULL || xen_pvn_able(g)));
+	if (!own) {
 		if (xen_pv_suspend(g) == -1)
 			return -1;
 		g->suspended = 1;
@@ -245,6 +237,10 @@ xen_suspend(struct hv_guest *g)
 		return -1;
 	}
 	g->suspended = 1;
+	/* pvsave.c's PV guest offline: its p2m is found now (a live copy
+	 * found it as it began). */
+	if (g->type == VMI_GT_XEN_PV && g->pvn == NULL)
+		return xen_pvn_begin(g);
 	return 0;
 }
 

@@ -137,7 +137,9 @@ map_p2m(struct hv_guest *g, struct pv_own *o)
 
 	o->p2m_frames = o->max_pfn / 512 + 1;
 	end = vaddr + (uint64_t)o->p2m_frames * 4096 - 1;
-	if (((int64_t)vaddr >> 47) != ((int64_t)vaddr >> 63) ||
+	/* The guest says where: a page's start, canonical, not Xen's. */
+	if ((vaddr & 4095) != 0 ||
+	    ((int64_t)vaddr >> 47) != ((int64_t)vaddr >> 63) ||
 	    ((int64_t)end >> 47) != ((int64_t)end >> 63) || end < vaddr ||
 	    (vaddr <= 0xffff880000000000ull && end > 0xffff800000000000ull))
 		return fail("domain %u: its p2m lies at %#llx-%#llx, which "
