@@ -54,7 +54,7 @@ int	xc_get_pfn_type_batch(xc_interface *, uint32_t, unsigned int,
 #define INVALID		(~0ull)
 
 struct pv_own {
-	unsigned long	 max_mfn;
+	unsigned long	 max_mfn;	/* Xen's frames: 0 to max_mfn - 1 */
 	xen_pfn_t	*m2p;
 	size_t		 m2p_len;
 	shared_info_any_t *shinfo;
@@ -101,7 +101,7 @@ in_physmap(const struct pv_own *o, uint64_t mfn)
 {
 	uint64_t pfn;
 
-	if (mfn > o->max_mfn)
+	if (mfn >= o->max_mfn)
 		return 0;
 	pfn = o->m2p[mfn];
 	return pfn <= o->max_pfn && o->p2m[pfn] == mfn;
@@ -173,7 +173,7 @@ map_p2m(struct hv_guest *g, struct pv_own *o)
 		for (unsigned i = start; i <= last; i++) {
 			uint64_t mfn = pte_frame(ptes[i]);
 
-			if (mfn == 0 || mfn > o->max_mfn) {
+			if (mfn == 0 || mfn >= o->max_mfn) {
 				fail("domain %u: bad frame %#llx in its p2m's "
 				    "L%u table", g->domid,
 				    (unsigned long long)mfn, level);
@@ -298,7 +298,8 @@ xen_pvn_begin(struct hv_guest *g)
 	if (xc_maximum_ram_page(xen_xch, &o->max_mfn) < 0)
 		return fail("can't read Xen's highest frame: %s",
 		    strerror(errno));
-	o->m2p_len = (((o->max_mfn + 1) * sizeof(xen_pfn_t) + M2P_CHUNK - 1) /
+	/* What xc_map_m2p() maps: an entry a frame, in whole chunks. */
+	o->m2p_len = ((o->max_mfn * sizeof(xen_pfn_t) + M2P_CHUNK - 1) /
 	    M2P_CHUNK) * M2P_CHUNK;
 	if ((o->m2p = xc_map_m2p(xen_xch, o->max_mfn, PROT_READ, &mfn0)) ==
 	    NULL)

@@ -4,8 +4,9 @@
  * platform in one blob) and HVM_PARAMS (where the special pages are, and
  * the few settings that go with the guest), then for HVM the device
  * model's records (dm.c).  For PV: the records of libxc's own save
- * (pv.c), or the same made by pvsave.c.  Each becomes one PLATFORM piece whose tag is the stream's
- * record type (xen.h), so that restore hands it to libxl unchanged.
+ * (pv.c), or the same made by pvsave.c.  Each becomes one PLATFORM piece
+ * whose tag is the stream's record type (xen.h), so that restore hands
+ * it to libxl unchanged.
  */
 #include <errno.h>
 #include <stdio.h>
