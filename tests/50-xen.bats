@@ -108,7 +108,7 @@ show_table() {
 	xen_test 52-vmpipe-hvm
 }
 
-@test "xen: a PV guest offline: vm-save/vm-restore, vm-save | vm-recv --as, xl interop; failed saves and cut images" {
+@test "xen: a PV guest offline, saved by vm-save itself and through libxl's save: vm-save/vm-restore, vm-save | vm-recv --as, xl interop; failed saves and cut images" {
 	xen_test 55-vmpipe-pv
 	show_table 55-vmpipe-pv
 }
@@ -121,7 +121,7 @@ show_table() {
 	xen_test 70-vmpipe-pv-live
 }
 
-@test "xen (shadow paging): a PV guest live, libxc picking the rounds: restored and piped into vm-recv, it ticks on with its memory whole; a reader gone or a refused move leaves it running" {
+@test "xen (shadow paging): a PV guest live, in vm-precopy's own rounds and through libxl's save: restored and piped into vm-recv, it ticks on with its memory whole; a reader gone or a refused move leaves it running" {
 	xen_test 71-pv-live
 }
 
