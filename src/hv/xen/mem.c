@@ -243,11 +243,11 @@ xen_dirty_fetch(struct hv_guest *g, uint64_t *bitmap)
 		return -1;
 	}
 	memcpy(bitmap, g->dirty, words * 8);
-	if (g->npages % 64)
-		bitmap[words - 1] &= (1ull << g->npages % 64) - 1;
 	/* A PV guest's page tables that could not be read whole go again. */
 	if (g->pvn != NULL && xen_pvn_dirty(g, bitmap, g->npages) == -1)
 		return -1;
+	if (g->npages % 64)
+		bitmap[words - 1] &= (1ull << g->npages % 64) - 1;
 	for (size_t i = 0; i < words; i++)
 		count += __builtin_popcountll(bitmap[i]);
 	return count;

@@ -240,8 +240,7 @@ xen_pvn_free(struct hv_guest *g)
 
 	if (o == NULL)
 		return;
-	if (o->map != NULL)
-		xenforeignmemory_unmap(xen_fmem, o->map, o->nmap);
+	xen_pvn_unmap(g);
 	if (o->p2m != NULL)
 		xenforeignmemory_unmap(xen_fmem, o->p2m, o->p2m_frames);
 	if (o->shinfo != NULL)
@@ -335,8 +334,6 @@ xen_pvn_dirty(struct hv_guest *g, uint64_t *bitmap, unsigned long nbits)
 		bitmap[i] |= o->deferred[i];
 		o->deferred[i] = 0;
 	}
-	if (nbits % 64 && (nbits - 1) / 64 <= o->max_pfn / 64)
-		bitmap[(nbits - 1) / 64] &= (1ull << nbits % 64) - 1;
 	return 0;
 }
 
