@@ -6,9 +6,10 @@
  * vCPU and device state, resuming on the far side) that was measured
  * before the copy began.  Stop as soon as that prediction meets the
  * target.  Otherwise keep going while rounds make progress; a dirty set
- * that stops shrinking means the guest dirties memory as fast as we send
- * it, and more rounds would only burn bandwidth: finish as an offline
- * migration (or give up, when asked to).
+ * that stops shrinking (two rounds in a row without a new low) means the
+ * guest dirties memory as fast as we send it, and more rounds would only
+ * burn bandwidth: finish as an offline migration (or give up, when asked
+ * to).
  */
 #include "policy.h"
 
@@ -23,11 +24,19 @@ policy_decide(const struct policy_limits *l, struct policy_round *r,
 	    r->fixed_ns;
 
 	res->predicted_ns = predicted;
-	/* Less than 5 % shrinkage counts as no progress. */
-	if (r->round > 0 && r->dirty_pages * 20 > r->prev_dirty * 19)
+	/*
+	 * Progress is a dirty set 5 % under the smallest so far, not
+	 * merely under the round before: a set that rises and falls about
+	 * one level (a guest rewriting the same memory, rounds of varying
+	 * length) is not shrinking, and would otherwise reset the count
+	 * at every dip and run to the maximum number of rounds.
+	 */
+	if (r->round > 0 && r->dirty_pages * 20 > r->best_dirty * 19) {
 		r->stalled++;
-	else
+	} else {
 		r->stalled = 0;
+		r->best_dirty = r->dirty_pages;
+	}
 
 	if (predicted <= l->downtime_ns) {
 		res->decision = POLICY_STOP_AND_COPY;
