@@ -29,7 +29,6 @@ struct policy_round {
 	uint64_t	total_bytes;	/* octets sent so far, all rounds */
 	double		throughput;	/* measured, octets per second */
 	uint64_t	fixed_ns;	/* measured cost: pause, state, resume */
-	uint64_t	prev_dirty;	/* dirty_pages of the round before */
 	uint64_t	best_dirty;	/* the smallest dirty_pages so far */
 	unsigned	stalled;	/* rounds in a row without progress */
 };

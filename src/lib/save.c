@@ -219,7 +219,6 @@ live_rounds(struct saver *s)
 		vmi_writer_stats(e->w, &ws);
 		pr.round = round;
 		pr.sent_pages = sent;
-		pr.prev_dirty = pr.dirty_pages;
 		pr.dirty_pages = dirty;
 		pr.elapsed_ns = now_ns() - t_round;
 		if (pr.elapsed_ns == 0)

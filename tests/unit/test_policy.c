@@ -112,7 +112,6 @@ main(void)
 		memset(&r, 0, sizeof(r));
 		for (unsigned k = 0; k < t->nsteps; k++) {
 			r.round = k;
-			r.prev_dirty = r.dirty_pages;
 			r.dirty_pages = t->steps[k].dirty;
 			r.throughput = t->steps[k].throughput;
 			r.total_bytes = t->steps[k].total_bytes;
