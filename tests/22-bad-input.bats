@@ -342,6 +342,23 @@ unharmed() {
 	unharmed g
 }
 
+@test "save -C of a guest someone paused: refused, and left paused" {
+	printf 'name = "g"\n' > "$TEST_TMP/g.cfg"
+	start_guest_hb g 2
+	ctl pause g
+	for prog in vm-save vm-precopy; do
+		run "$VMPIPE_BIN/$prog" -q -C "$TEST_TMP/g.cfg" -o "$TEST_TMP/g.vmi" g
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"backend kvm reads no configuration files (-C)"* ]]
+		[ "$(state g)" = paused ]
+	done
+	a=$(last_hb g)
+	sleep 0.6
+	[ "$(last_hb g)" -eq "$a" ]
+	ctl resume g
+	unharmed g
+}
+
 @test "save: the reader goes away" {
 	start_guest_hb g 2 -m 128M
 	run bash -c '"$VMPIPE_BIN/vm-save" g | head -c 1M > /dev/null; echo "status ${PIPESTATUS[0]}"'

@@ -450,12 +450,19 @@ write_image(struct saver *s)
 	return final_round(s, round);
 }
 
-/* Whatever failed, the guest runs again, unless it cannot. */
+/*
+ * Whatever failed, the guest runs again, unless it cannot.  A guest this
+ * save never touched (refused before the first pause or round) is left
+ * as it was: resume() takes up a pause it finds, and a guest someone
+ * else paused must stay paused.
+ */
 static void
 undo(struct saver *s)
 {
 	struct emit *e = &s->e;
 
+	if (!s->res->touched)
+		return;
 	if (s->logging)
 		(void)e->ops->log_dirty_stop(e->g);
 	s->logging = 0;

@@ -40,6 +40,8 @@ struct hv_guest {
 	enum fault	 fault;
 	unsigned	 fault_after;	/* calls of the faulty hook that work */
 	int		 resume_fails;	/* as well as the fault */
+	int		 refuse;	/* save_check says no */
+	unsigned	 resumes;
 };
 
 static struct hv_guest G;
@@ -149,6 +151,18 @@ d_resume(struct hv_guest *g)
 		return -1;
 	}
 	G.paused = G.suspended = 0;
+	G.resumes++;
+	return 0;
+}
+
+static int
+d_save_check(struct hv_guest *g)
+{
+	(void)g;
+	if (G.refuse) {
+		hv_seterr("injected refusal");
+		return -1;
+	}
 	return 0;
 }
 
@@ -249,6 +263,7 @@ static const struct hv_ops double_ops = {
 	.pause = d_pause,
 	.suspend = d_suspend,
 	.resume = d_resume,
+	.save_check = d_save_check,
 	.log_dirty_start = d_log_start,
 	.log_dirty_stop = d_log_stop,
 	.dirty_fetch = d_dirty_fetch,
@@ -615,6 +630,27 @@ main(void)
 		    "image: bad guest name \"a@b\"") != NULL, "bad name: %s",
 		    res.err);
 		gname = "double";
+		close(fd);
+	}
+	/* Refused before anything is done, offline and live: a guest
+	 * someone else paused is left paused, not resumed. */
+	for (int live = 0; live <= 1; live++) {
+		struct policy_limits lim = { 1000000ull, 30, 0, 1 };
+		struct save_opts o = opts(SAVE_DESTROY, live ? &lim : NULL);
+		struct save_result res;
+		int fd = image_fd();
+
+		guest_new();
+		G.paused = 1;
+		G.refuse = 1;
+		CHECK(save_guest(&double_ops, &G, fd, &o, &res) == -1,
+		    "refused (live %d): the save succeeded", live);
+		CHECK(!res.touched && G.paused && G.resumes == 0 &&
+		    !G.logging && !G.destroyed, "refused (live %d): touched %d "
+		    "paused %d resumes %u", live, res.touched, G.paused,
+		    G.resumes);
+		CHECK(strstr(res.err, "injected refusal") != NULL,
+		    "refused (live %d): %s", live, res.err);
 		close(fd);
 	}
 	test_reader_gone(0);
