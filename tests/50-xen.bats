@@ -104,7 +104,7 @@ show_table() {
 	    tee "$XEN_OUT/$1.table" | sed 's/^/# /' >&3
 }
 
-@test "xen: an HVM guest: vm-save/vm-restore, vm-precopy | vm-recv --as, xl interop; a failed live copy leaves it running" {
+@test "xen: an HVM guest: vm-save/vm-restore, vm-precopy | vm-recv --as, xl interop, a restricted device model (dm_restrict); a failed live copy leaves it running" {
 	xen_test 52-vmpipe-hvm
 }
 
@@ -157,16 +157,12 @@ show_table() {
 	xen_test 91-config
 }
 
-@test "xen: a vNUMA guest is refused before it is paused, and runs on" {
+@test "xen: a vNUMA guest is refused before it is paused, and is left as it was" {
 	xen_test 92-refusals
 }
 
 @test "xen: a restored guest is watched: it reboots into a new domain, a power-off ends it, a crash is kept" {
 	xen_test 93-monitor
-}
-
-@test "xen: an HVM guest with a restricted device model (dm_restrict) is saved, restored and runs on" {
-	xen_test 94-dm-restrict
 }
 
 @test "xen: with too little free memory a restore balloons dom0 down (autoballoon), and gives it back when it fails" {

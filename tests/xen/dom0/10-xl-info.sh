@@ -1,4 +1,4 @@
-# takes: 2
+# takes: 1
 # xl talks to the hypervisor, and dom0 is domain 0.
 . ./lib.sh
 xl info >/tmp/info || fail "xl info"

@@ -1,4 +1,4 @@
-# takes: 36
+# takes: 38
 # vm-save and vm-restore a PVH guest through the Xen backend: the image
 # reads back, and the restored guest continues its counter.
 . ./lib.sh

@@ -1,10 +1,12 @@
 # timeout: 900
-# takes: 159
+# takes: 166
 # An HVM guest (QEMU's emulated devices beside it): vm-save + vm-restore,
 # a live vm-precopy | vm-recv --as beside it, and xl's restore of
 # vm-xlconv's output and vm-restore of xl's save, each time continuing its
 # counter with a device model of its own; a live copy whose reader gives
-# up leaves it running.  (Side by side with xl: bench/xen-side-by-side.)
+# up leaves it running; the last two with a restricted device model
+# (dm_restrict), and vm-save + vm-restore of it.  (Side by side with xl:
+# bench/xen-side-by-side.)
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
@@ -59,15 +61,33 @@ xl destroy hvm5
 dm_of hvm6 || fail "no QEMU for hvm6"
 continues hvm6 "$at" 0
 
+# From here on the device model is restricted (dm_restrict: QEMU as its
+# own user, in a chroot, with only its domain's privileges; xl restore is
+# given a configuration that asks for it): a restore tells it to
+# continue through libxl's QMP socket, and it runs as that user each
+# time.
+grep -q '^xen-qemuuser-shared:' /etc/passwd ||
+	echo 'xen-qemuuser-shared:x:990:990::/:/usr/sbin/nologin' >>/etc/passwd
+grep -q '^xen-qemuuser-shared:' /etc/group ||
+	echo 'xen-qemuuser-shared:x:990:' >>/etc/group
+restricted() {	# name what
+	u=$(ps -o user= -p "$(pgrep -f "xen-domid $(xl domid "$1") ")" 2>/dev/null)
+	note "$2: QEMU runs as ${u:-nobody found}"
+	[ -n "$u" ] && [ "$u" != root ] || fail "$2: the restricted QEMU runs as '$u'"
+}
+guest_cfg hvm6 hvm >/tmp/hvm6r.cfg
+echo 'dm_restrict = 1' >>/tmp/hvm6r.cfg
+
 # xl restore takes vm-xlconv's output of an HVM image ...
 vm-save -q -b xen -o /tmp/hvm6.vmi hvm6 || fail "vm-save hvm6"
 before=$(last_tick hvm6)
 lines=$(console_lines hvm6)
 vm-xlconv -o /tmp/hvm6.xl /tmp/hvm6.vmi || fail "vm-xlconv of an HVM image"
 rm -f /tmp/hvm6.vmi
-xl restore /tmp/hvm6.xl || fail "xl restore of vm-xlconv's output"
+xl restore /tmp/hvm6r.cfg /tmp/hvm6.xl || fail "xl restore of vm-xlconv's output"
 dm_of hvm6 || fail "no QEMU for hvm6 after xl restore"
 continues hvm6 "$before" "$lines"
+restricted hvm6 "xl restore"
 # vm-xlconv wrote the image's CPU policy for libxc.
 same_cpu hvm6 "$cpu" "$lines"
 # ... and vm-restore takes xl's save of it.
@@ -77,6 +97,14 @@ lines=$(console_lines hvm6)
 vm-restore /tmp/hvm6.xl || fail "vm-restore of xl's save of an HVM guest"
 rm -f /tmp/hvm6.xl
 continues hvm6 "$before" "$lines"
+restricted hvm6 "vm-restore of xl's save"
+# ... and vm-save and vm-restore of it.
+vm-save -q -b xen -o /tmp/hvm6.vmi hvm6 || fail "vm-save with dm_restrict"
+before=$(last_tick hvm6)
+lines=$(console_lines hvm6)
+vm-restore -q -b xen /tmp/hvm6.vmi || fail "vm-restore with dm_restrict"
+continues hvm6 "$before" "$lines"
+restricted hvm6 "vm-save and vm-restore"
 xl destroy hvm6
 rm -f /tmp/hvm5.vmi /tmp/hvm6.vmi /tmp/hvm6.xl
 echo ok

@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 77
+# takes: 87
 # A PV guest offline: its save holds a few records in dom0, not the
 # guest; vm-save + vm-restore continue its counter (saved by vm-save
 # itself, and through libxl's save); a save

@@ -1,4 +1,4 @@
-# takes: 32
+# takes: 39
 # A live pre-copy of a PVH guest with log-dirty, then vm-restore.
 . ./lib.sh
 need_xen_backend vm-precopy

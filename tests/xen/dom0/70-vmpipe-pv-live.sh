@@ -1,4 +1,4 @@
-# takes: 20
+# takes: 19
 # A PV guest: a live pre-copy is refused with a message that says why,
 # and the guest keeps running.
 . ./lib.sh

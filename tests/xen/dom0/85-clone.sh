@@ -1,4 +1,4 @@
-# takes: 55
+# takes: 68
 # vm-restore --as makes a clone beside the original: its own name, UUID
 # and MAC address (Xen's 00:16:3e prefix), continuing from the image.
 . ./lib.sh

@@ -1,4 +1,4 @@
-# takes: 114
+# takes: 142
 # A Xen guest's disks travel with it in a bundle (vm-bundle(5)): a
 # checkpoint (vm-save --bundle --keep) carries the octets of the instant
 # of a file disk (held by a copy) and of an LVM logical volume (held by a

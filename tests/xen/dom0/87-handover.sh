@@ -1,4 +1,4 @@
-# takes: 92
+# takes: 117
 # The handover on Xen: vm-recv --handover builds the domain and holds it
 # paused; only the sender's go resumes it.  No go (the stream ends, or
 # the deadline passes) destroys it, and so does the receive's guardian
@@ -20,9 +20,14 @@ grep -q '^vmpipe-recv: prepared ho2$' /tmp/out || fail "no prepared line"
 grep -q 'without a go' /tmp/out || fail "the error does not say why"
 wait_gone ho2 20 || fail "ho2 was left behind without a go"
 
-# 2. No go within the deadline (-t 5), the input held open.
-( cat /tmp/ho.vmi; sleep 30 ) | vm-recv -q --handover -t 5 --as ho2 \
-    >/tmp/out 2>&1 && st=0 || st=$?
+# 2. No go within the deadline (-t 5), the input held open (through a
+#    fifo: a pipeline would wait for its writer's sleep to end).
+rm -f /tmp/fifo
+mkfifo /tmp/fifo
+( cat /tmp/ho.vmi; sleep 30 ) >/tmp/fifo &
+feeder=$!
+vm-recv -q --handover -t 5 --as ho2 </tmp/fifo >/tmp/out 2>&1 && st=0 || st=$?
+kill "$feeder" 2>/dev/null
 cat /tmp/out
 [ "$st" -eq 1 ] || fail "deadline: vm-recv exited $st, not 1"
 grep -q 'no go from the sender within 5 s' /tmp/out ||

@@ -1,4 +1,4 @@
-# takes: 107
+# takes: 145
 # vm-migrate and vm-send over ssh in dom0, to an sshd on loopback with key
 # authentication.  Xen has one namespace of guests per host, so a
 # migration to this same host meets its own source: vm-recv refuses the

@@ -1,12 +1,13 @@
 # timeout: 600
-# takes: 111
+# takes: 125
 # What an arriving guest's configuration may ask of this host: a key
 # that runs a program or reaches the host is refused by name, in the
 # preflight, before a domain is made - through vm-restore and vm-recv of
 # an xl save file and of a vmpipe image.  Disks and bridges are the
-# policy file's to admit.  Most configurations are written into `xl save
-# -c' files (xl puts the file it is given in the save), so the guest need
-# not have the devices it claims; the image's is a real guest's.
+# policy file's to admit.  Most configurations are put into a copy of
+# one `xl save -c' file, where xl puts the file it is given (xl-setcfg),
+# so the guest need not have the devices it claims; the image's is a real
+# guest's.
 . ./lib.sh
 need_xen_backend vm-restore
 ndom() { xl list | tail -n +2 | wc -l; }
@@ -32,13 +33,23 @@ refused_by_both() {
 	head -n 1 /tmp/err
 }
 
+# One checkpoint of adm by xl; xl_with LINE makes /tmp/adm.xl of it, its
+# configuration having LINE too: what `xl save -c adm FILE CFG' writes
+# (xl-setcfg), without saving adm again for each case.
+xl save -c adm /tmp/adm0.xl >/tmp/xl.out 2>&1 || { cat /tmp/xl.out; fail "xl save -c adm"; }
+xl_with() {
+	guest_cfg adm pvh >/tmp/adm-x.cfg
+	echo "$1" >>/tmp/adm-x.cfg
+	xl create -n /tmp/adm-x.cfg 2>/tmp/xl.out | sed -n '/^{/,$p' >/tmp/adm-x.json
+	[ -s /tmp/adm-x.json ] || { cat /tmp/xl.out; fail "xl create -n with: $1"; }
+	xl-setcfg /tmp/adm-x.json </tmp/adm0.xl >/tmp/adm.xl ||
+		fail "xl-setcfg with: $1"
+}
+
 # refused LINE TEXT: a save of adm whose configuration has LINE too is
 # refused with TEXT by each way in, and leaves no domain.
 refused() {
-	guest_cfg adm pvh >/tmp/adm-x.cfg
-	echo "$1" >>/tmp/adm-x.cfg
-	xl save -c adm /tmp/adm.xl /tmp/adm-x.cfg >/tmp/xl.out 2>&1 ||
-	    { cat /tmp/xl.out; fail "xl save -c with: $1"; }
+	xl_with "$1"
 	note "refused: $1"
 	refused_by_both /tmp/adm.xl adm2 "$2" "'$1'"
 }
@@ -58,9 +69,7 @@ refused 'disk = [ "/srv/xen/../../etc/shadow,raw,xvda,w" ]' \
     'disk xvda target "/srv/xen/../../etc/shadow": expected a path under a disk-prefix of /etc/vmpipe/recv.conf (see there)'
 # Under the prefix the policy lets it by; libxl then fails on the
 # missing file, and no domain is left either.
-guest_cfg adm pvh >/tmp/adm-x.cfg
-echo 'disk = [ "/srv/xen/missing.img,raw,xvda,w" ]' >>/tmp/adm-x.cfg
-xl save -c adm /tmp/adm.xl /tmp/adm-x.cfg >/dev/null 2>&1 || fail "xl save -c (missing.img)"
+xl_with 'disk = [ "/srv/xen/missing.img,raw,xvda,w" ]'
 vm-restore --as adm2 /tmp/adm.xl 2>/tmp/err && fail "restored a guest whose disk is missing"
 cat /tmp/err
 grep -q 'asks for' /tmp/err && fail "a disk under the prefix was refused by the policy"
@@ -87,8 +96,7 @@ xl destroy dmz
 rm -f /etc/vmpipe/recv.conf
 
 # A guest that asks nothing of the host still restores, and runs.
-xl save -c adm /tmp/adm.xl >/dev/null 2>&1 || fail "xl save -c"
-vm-restore --as adm2 /tmp/adm.xl || fail "a plain guest was refused"
+vm-restore --as adm2 /tmp/adm0.xl || fail "a plain guest was refused"
 n=$(last_tick adm2)
 wait_tick_above adm2 "$n" 60 || fail "adm2 does not run"
 xl destroy adm2

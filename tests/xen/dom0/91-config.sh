@@ -1,5 +1,5 @@
 # timeout: 600
-# takes: 89
+# takes: 108
 # -C: the administrator's own configuration in place of the one a guest
 # brings, as `xl restore CONFIG FILE' and `xl migrate -C'.  On the
 # restore side (vm-restore, vm-recv) the file is used instead of the

@@ -1,5 +1,5 @@
 # timeout: 400
-# takes: 71
+# takes: 77
 # A restored guest is watched as xl watches the guests it makes: it
 # reboots into a new domain (on_reboot "restart"), goes at a power-off
 # (on_poweroff "destroy"), stays to be looked at after a crash (on_crash

@@ -1,4 +1,4 @@
-# takes: 48
+# takes: 50
 # Failures on Xen: a save or live copy cut short leaves the guest running;
 # a truncated image leaves no domain behind; an image of a KVM guest is
 # refused saying so; so is a guest that needs a CPU feature this host

@@ -1,5 +1,5 @@
 # timeout: 500
-# takes: 45
+# takes: 59
 # Room for a guest as xl's autoballoon makes it: when Xen's free memory
 # is too small, a restore takes the difference from dom0 (autoballoon
 # "on" in xl.conf) and gives it back if the restore fails; with "off" it
