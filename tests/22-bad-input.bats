@@ -346,10 +346,11 @@ unharmed() {
 	printf 'name = "g"\n' > "$TEST_TMP/g.cfg"
 	start_guest_hb g 2
 	ctl pause g
-	for prog in vm-save vm-precopy; do
-		run "$VMPIPE_BIN/$prog" -q -C "$TEST_TMP/g.cfg" -o "$TEST_TMP/g.vmi" g
+	for how in vm-save vm-precopy "vm-save --bundle"; do
+		# shellcheck disable=SC2086
+		run $VMPIPE_BIN/$how -q -C "$TEST_TMP/g.cfg" -o "$TEST_TMP/g.out" g
 		[ "$status" -eq 1 ]
-		[[ "$output" == *"backend kvm reads no configuration files (-C)"* ]]
+		[[ "$output" == *"backend kvm reads no configuration files (-C); the guest was not paused" ]]
 		[ "$(state g)" = paused ]
 	done
 	a=$(last_hb g)

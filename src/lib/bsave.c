@@ -250,11 +250,12 @@ bundle_save(const struct hv_ops *ops, struct hv_guest *g, int fd,
 	drop_snaps(br);
 	if (keep)
 		return r;		/* the engine resumed the guest */
-	/* The guest is still paused: resumed on failure, else as asked. */
+	/* The guest is still paused: resumed on failure, else as asked.
+	 * (res->touched is the engine's: a save refused before it began
+	 * never paused the guest, and says so.) */
 	if (r == -1 || res->outcome != SAVE_PAUSED) {
 		if (res->outcome == SAVE_PAUSED && ops->resume(g) == 0)
 			res->outcome = SAVE_RUNNING;
-		res->touched = 1;
 		return -1;
 	}
 	if (so->then == SAVE_DESTROY) {
