@@ -39,5 +39,7 @@ xl save numa /tmp/numa.xl >/tmp/xl.out 2>&1 && fail "xl saved it (so may we)"
 grep -q vNUMA /tmp/xl.out && note "xl refuses it too: $(grep vNUMA /tmp/xl.out)"
 as_it_was "xl save"
 xl unpause numa || fail "xl unpause numa"
-note "unpaused: state $(state)"
+st=$(state)
+note "unpaused: state $st"
+case $st in *[pscd]*) fail "numa is '$st' when unpaused, not running" ;; esac
 xl destroy numa
