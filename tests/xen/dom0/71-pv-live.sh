@@ -131,9 +131,8 @@ sshd_down
 #    pvl2--migratedaway before the go and destroyed once the copy runs.
 #    To a relocation server on loopback (--plain): ssh, 4.'s way, moves
 #    2 to 5 MB/s in this dom0 (bench-ssh.sh).
-vm-recv -D --pidfile /tmp/rs.pid --plain -H '^127\.' --listen 8002 ||
-	fail "a relocation server on loopback"
-trap '[ ! -s /tmp/rs.pid ] || kill "$(cat /tmp/rs.pid)" 2>/dev/null' EXIT
+relocation_up
+trap relocation_down EXIT
 uuid=$(uuid_of pvl2)
 old=$(xl domid pvl2)
 rm -f "$(console_log pvl2--incoming)"

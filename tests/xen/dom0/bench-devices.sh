@@ -67,11 +67,10 @@ tail -n 3 /tmp/step.out
 # xl's receive above is a local pipe (-s ''), ours went through ssh, which
 # this emulator's cores pay dearly for: the same move again through a
 # relocation server on loopback without ssh (--plain), like for like.
-vm-recv -D --pidfile /tmp/rs.pid --plain -H '^127\.' --listen 8002 ||
-	fail "a relocation server on loopback"
+relocation_up
 sleep 1
 who=vmpipe/p
 live "$who" vm-migrate -l -r -b xen --plain dev 127.0.0.1:8002
 tail -n 3 /tmp/step.out
-kill "$(cat /tmp/rs.pid)" 2>/dev/null
+relocation_down
 echo ok

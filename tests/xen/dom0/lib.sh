@@ -213,6 +213,18 @@ CFG
 }
 sshd_down() { [ -n "${d:-}" ] && kill "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; }
 
+# relocation_up: a relocation server (vm-recv -D --plain) on
+# 127.0.0.1:8002, for moves to this host without ssh; relocation_down
+# stops it (a test's EXIT trap too: it outlives the test's processes).
+relocation_up() {
+	vm-recv -D --pidfile /tmp/rs.pid --plain -H '^127\.' --listen 8002 ||
+		fail "a relocation server on loopback"
+}
+relocation_down() {
+	[ ! -s /tmp/rs.pid ] || kill "$(cat /tmp/rs.pid)" 2>/dev/null
+	rm -f /tmp/rs.pid
+}
+
 # on HOST COMMAND...: run it as root on HOST of a two-host test, here if
 # HOST is this one (as ssh would: one command line for sh).  A connection
 # that fails (ssh's 255) is tried again: under the emulator a dom0 busy

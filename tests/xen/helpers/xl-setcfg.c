@@ -24,7 +24,7 @@ main(int argc, char *argv[])
 {
 	struct xl_header h;
 	char buf[1 << 16], *json;
-	uint32_t clen;
+	struct xls out = { .fd = STDOUT_FILENO };
 	size_t jlen = 0;
 	ssize_t n;
 	FILE *f;
@@ -40,7 +40,6 @@ main(int argc, char *argv[])
 		errx(1, "%s: empty, unreadable or over %u octets", argv[1],
 		    XL_OPT_LIMIT - 1);
 	fclose(f);
-	json[jlen++] = '\0';
 
 	if (io_readall(STDIN_FILENO, &h, sizeof(h)) != sizeof(h) ||
 	    memcmp(h.magic, XL_MAGIC, XL_MAGIC_LEN) != 0)
@@ -50,11 +49,7 @@ main(int argc, char *argv[])
 		if ((n = read(STDIN_FILENO, buf, left < sizeof(buf) ?
 		    left : sizeof(buf))) <= 0)
 			errx(1, "stdin: truncated optional data");
-	clen = (uint32_t)jlen;
-	h.optlen = 4 + clen;
-	if (io_writeall(STDOUT_FILENO, &h, sizeof(h)) == -1 ||
-	    io_writeall(STDOUT_FILENO, &clen, 4) == -1 ||
-	    io_writeall(STDOUT_FILENO, json, jlen) == -1)
+	if (xls_xl_header(&out, json, jlen) == -1)
 		err(1, "write");
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (io_writeall(STDOUT_FILENO, buf, n) == -1)
