@@ -178,11 +178,19 @@ struct hv_ops {
 	/* Optional.  Write n frames of a guest that create() made: data[i]
 	 * is a frame's 4096 octets, or NULL for a frame that is zero and
 	 * was never written (fresh memory is zero).  stable: the data stays
-	 * unchanged until commit() or close() returns, so the backend may
+	 * unchanged until commit() or close() returns, or, with
+	 * put_taken(), until the guest has taken it, so the backend may
 	 * refer to it rather than copy it.  Where a backend has it, restore
 	 * uses it instead of map(), a copy and unmap(). */
 	int	(*put_pages)(struct hv_guest *, const uint64_t *pfn,
 		    unsigned n, const void *const *data, int stable);
+	/* Optional, with put_pages().  *put: the octets put_pages() has
+	 * passed on so far; *taken: how many of them the guest has taken.
+	 * Data put as stable may change once *taken has reached what *put
+	 * was when its put_pages() returned.  0, or -1 when that can't be
+	 * known (nothing put may change then). */
+	int	(*put_taken)(struct hv_guest *, uint64_t *put,
+		    uint64_t *taken);
 	/* set_state() may apply a piece at once or queue it until commit()
 	 * (KVM sends all of them in one request); a bad piece may therefore
 	 * be reported by commit(). */

@@ -23,6 +23,8 @@
 #include "vmi.h"
 #include "xen_stream.h"
 
+#define LOANS	8
+
 struct rs {
 	const struct restore_opts *o;
 	const struct hv_ops	*ops;
@@ -36,6 +38,18 @@ struct rs {
 	char			*err;
 	size_t			 errlen;
 	char			 twin[VMI_NAME_MAX];	/* name to take at go */
+	/*
+	 * Records lent by the reader (vmi_record_lend()) whose pages went to
+	 * the backend by reference, oldest first, each with what put_taken()
+	 * must reach before it may be read over.  Beyond LOANS, pages are
+	 * copied: through a pipe of 1 MiB, the record before the one just
+	 * put has always been taken, so more are never needed.
+	 */
+	struct {
+		struct vmi_loan	*loan;
+		uint64_t	 mark;
+	}			 loan[LOANS];
+	unsigned		 nloan;
 };
 
 static int
@@ -367,17 +381,53 @@ page_sources(struct rs *s, const struct vmi_pages_view *v, uint64_t *pfn,
 	}
 }
 
-/* Through the backend's put_pages(): no copy of ours. */
+/* Give the reader back the records whose pages the guest has taken. */
+static void
+settle(struct rs *s, struct vmi_reader *r)
+{
+	uint64_t put, taken;
+	unsigned k = 0;
+
+	if (s->nloan == 0 || s->ops->put_taken(s->g, &put, &taken) == -1)
+		return;
+	while (k < s->nloan && s->loan[k].mark <= taken)
+		vmi_loan_return(r, s->loan[k++].loan);
+	s->nloan -= k;
+	memmove(s->loan, s->loan + k, s->nloan * sizeof(s->loan[0]));
+}
+
+/*
+ * Through the backend's put_pages(): no copy of ours.  Pages of a mapped
+ * image are stable as they are; those read from a pipe or socket are
+ * made so by borrowing their buffer from the reader, where the backend
+ * can tell when the guest has taken them (put_taken()).
+ */
 static int
-put_pages(struct rs *s, const struct vmi_record *rec, int stable)
+put_pages(struct rs *s, struct vmi_reader *r, const struct vmi_record *rec)
 {
 	struct vmi_pages_view v;
 	const void *data[VMI_PAGES_MAX];
-	uint64_t pfn[VMI_PAGES_MAX];
+	uint64_t pfn[VMI_PAGES_MAX], put, taken;
+	struct vmi_loan *loan = NULL;
+	int stable = vmi_record_stable(r, rec), rc;
 
+	if (!stable && s->ops->put_taken != NULL) {
+		settle(s, r);
+		if (s->nloan < LOANS)
+			loan = vmi_record_lend(r, rec);
+	}
 	vmi_pages_view(rec, &v);
 	page_sources(s, &v, pfn, data);
-	if (s->ops->put_pages(s->g, pfn, v.count, data, stable) == -1)
+	rc = s->ops->put_pages(s->g, pfn, v.count, data, stable || loan);
+	if (loan != NULL) {
+		/* Not known to be taken (some may be in the pipe even when
+		 * the put failed): kept until the reader is freed. */
+		if (rc == -1 || s->ops->put_taken(s->g, &put, &taken) == -1)
+			put = UINT64_MAX;
+		s->loan[s->nloan].loan = loan;
+		s->loan[s->nloan++].mark = put;
+	}
+	if (rc == -1)
 		return fail(s, "record %llu: guest memory: %s",
 		    (unsigned long long)rec->seq, hv_strerror());
 	return 0;
@@ -507,8 +557,7 @@ restore_stream(int fd, const struct restore_opts *o,
 			break;
 		}
 		case VMI_REC_PAGES:
-			if ((s.ops->put_pages ? put_pages(&s, &rec,
-			    vmi_record_stable(r, &rec)) :
+			if ((s.ops->put_pages ? put_pages(&s, r, &rec) :
 			    apply_pages(&s, &rec)) == -1)
 				goto out;
 			res->pages += ((const struct vmi_pages *)rec.body)->count;

@@ -161,6 +161,20 @@ const char	*vmi_reader_error(struct vmi_reader *);
 /* 1 if rec's body lies in the mapped image file, unchanged (and mapped)
  * until vmi_reader_free(): a regular file, the record not compressed. */
 int	vmi_record_stable(const struct vmi_reader *, const struct vmi_record *);
+/*
+ * A record read from a pipe or socket lies in the reader's buffer, which
+ * the reader reads a later record into.  vmi_record_lend() takes that
+ * buffer out of the reader, so that rec's body stays as it is, and
+ * mapped, until vmi_loan_return() or vmi_reader_free(): for a restore
+ * that passes the pages on by reference (vmsplice) and learns later when
+ * they have been taken.  rec must be the record just handed out by
+ * vmi_next().  NULL when the body is not the reader's to lend (a mapped
+ * file: stable already; a decompressed body).
+ */
+struct vmi_loan;
+struct vmi_loan	*vmi_record_lend(struct vmi_reader *,
+		    const struct vmi_record *rec);
+void	vmi_loan_return(struct vmi_reader *, struct vmi_loan *);
 /* 1 if the stream has octets after END (reads ahead to find out). */
 int	vmi_reader_trailing(struct vmi_reader *);
 void	vmi_reader_free(struct vmi_reader *);

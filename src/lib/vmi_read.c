@@ -25,6 +25,7 @@
 #include "io.h"
 #include "names.h"
 #include "vmi.h"
+#include "vmi_pool.h"
 
 /*
  * Two raw records: one being checked and applied, the next being read.
@@ -40,9 +41,8 @@ struct raw {
 	size_t			 got;		/* octets read of hdr+body */
 	int			 eof;		/* stream ended here */
 	int			 error;		/* errno of a failed read */
-	uint8_t			*buf;		/* body and padding, if read */
-	size_t			 cap;
-	const uint8_t		*body;		/* in buf, or in the file map */
+	struct vmi_buf		*mem;		/* body and padding, if read */
+	const uint8_t		*body;		/* in mem, or in the file map */
 };
 
 struct vmi_reader {
@@ -59,6 +59,7 @@ struct vmi_reader {
 	uint64_t		 stream_len;
 	uint64_t		 offset;	/* where the next fetch reads */
 	struct raw		 ring[NRING];
+	struct vmi_pool		 pool;		/* what ring[] reads into */
 	uint64_t		 head;		/* next to fetch */
 	uint64_t		 tail;		/* next to hand out */
 	int			 held;		/* tail-1 is still in use */
@@ -129,12 +130,35 @@ fetch_mapped(struct vmi_reader *r, struct raw *x)
 	r->offset += body;
 }
 
+/*
+ * Where a body of len octets goes in x's buffer: a PAGES record that is
+ * not compressed is placed so that its pages lie on page boundaries
+ * (lead octets in), which lets a restore splice them whole (one pipe
+ * buffer a page, not two).  first holds the body's first 8 octets, read
+ * already: the page header with the frame count.
+ */
+static size_t
+body_lead(const struct raw *x, const uint8_t *first, size_t len)
+{
+	struct vmi_pages ph;
+	size_t words;
+
+	if (x->hdr.type != VMI_REC_PAGES || (x->hdr.flags & VMI_RF_ZSTD) ||
+	    len < sizeof(ph))
+		return 0;
+	memcpy(&ph, first, sizeof(ph));
+	/* A count out of bounds is the checker's to refuse. */
+	words = ph.count <= VMI_PAGES_MAX ? ph.count : 0;
+	return (4096 - (sizeof(ph) + words * 8) % 4096) % 4096;
+}
+
 /* Read one raw record: never more than its header says, never past END. */
 static void
 fetch(struct vmi_reader *r, struct raw *x)
 {
+	uint8_t first[sizeof(struct vmi_pages)];
 	ssize_t n;
-	size_t body;
+	size_t body, head, lead;
 
 	x->offset = r->offset;
 	x->got = 0;
@@ -156,23 +180,32 @@ fetch(struct vmi_reader *r, struct raw *x)
 	if (x->hdr.length > VMI_MAX_BODY)
 		return;
 	body = (x->hdr.length + 7) & ~(size_t)7;
-	if (body > x->cap) {
-		uint8_t *b = realloc(x->buf, body);
-
-		if (b == NULL) {
+	head = body < sizeof(first) ? body : sizeof(first);
+	n = io_readall(r->fd, first, head);
+	if (n < 0)
+		goto ioerr;
+	lead = (size_t)n == head ? body_lead(x, first, body) : 0;
+	if (x->mem == NULL || x->mem->cap < lead + body) {
+		vmi_pool_put(&r->pool, x->mem);
+		if ((x->mem = vmi_pool_get(&r->pool, lead + body)) == NULL) {
 			x->error = ENOMEM;
 			return;
 		}
-		x->buf = b;
-		x->cap = body;
 	}
-	x->body = x->buf;
-	n = io_readall(r->fd, x->buf, body);
+	x->body = x->mem->p + lead;
+	memcpy(x->mem->p + lead, first, n);
+	x->got += n;
+	r->offset += n;
+	if ((size_t)n < head) {
+		x->eof = 1;
+		return;
+	}
+	n = io_readall(r->fd, x->mem->p + lead + head, body - head);
 	if (n < 0)
 		goto ioerr;
 	x->got += n;
 	r->offset += n;
-	if ((size_t)n < body)
+	if ((size_t)n < body - head)
 		x->eof = 1;
 	return;
 ioerr:
@@ -367,8 +400,10 @@ vmi_reader_new(int fd, int readahead, char *err, size_t errlen)
 	}
 	r->fd = fd;
 	r->last_round = -1;
+	vmi_pool_init(&r->pool);
 	io_pipe_grow(fd);
 	if (check_header(r, fd, err, errlen) == -1) {
+		vmi_pool_free(&r->pool);
 		free(r);
 		return NULL;
 	}
@@ -942,8 +977,9 @@ vmi_reader_free(struct vmi_reader *r)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(r->thread, NULL);
 	}
-	for (int i = 0; i < NRING; i++)
-		free(r->ring[i].buf);
+	/* Lent buffers too: a pipe that still refers to their pages keeps
+	 * the pages, and what they hold (vmi_pool.c). */
+	vmi_pool_free(&r->pool);
 	if (r->map != NULL)
 		munmap(r->map, r->map_len);
 	free(r->dbuf);
@@ -958,4 +994,28 @@ vmi_record_stable(const struct vmi_reader *r, const struct vmi_record *rec)
 	const uint8_t *b = rec->body, *m = r->map;
 
 	return m != NULL && b >= m && b + rec->len <= m + r->map_len;
+}
+
+struct vmi_loan *
+vmi_record_lend(struct vmi_reader *r, const struct vmi_record *rec)
+{
+	struct raw *x;
+	struct vmi_buf *b;
+
+	if (r->map != NULL || (r->threaded && !r->held))
+		return NULL;
+	x = r->threaded ? &r->ring[(r->tail - 1) % NRING] : &r->ring[0];
+	b = x->mem;
+	/* Only a body that lies in the buffer (not decompressed). */
+	if (b == NULL || rec->body != x->body ||
+	    (const uint8_t *)rec->body + rec->len > b->p + b->cap)
+		return NULL;
+	x->mem = NULL;
+	return (struct vmi_loan *)b;
+}
+
+void
+vmi_loan_return(struct vmi_reader *r, struct vmi_loan *loan)
+{
+	vmi_pool_put(&r->pool, (struct vmi_buf *)loan);
 }

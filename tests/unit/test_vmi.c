@@ -952,6 +952,84 @@ test_hash_builds(void)
 	CHECK(bad == 0, "%u lengths where the XXH3 builds differ", bad);
 }
 
+/*
+ * A PAGES record read from a pipe can be lent (vmi_record_lend()): its
+ * body stays as it was while the reader reads on, its pages lie on page
+ * boundaries (a restore splices them), and a buffer given back is used
+ * again.  A mapped image's records and compressed ones are not lent.
+ */
+static void
+test_lend(void)
+{
+	for (int ra = 0; ra < 2; ra++) {
+		struct buf b = make(0, 1, 1);
+		char msg[VMI_ERRLEN] = "";
+		int fd = pipe_with(b.p, b.len);
+		struct vmi_reader *r = vmi_reader_new(fd, ra, msg, sizeof(msg));
+		struct vmi_loan *loan[4];
+		uint8_t *copy[4];
+		const void *body[4];
+		size_t len[4];
+		unsigned nl = 0, aligned = 0, same = 0;
+		struct vmi_record rec;
+		int n;
+
+		CHECK(r != NULL, "lend: reader: %s", msg);
+		if (r == NULL)
+			return;
+		while ((n = vmi_next(r, &rec)) == 1) {
+			struct vmi_pages_view v;
+
+			if (rec.type != VMI_REC_PAGES || nl == 4)
+				continue;
+			if ((loan[nl] = vmi_record_lend(r, &rec)) == NULL)
+				continue;
+			vmi_pages_view(&rec, &v);
+			aligned += ((uintptr_t)v.data & 4095) == 0;
+			body[nl] = rec.body;
+			len[nl] = rec.len;
+			copy[nl] = malloc(rec.len);
+			memcpy(copy[nl++], rec.body, rec.len);
+		}
+		CHECK(n == 0, "lend (read-ahead %d): %s", ra,
+		    vmi_reader_error(r));
+		CHECK(nl == 2 && aligned == nl, "lend (read-ahead %d): %u of 2 "
+		    "PAGES records lent, %u with their pages aligned", ra, nl,
+		    aligned);
+		for (unsigned i = 0; i < nl; i++) {
+			same += memcmp(body[i], copy[i], len[i]) == 0;
+			vmi_loan_return(r, loan[i]);
+			free(copy[i]);
+		}
+		CHECK(same == nl, "lend (read-ahead %d): %u of %u lent bodies "
+		    "changed while the reader read on", ra, nl - same, nl);
+		vmi_reader_free(r);
+		close(fd);
+		free(b.p);
+	}
+	/* Not from a mapped image, nor a decompressed body. */
+	for (int z = 0; z < 2; z++) {
+		struct buf b = make(z ? 3 : 0, 1, 0);
+		char msg[VMI_ERRLEN] = "";
+		int fd = z ? pipe_with(b.p, b.len) : memfd_with(b.p, b.len);
+		struct vmi_reader *r = vmi_reader_new(fd, 1, msg, sizeof(msg));
+		struct vmi_record rec;
+		unsigned lent = 0, pages = 0;
+
+		while (r != NULL && vmi_next(r, &rec) == 1)
+			if (rec.type == VMI_REC_PAGES) {
+				pages++;
+				lent += vmi_record_lend(r, &rec) != NULL;
+			}
+		CHECK(r != NULL && pages > 0 && lent == 0, "lend: %u of %u "
+		    "records of a %s image lent", lent, pages,
+		    z ? "compressed" : "mapped");
+		vmi_reader_free(r);
+		close(fd);
+		free(b.p);
+	}
+}
+
 int
 main(void)
 {
@@ -973,6 +1051,7 @@ main(void)
 	test_cut_padding();
 	test_epipe();
 	test_splice();
+	test_lend();
 	test_bitflips(0);
 	test_bitflips(3);
 	printf("test_vmi: %d checks, %d failures\n", checks, failures);

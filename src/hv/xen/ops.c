@@ -32,6 +32,7 @@ const struct hv_ops hv_xen_ops = {
 	.get_early_state = xen_early_state,
 	.create = xen_create,
 	.put_pages = xen_put_pages,
+	.put_taken = xen_put_taken,
 	.set_state = xen_set_state,
 	.commit = xen_commit,
 	.destroy = xen_destroy,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -53,6 +54,23 @@ stream_write(struct hv_guest *g, struct iovec *iov, int n, int splice)
 		g->werr = errno;
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * What libxl has read of the stream: what was written less what the pipe
+ * still holds.  Pages spliced into the pipe are referred to until then.
+ */
+int
+xen_put_taken(struct hv_guest *g, uint64_t *put, uint64_t *taken)
+{
+	int queued;
+
+	if (g->sock == -1 || ioctl(g->sock, FIONREAD, &queued) == -1 ||
+	    queued < 0 || (uint64_t)queued > g->out.bytes)
+		return -1;
+	*put = g->out.bytes;
+	*taken = g->out.bytes - queued;
 	return 0;
 }
 

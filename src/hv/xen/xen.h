@@ -207,6 +207,8 @@ int	xen_stream_record(struct hv_guest *, uint32_t type,
  * until libxl has read them (put.c). */
 int	xen_stream_iov(struct hv_guest *, struct iovec *iov, int n);
 int	xen_stream_splice(struct hv_guest *, struct iovec *iov, int n);
+/* The ops table's put_taken(): what libxl has read of what was written. */
+int	xen_put_taken(struct hv_guest *, uint64_t *put, uint64_t *taken);
 /* After a failed write: why libxl stopped reading (waits for it). */
 const char *xen_stream_why(struct hv_guest *);
 /* Close our end, and wait for libxl's reader to be done. */
