@@ -46,8 +46,10 @@ guest_type(uint32_t domid, const xc_domaininfo_t *di)
 	return t;
 }
 
+/* type: the guest's VMI_GT_XEN_*, known to the caller, or 0 to find out
+ * (from libxl's configuration: slow). */
 static int
-fill_info(uint32_t domid, struct hv_info *info)
+fill_info(uint32_t domid, uint32_t type, struct hv_info *info)
 {
 	xc_domaininfo_t di;
 	unsigned long n;
@@ -74,7 +76,7 @@ fill_info(uint32_t domid, struct hv_info *info)
 	if (!(di.flags & XEN_DOMINF_hvm_guest) && n < di.max_pages)
 		n = di.max_pages;
 	info->mem_bytes = (uint64_t)n << 12;
-	info->guest_type = guest_type(domid, &di);
+	info->guest_type = type ? type : guest_type(domid, &di);
 	memcpy(info->uuid, di.handle, sizeof(info->uuid));
 	if ((name = libxl_domid_to_name(xen_ctx, domid)) != NULL) {
 		snprintf(info->name, sizeof(info->name), "%s", name);
@@ -103,7 +105,7 @@ xen_list(hv_list_fn fn, void *arg)
 			next = di[i].domain + 1;
 			if (di[i].flags & XEN_DOMINF_dying)
 				continue;
-			if (fill_info(di[i].domain, &info) == -1)
+			if (fill_info(di[i].domain, 0, &info) == -1)
 				continue;
 			if ((r = fn(arg, &info)) != 0)
 				return r;
@@ -155,7 +157,7 @@ int
 xen_describe(struct hv_guest *g, struct hv_info *info)
 {
 	hv_clearerr();
-	if (fill_info(g->domid, info) == -1)
+	if (fill_info(g->domid, g->type, info) == -1)
 		return -1;
 	/* For the GUEST record of a save (list() has no use for it); left
 	 * zero if unknown: a restore's preflight then asks nothing. */
@@ -172,8 +174,16 @@ xen_get_config(struct hv_guest *g, void **buf, size_t *len)
 	int rc;
 
 	hv_clearerr();
-	libxl_domain_config_init(&c);
-	rc = libxl_retrieve_domain_configuration(xen_ctx, g->domid, &c, NULL);
+	/* What save_check() read a moment ago, taken once. */
+	if (g->config_init && !g->creating) {
+		c = g->config;
+		g->config_init = 0;
+		rc = 0;
+	} else {
+		libxl_domain_config_init(&c);
+		rc = libxl_retrieve_domain_configuration(xen_ctx, g->domid,
+		    &c, NULL);
+	}
 	if (rc != 0) {
 		libxl_domain_config_dispose(&c);
 		hv_seterr("can't read domain %u's configuration: %s", g->domid,

@@ -12,10 +12,10 @@
 int
 xen_save_check(struct hv_guest *g)
 {
-	libxl_domain_config c;
+	libxl_domain_config *c;
 	libxl_device_pci *pci;
 	unsigned int nodes = 0, ranges = 0, vcpus = 0;
-	int n = 0, rc = -1;
+	int n = 0;
 
 	hv_clearerr();
 	/*
@@ -40,23 +40,27 @@ xen_save_check(struct hv_guest *g)
 		errno = ENOTSUP;
 		return -1;
 	}
-	libxl_domain_config_init(&c);
-	if (libxl_retrieve_domain_configuration(xen_ctx, g->domid, &c,
-	    NULL) != 0) {
-		hv_seterr("can't read domain %u's configuration: %s", g->domid,
-		    xen_lastlog());
-		errno = EIO;
-		goto out;
+	/* Kept for get_config(), which the save asks next: reading it costs
+	 * libxl a walk of xenstore, a good part of a second here. */
+	c = &g->config;
+	if (!g->config_init) {
+		libxl_domain_config_init(c);
+		if (libxl_retrieve_domain_configuration(xen_ctx, g->domid, c,
+		    NULL) != 0) {
+			libxl_domain_config_dispose(c);
+			hv_seterr("can't read domain %u's configuration: %s",
+			    g->domid, xen_lastlog());
+			errno = EIO;
+			return -1;
+		}
+		g->config_init = 1;
 	}
-	if (!libxl_defbool_is_default(c.b_info.device_model_stubdomain) &&
-	    libxl_defbool_val(c.b_info.device_model_stubdomain)) {
+	if (!libxl_defbool_is_default(c->b_info.device_model_stubdomain) &&
+	    libxl_defbool_val(c->b_info.device_model_stubdomain)) {
 		hv_seterr("domain %u's device model runs in a stub domain, "
 		    "whose state vmpipe does not save", g->domid);
 		errno = ENOTSUP;
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	libxl_domain_config_dispose(&c);
-	return rc;
+	return 0;
 }
