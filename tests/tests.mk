@@ -17,7 +17,7 @@ VECTORS	  := plain live zstd
 # What a unit test links besides the codec: the save engine's test links
 # the engine (against its own double of the ops table, no backend).
 UNITS	  := test_vmi test_policy test_save test_names test_admit test_vis \
-	     test_pvstream test_snap test_bundle test_json
+	     test_pvstream test_snap test_bundle test_json test_restore
 USRC_test_policy := src/lib/policy.c
 USRC_test_json	 := src/lib/json.c
 USRC_test_admit  := src/lib/admit.c src/lib/conf.c
@@ -33,6 +33,8 @@ ULIBS_mkbundle	 := -larchive
 USRC_test_snap	 := src/lib/snap.c src/lib/snap_lvm.c
 USRC_test_save	 := src/lib/save.c src/lib/emit.c src/lib/policy.c \
 		    src/lib/progress.c
+USRC_test_restore := src/lib/restore.c src/lib/meminfo.c src/lib/peek.c \
+		    src/lib/progress.c src/proto/xen_stream.c
 
 tests/unit/%.bin: tests/unit/%.c $(CODEC_SRC) src/lib/hash_avx2.c $(HDRS) \
     tests/unit/vmi_sample.h $$(USRC_$$*)
