@@ -37,12 +37,12 @@ USRC_test_restore := src/lib/restore.c src/lib/meminfo.c src/lib/peek.c \
 		    src/lib/progress.c src/proto/xen_stream.c
 
 tests/unit/%.bin: tests/unit/%.c $(CODEC_SRC) src/lib/hash_avx2.c $(HDRS) \
-    tests/unit/vmi_sample.h $$(USRC_$$*)
+    tests/unit/vmi_sample.h tests/unit/pipe_with.h $$(USRC_$$*)
 	$(CC) -O2 -g $(TFLAGS) -o $@ $< $(CODEC_SRC) $(USRC_$*) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd $(ULIBS_$*)
 
 tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
-    tests/unit/vmi_sample.h $$(USRC_$$*)
+    tests/unit/vmi_sample.h tests/unit/pipe_with.h $$(USRC_$$*)
 	$(CC) -O1 -g $(SAN) $(TFLAGS) -o $@ $< $(CODEC_SRC) $(USRC_$*) \
 	    -mavx2 src/lib/hash_avx2.c -lzstd $(ULIBS_$*)
 

@@ -30,6 +30,7 @@
 #include "restore.h"
 #include "vmi.h"
 #include "check.h"
+#include "pipe_with.h"
 
 #define NPAGES	4096		/* 16 MiB: four full PAGES records a round */
 #define PAGE	4096
@@ -350,22 +351,6 @@ image(int zlevel, size_t *len, uint8_t *expect)
 	return p;
 }
 
-struct feed {
-	int		 fd;
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-static void *
-feed_main(void *arg)
-{
-	struct feed *f = arg;
-
-	(void)io_writeall(f->fd, f->p, f->len);
-	close(f->fd);
-	return NULL;
-}
-
 /*
  * Restore the image from a pipe (or a memfd: mapped); the consumer's
  * memory must be the image's.  Returns how many batches went spliced.
@@ -376,28 +361,17 @@ restore_via(const char *what, const uint8_t *img, size_t len, int mapped,
 {
 	struct restore_opts ro = { .name = "lent", .paused = 0 };
 	struct restore_result res;
-	struct feed f = { -1, img, len };
-	pthread_t t;
 	char msg[512] = "";
 	unsigned spliced;
-	int fd, p[2], rc, same = 0;
+	int fd, rc, same = 0;
 
-	if (mapped) {
-		if ((fd = memfd_create("img", MFD_CLOEXEC)) == -1 ||
-		    io_writeall(fd, img, len) == -1 || lseek(fd, 0, SEEK_SET))
-			err(1, "memfd");
-	} else {
-		if (pipe(p) == -1)
-			err(1, "pipe");
-		fd = p[0];
-		f.fd = p[1];
-		if (pthread_create(&t, NULL, feed_main, &f) != 0)
-			errx(1, "thread");
-	}
+	if (!mapped)
+		fd = pipe_with(img, len);
+	else if ((fd = memfd_create("img", MFD_CLOEXEC)) == -1 ||
+	    io_writeall(fd, img, len) == -1 || lseek(fd, 0, SEEK_SET))
+		err(1, "memfd");
 	G = NULL;
 	rc = restore_stream(fd, &ro, &res, msg, sizeof(msg));
-	if (!mapped)
-		pthread_join(t, NULL);
 	close(fd);
 	CHECK(rc == 0, "%s: restore: %s", what, msg);
 	CHECK(G != NULL && G->committed && G->resumed && !G->destroyed &&

@@ -18,6 +18,7 @@
 #include "io.h"
 #include "vmi.h"
 #include "vmi_sample.h"
+#include "pipe_with.h"
 #include "vmi_craft.h"
 #include "check.h"
 
@@ -35,50 +36,6 @@ memfd_with(const void *p, size_t len)
 	    lseek(fd, 0, SEEK_SET) != 0)
 		err(1, "memfd");
 	return fd;
-}
-
-struct feed {
-	int		 fd;
-	const void	*p;
-	size_t		 len;
-};
-
-static void *
-feed_main(void *arg)
-{
-	struct feed *f = arg;
-
-	(void)io_writeall(f->fd, f->p, f->len);
-	close(f->fd);
-	free((void *)f->p);
-	free(f);
-	return NULL;
-}
-
-/*
- * The image on a pipe, fed by a thread, so that the reader reads rather
- * than maps (files and memfds are mapped).
- */
-static int
-pipe_with(const void *p, size_t len)
-{
-	struct feed *f = malloc(sizeof(*f));
-	pthread_t t;
-	int fds[2];
-
-	if (f == NULL || pipe(fds) == -1)
-		err(1, "pipe_with");
-	/* The feeder's own copy: the caller may free p before it is done. */
-	f->fd = fds[1];
-	f->p = malloc(len ? len : 1);
-	f->len = len;
-	if (f->p == NULL)
-		err(1, "pipe_with");
-	memcpy((void *)f->p, p, len);
-	if (pthread_create(&t, NULL, feed_main, f) != 0)
-		errx(1, "pthread_create");
-	pthread_detach(t);
-	return fds[0];
 }
 
 static struct buf
