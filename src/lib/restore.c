@@ -42,8 +42,9 @@ struct rs {
 	 * Records lent by the reader (vmi_record_lend()) whose pages went to
 	 * the backend by reference, oldest first, each with what put_taken()
 	 * must reach before it may be read over.  Beyond LOANS, pages are
-	 * copied: through a pipe of 1 MiB, the record before the one just
-	 * put has always been taken, so more are never needed.
+	 * copied.  Where the backend holds less than a record (Xen's pipe:
+	 * 1 MiB, a record 4 MiB), the record before the one just put has
+	 * been taken by then, so about two are out at a time.
 	 */
 	struct {
 		struct vmi_loan	*loan;
