@@ -116,8 +116,9 @@ xl destroy $g
 		cx = med(c, "xl"); cv = med(c, "vmpipe")
 		printf "median   xl      %6d ms %11s %6d ms %7.1f s\n", tx, "-", dx, cx
 		printf "median   vmpipe  %6d ms %11s %6d ms %7.1f s\n", tv, "-", dv, cv
-		printf "ratio    vmpipe/xl %7.2f %11s %9.2f %9.2f\n", tv / tx, "",
-		    dx ? dv / dx : 0, cx ? cv / cx : 0
+		# A downtime of 0 (no gap over 1.5 s) has no ratio.
+		printf "ratio    vmpipe/xl %7.2f %11s %9s %9.2f\n", tv / tx, "",
+		    dx ? sprintf("%.2f", dv / dx) : "-", cx ? cv / cx : 0
 	}' /tmp/rows
 } | sed 's/^/TABLE /'
 echo ok
