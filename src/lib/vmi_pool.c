@@ -26,7 +26,6 @@ vmi_pool_init(struct vmi_pool *pl)
 {
 	pthread_mutex_init(&pl->mu, NULL);
 	pl->spare = pl->all = NULL;
-	pl->n = 0;
 }
 
 struct vmi_buf *
@@ -69,7 +68,6 @@ vmi_pool_get(struct vmi_pool *pl, size_t need)
 		pthread_mutex_lock(&pl->mu);
 		b->all = pl->all;
 		pl->all = b;
-		pl->n++;
 		pthread_mutex_unlock(&pl->mu);
 	} else
 		munmap(b->p, b->cap);

@@ -19,7 +19,6 @@ struct vmi_pool {
 	pthread_mutex_t	 mu;
 	struct vmi_buf	*spare;
 	struct vmi_buf	*all;
-	unsigned	 n;		/* buffers made */
 };
 
 void	vmi_pool_init(struct vmi_pool *);

