@@ -4,8 +4,8 @@
 #   make fuzz        the fuzzer for FUZZ_TIME seconds (default 300)
 
 CODEC_SRC := src/lib/hash.c src/lib/hash_sse2.c src/lib/hash_scalar.c src/lib/io.c \
-	     src/lib/vmi_common.c src/lib/vmi_read.c src/lib/vmi_write.c \
-	     src/lib/vmi_pool.c \
+	     src/lib/vmi_common.c src/lib/vmi_read.c src/lib/vmi_check.c \
+	     src/lib/vmi_rules.c src/lib/vmi_write.c src/lib/vmi_pool.c \
 	     src/lib/names.c
 SAN	  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
