@@ -56,7 +56,8 @@ assert_runs_here() {
 slow_migrate() {
 	migrate --live --bandwidth 4M g >"$TEST_TMP/mig.out" 2>&1 &
 	MIG=$!
-	wait_for "$TEST_TMP/mig.out" "ready for g"
+	wait_for "$TEST_TMP/mig.out" "ready for g" ||
+	    { cat "$TEST_TMP/mig.out" >&2; false; }
 	sleep 0.5
 }
 
@@ -115,7 +116,8 @@ slow_migrate() {
 	start_guest_hb g 2
 	migrate --live --bandwidth 4M -t 5 g >"$TEST_TMP/mig.out" 2>&1 &
 	MIG=$!
-	wait_for "$TEST_TMP/mig.out" "ready for g"
+	wait_for "$TEST_TMP/mig.out" "ready for g" ||
+	    { cat "$TEST_TMP/mig.out" >&2; false; }
 	sleep 0.5
 	ip -n "$VMP_NSA" link set "$link" down
 	t0=$SECONDS
