@@ -159,9 +159,14 @@ check-long: all
 # Real Xen under QEMU's emulator (tests/xen): part of check wherever the
 # machine can run it; tests/50-xen.bats says why when it cannot.  Its
 # helpers (tests/xen/helpers/*.c) go into dom0 beside bin/*.
+# Those named xen-* read the hypervisor (libxenctrl): where it is installed.
 XEN_HELPERS := $(patsubst %.c,%,$(wildcard tests/xen/helpers/*.c))
+ifeq ($(filter xen,$(BACKENDS)),)
+XEN_HELPERS := $(filter-out tests/xen/helpers/xen-%,$(XEN_HELPERS))
+endif
 tests/xen/helpers/%: tests/xen/helpers/%.c obj/libvmpipe.a $(HDRS)
-	$(CC) -O2 -g $(TFLAGS) -o $@ $< obj/libvmpipe.a -lzstd
+	$(CC) -O2 -g $(TFLAGS) -o $@ $< obj/libvmpipe.a -lzstd \
+	    $(if $(filter xen-%,$*),-lxenctrl)
 
 check-xen: all $(XEN_HELPERS)
 	@if [ "$${VMPIPE_SKIP_XEN:-0}" = 1 ]; then \
