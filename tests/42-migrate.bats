@@ -111,10 +111,12 @@ slow_migrate() {
 	assert_runs_here g
 }
 
-@test "the wire cut mid-stream: vm-migrate -t 5 gives up by its deadline, the guest runs on at A, B keeps nothing" {
+@test "the wire cut mid-stream: vm-migrate -t 10 gives up by its deadline, the guest runs on at A, B keeps nothing" {
 	local link="vmpa${VMP_NSA#vmpA-}" t0 t i
 	start_guest_hb g 2
-	migrate --live --bandwidth 4M -t 5 g >"$TEST_TMP/mig.out" 2>&1 &
+	# The deadline covers B's verdict too, which comes once B has made
+	# the guest: under the emulator that took over 5 s.
+	migrate --live --bandwidth 4M -t 10 g >"$TEST_TMP/mig.out" 2>&1 &
 	MIG=$!
 	wait_for "$TEST_TMP/mig.out" "ready for g" ||
 	    { cat "$TEST_TMP/mig.out" >&2; false; }
@@ -133,11 +135,11 @@ slow_migrate() {
 	cat "$TEST_TMP/mig.out" >&2
 	echo "vm-migrate gave up $t s after the cut" >&2
 	[ "$st" -eq 1 ]
-	grep -q "not sent within 5 s" "$TEST_TMP/mig.out"
+	grep -q "not sent within 10 s" "$TEST_TMP/mig.out"
 	# The deadline of each write, not libssh's own 30 s a wait, again
 	# and again (over a minute before).
-	[ "$t" -lt 25 ]
-	# B's receive gives up after its own deadline of silence (-t 5).
+	[ "$t" -lt 40 ]
+	# B's receive gives up after its own deadline of silence (-t 10).
 	for i in $(seq 60); do
 		[ -z "$(ls "$VMP_RUN_B"/*.sock "$VMP_RUN_B"/*.lock 2>/dev/null)" ] &&
 		    break
