@@ -191,7 +191,7 @@ slow_migrate() {
 	start_guest_hb g 3 -w rate=max
 	run migrate --live --bandwidth 20M --downtime 5 --max-rounds 1 \
 	    -z 3 -j 2 g
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 	[[ "$output" == *"vm-precopy: g: 2 rounds"*"reached the maximum number of rounds"* ]]
 	assert_moved g 3
 }
