@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "emit.h"
@@ -475,6 +476,24 @@ undo(struct saver *s)
 	}
 }
 
+/*
+ * Once the image is whole, a live copy's source waits for nothing: what
+ * is left of it (stopping log-dirty, the unmapping and freeing, the
+ * program's exit) is cleanup, while the guest's pause now waits on its
+ * copy's restore - often on this same machine (a pipe into vm-recv, a
+ * move to this host), whose dom0 may have one CPU.  Traced in such a
+ * dom0, a live copy's cleanup ran across the restore's last steps, inside
+ * the pause.  So a caller that asks (opts->yield: vm-precopy) has its
+ * cleanup run at the lowest priority.  Not every caller: a bundle copies
+ * its disks after the save, and must not crawl beside busy guests.
+ * (Linux's nice is per thread: the writer's threads have ended here.)
+ */
+static void
+yield_cpu(void)
+{
+	(void)setpriority(PRIO_PROCESS, 0, 19);
+}
+
 /* The image is whole: carry out opts->then. */
 static void
 then(struct saver *s)
@@ -538,6 +557,8 @@ save_guest(const struct hv_ops *ops, struct hv_guest *g, int fd,
 	s.e.w = NULL;
 	if (r == 0) {
 		res->outcome = SAVE_PAUSED;
+		if (o->yield)
+			yield_cpu();
 		then(&s);
 	} else {
 		undo(&s);

@@ -59,6 +59,7 @@ struct save_opts {
 	int			 zlevel;	/* zstd level; 0 none */
 	int			 threads;	/* compression threads */
 	int			 sync;		/* fsync fd before then */
+	int			 yield;		/* the rest is cleanup: yield_cpu() */
 	uint64_t		 bandwidth;	/* octets/s of pages; 0 no cap */
 	/* -C: an administrator's configuration file to write in place of
 	 * the guest's (hv.h's config_file()); NULL: the guest's own. */

@@ -205,6 +205,7 @@ main(int argc, char *argv[])
 	}
 	fd = cli_open_out(out, VMP_EX_FAIL);
 	so.sync = fd != STDOUT_FILENO;
+	so.yield = 1;	/* the copy's restore needs the CPU more (save.c) */
 	/* The default cap on octets sent is three times the guest's memory,
 	 * known only once it is open. */
 	if (maxb == 0) {

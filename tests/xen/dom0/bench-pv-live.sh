@@ -3,7 +3,7 @@
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
 # by name), on the hypervisor with shadow paging (build-shadow): a live
 # migration to this host of a PV guest that changes 2 x 16 MiB of its
-# memory all along (vmpipe_mem), by xl and by vmpipe, four rounds: the
+# memory all along (vmpipe_mem), by xl and by vmpipe, eight rounds: the
 # time of the whole move, the octets vmpipe sent, the downtime twice and
 # the CPU time dom0 spent on it (xl list's; dom0 shares the one emulated
 # CPU with the guest).  The downtime as the hypervisor saw it is "paused":
@@ -112,7 +112,7 @@ rows=/tmp/warm
 xl_move
 vmpipe_move
 rows=/tmp/rows
-for r in 1 2 3 4; do
+for r in 1 2 3 4 5 6 7 8; do
 	if [ $((r % 2)) = 1 ]; then
 		xl_move
 		vmpipe_move
