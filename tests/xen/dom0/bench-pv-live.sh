@@ -32,21 +32,23 @@ need_xen_backend vm-recv
 
 : >/tmp/rows
 memcheck() {	# name
-	if cat "$(console_log "$1")" "$(console_log "$1--incoming")" 2>/dev/null |
-	    grep 'mem BAD'; then
+	if cat "$(console_log "$1")" "$(console_log "$1--incoming")"* \
+	    2>/dev/null | grep 'mem BAD'; then
 		fail "$1's memory changed under it"
 	fi
 }
 guest_cfg pvb pv | sed 's/^extra = "\(.*\)"$/extra = "\1 vmpipe_mem=16"/' \
     >/tmp/pvb.cfg
-rm -f "$(console_log pvb)" "$(console_log pvb2)" "$(console_log pvb--incoming)"
+rm -f "$(console_log pvb)" "$(console_log pvb2)" "$(console_log pvb--incoming)"* \
+    "$(console_log pvb2--incoming)"*
 xl create /tmp/pvb.cfg || fail "xl create pvb"
 wait_tick_above pvb 4 120 || fail "pvb printed no ticks"
 # dom0's CPU time so far (s), and the difference of two such readings.
 dom0cpu() { xl list 0 | awk 'NR == 2 { print $6 }'; }
 spent() { awk "BEGIN { printf \"%.1f\", $2 - $1 }"; }
-# The gap the guest reported across the move: in LOG after its first
-# LINES lines, the "gap" line before the first tick (0 if none).
+# The gap the guest reported across the move: in its copy's LOG after
+# its first LINES lines, the "gap" line before the first tick (0 if
+# none).
 move_gap() {
 	tail -n +$(($2 + 1)) "$1" 2>/dev/null | tr -d '\r' |
 	    awk '$1 == "gap" { g = $2 } $1 == "tick" { exit } END { print g + 0 }'
@@ -65,10 +67,13 @@ paused() {
 xl_move() {
 	at=$(last_tick $g)
 	sleep 3
-	# xl's copy is NAME--incoming, logging on under that name; one xl
-	# move after another appends to the same log.
+	# xl's copy is NAME--incoming, and xenconsoled logs it under that
+	# name for good.  A source that an xl move made logs there too, on
+	# until its pause: its log is moved aside (xenconsoled writes on to
+	# the file it has open), so that the copy's log holds only the
+	# copy's lines, as a vmpipe copy's does.
 	log=$(console_log $g--incoming)
-	lines=$(cat "$log" 2>/dev/null | wc -l)
+	[ ! -e "$log" ] || mv "$log" "$log.$(ms)"
 	c0=$(dom0cpu)
 	watch_pause $g
 	t0=$(ms)
@@ -78,7 +83,7 @@ xl_move() {
 	c1=$(dom0cpu)
 	paused
 	wait_tick_above $g $((at + 4)) 60 || fail "$g stopped after xl migrate"
-	echo "migrate xl $((t1 - t0)) - $(move_gap "$log" $lines) $p" \
+	echo "migrate xl $((t1 - t0)) - $(move_gap "$log" 0) $p" \
 	    "$(spent $c0 $c1)" >>$rows
 	memcheck $g
 }
@@ -102,7 +107,7 @@ vmpipe_move() {
 	echo "migrate vmpipe $((t1 - t0)) ${octets:--}" \
 	    "$(move_gap "$(console_log $to)" 0) $p $(spent $c0 $c1)" >>$rows
 	memcheck $to
-	rm -f "$(console_log $g)" "$(console_log $g--incoming)"
+	rm -f "$(console_log $g)" "$(console_log $g--incoming)"*
 	g=$to
 }
 g=pvb
