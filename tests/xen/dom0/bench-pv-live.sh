@@ -95,9 +95,11 @@ vmpipe_move() {
 	c0=$(dom0cpu)
 	watch_pause $g
 	t0=$(ms)
+	# The workflow vm-precopy(1) shows: the source destroyed by vm-ctl
+	# once its copy runs.
 	vm-precopy -b xen $g 2>/tmp/pc.err | vm-recv -q --as $to >/tmp/recv.out ||
 		{ cat /tmp/pc.err /tmp/recv.out; fail "vm-precopy $g | vm-recv"; }
-	xl destroy $g
+	vm-ctl -b xen destroy $g || fail "vm-ctl destroy $g"
 	t1=$(ms)
 	c1=$(dom0cpu)
 	paused
