@@ -111,6 +111,7 @@ main(int argc, char *argv[])
 	struct save_opts so = {
 		.program = "vm-precopy",
 		.then = SAVE_LEAVE_PAUSED,
+		.yield = 1,	/* the copy's restore needs the CPU more (save.c) */
 		.policy = policy_default,
 		.policy_arg = &lim,
 		.on_round = on_round,
@@ -205,7 +206,6 @@ main(int argc, char *argv[])
 	}
 	fd = cli_open_out(out, VMP_EX_FAIL);
 	so.sync = fd != STDOUT_FILENO;
-	so.yield = 1;	/* the copy's restore needs the CPU more (save.c) */
 	/* The default cap on octets sent is three times the guest's memory,
 	 * known only once it is open. */
 	if (maxb == 0) {

@@ -46,11 +46,10 @@ wait_tick_above pvb 4 120 || fail "pvb printed no ticks"
 # dom0's CPU time so far (s), and the difference of two such readings.
 dom0cpu() { xl list 0 | awk 'NR == 2 { print $6 }'; }
 spent() { awk "BEGIN { printf \"%.1f\", $2 - $1 }"; }
-# The gap the guest reported across the move: in its copy's LOG after
-# its first LINES lines, the "gap" line before the first tick (0 if
-# none).
+# The gap the guest reported across the move: in its copy's LOG (the
+# copy's lines alone), the "gap" line before the first tick (0 if none).
 move_gap() {
-	tail -n +$(($2 + 1)) "$1" 2>/dev/null | tr -d '\r' |
+	tr -d '\r' 2>/dev/null <"$1" |
 	    awk '$1 == "gap" { g = $2 } $1 == "tick" { exit } END { print g + 0 }'
 }
 # Watch the move of guest NAME from the hypervisor (its pause window),
@@ -83,7 +82,7 @@ xl_move() {
 	c1=$(dom0cpu)
 	paused
 	wait_tick_above $g $((at + 4)) 60 || fail "$g stopped after xl migrate"
-	echo "migrate xl $((t1 - t0)) - $(move_gap "$log" 0) $p" \
+	echo "migrate xl $((t1 - t0)) - $(move_gap "$log") $p" \
 	    "$(spent $c0 $c1)" >>$rows
 	memcheck $g
 }
@@ -107,7 +106,7 @@ vmpipe_move() {
 	octets=$(sed -n 's/.*), \([0-9][0-9]*\) octets .*/\1/p' /tmp/pc.err)
 	wait_tick_above $to $((at + 4)) 60 || fail "$to stopped after its move"
 	echo "migrate vmpipe $((t1 - t0)) ${octets:--}" \
-	    "$(move_gap "$(console_log $to)" 0) $p $(spent $c0 $c1)" >>$rows
+	    "$(move_gap "$(console_log $to)") $p $(spent $c0 $c1)" >>$rows
 	memcheck $to
 	rm -f "$(console_log $g)" "$(console_log $g--incoming)"*
 	g=$to
