@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,15 +249,19 @@ watch(libxl_ctx *ctx, uint32_t domid)
 }
 
 /*
- * Start the monitor of domain domid.  Twice forked, so that it belongs
- * to no one; its descriptors are /dev/null and its log.
+ * Start the monitor of domain domid: forked once, into a session of its
+ * own; its descriptors are /dev/null and its log.  Not waited for: this
+ * runs just after the guest's unpause, when dom0's CPU is the guest's
+ * and its restore's (a fork costs most in a PV dom0, where each page
+ * table is pinned by the hypervisor), and the monitor outlives its
+ * parent anyway, which exits soon after.  Until then an early end of the
+ * monitor is a zombie that the parent's exit clears.
  */
 int
 xen_supervise_domain(uint32_t domid)
 {
 	char *name;
 	pid_t pid;
-	int st;
 
 	if ((name = libxl_domid_to_name(xen_ctx, domid)) == NULL) {
 		hv_seterr("domain %u has no name to watch it by", domid);
@@ -268,6 +271,7 @@ xen_supervise_domain(uint32_t domid)
 	if ((pid = fork()) == -1) {
 		hv_seterr("can't start the guest's monitor: %s",
 		    strerror(errno));
+		free(name);
 		return -1;
 	}
 	if (pid == 0) {
@@ -279,8 +283,8 @@ xen_supervise_domain(uint32_t domid)
 		/* The restorer's libxl is not this process's. */
 		if (xen_ctx != NULL)
 			libxl_postfork_child_noexec(xen_ctx);
-		if (setsid() == -1 || fork() != 0)
-			_exit(0);
+		if (setsid() == -1)
+			_exit(1);
 		prctl(PR_SET_NAME, "vmpipe-monitor");
 		signal(SIGPIPE, SIG_IGN);
 		if ((null = open("/dev/null", O_RDWR)) == -1)
@@ -307,8 +311,6 @@ xen_supervise_domain(uint32_t domid)
 		_exit(0);
 	}
 	free(name);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
 	return 0;
 }
 
