@@ -158,6 +158,18 @@ struct rd {
 	char		 err[VMI_ERRLEN];
 };
 
+/* A reader that failed reads on to the end unchecked: the writer must
+ * not wait on a full pipe for ever before the failure is reported. */
+static void *
+drain(int fd)
+{
+	static char buf[1 << 16];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
 static void *
 codec_reader(void *arg)
 {
@@ -167,7 +179,7 @@ codec_reader(void *arg)
 	int n;
 
 	if ((r = vmi_reader_new(a->fd, 1, a->err, sizeof(a->err))) == NULL)
-		return NULL;
+		return drain(a->fd);
 	while ((n = vmi_next(r, &rec)) == 1) {
 		struct vmi_pages_view v;
 		const uint8_t *d;
@@ -211,7 +223,7 @@ codec_reader(void *arg)
 out:
 	a->bytes = vmi_reader_offset(r);
 	vmi_reader_free(r);
-	return NULL;
+	return a->err[0] ? drain(a->fd) : NULL;
 }
 
 static struct result
@@ -221,6 +233,7 @@ run_codec(int zlevel, int threads, int splice)
 	    .splice = splice };
 	struct result r = { zlevel ? "codec+zstd" : splice ? "codec+splice" :
 	    "codec", 0, 0, 0 };
+	static const char cfg[] = "name = \"bench\"\n";
 	struct vmi_guest g;
 	struct vmi_writer *w;
 	struct rd a;
@@ -243,6 +256,9 @@ run_codec(int zlevel, int threads, int splice)
 	g.mem_bytes = memlen;
 	snprintf(g.name, sizeof(g.name), "bench");
 	if (vmi_write_buf(w, VMI_REC_GUEST, &g, sizeof(g)) == -1)
+		errx(1, "write: %s", vmi_writer_error(w));
+	/* A reader takes memory only after the guest's configuration. */
+	if (vmi_write_buf(w, VMI_REC_CONFIG, cfg, sizeof(cfg) - 1) == -1)
 		errx(1, "write: %s", vmi_writer_error(w));
 	for (uint64_t f = 0; f < npages; f++)
 		if (vmi_write_page(w, f, mem + f * PAGE, 1) == -1)
