@@ -29,8 +29,8 @@ XENLIBS	:= -lxenctrl -lxenforeignmemory -lxenlight -lxentoollog -lxenguest \
 	   -lxenstore
 
 # Programs, by source directory.  Administrative programs go to sbin.
-PROGS	:= inspect save restore precopy send recv run ctl migrate xlconv
-SPROGS	:= run recv
+PROGS	:= inspect save restore precopy send recv recvd run ctl migrate xlconv
+SPROGS	:= run recv recvd
 PROGS	:= $(foreach p,$(PROGS),$(if $(wildcard src/$(p)/*.c),$(p)))
 BINS	:= $(PROGS:%=bin/vm-%)
 
@@ -54,6 +54,7 @@ HV_save		:= kvm xen
 HV_restore	:= kvm xen
 HV_precopy	:= kvm xen
 HV_recv		:= kvm xen
+HV_recvd	:= kvm xen
 HV_ctl		:= kvm xen
 hv_of		 = $(filter $(BACKENDS),$(HV_$(1)))
 
@@ -79,7 +80,8 @@ bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
 	    $(foreach b,$(call hv_of,$*),$(HVLIBS_$(b))) $(LIBS_$*)
 
 LIBS_send := -lssh
-LIBS_recv := -lssh -larchive
+LIBS_recv := -larchive
+LIBS_recvd := -lssh -larchive
 LIBS_migrate := -lssh
 LIBS_inspect := -larchive
 LIBS_save := -larchive

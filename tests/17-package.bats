@@ -69,7 +69,7 @@ needs_xen() {
 	done
 	for p in vmpipe-kvm vmpipe-xen; do
 		run -0 dpkg-deb -c "$(deb_of "$p")"
-		[ "$(echo "$output" | grep -c '/usr/s*bin/vm-')" -eq 5 ]
+		[ "$(echo "$output" | grep -c '/usr/s*bin/vm-')" -eq 6 ]
 	done
 }
 

@@ -50,8 +50,8 @@ tests/unit/%-asan.bin: tests/unit/%.c $(CODEC_SRC) $(HDRS) \
 FUZZERS	  := reader xfer recvconf request proto admit vis
 FUZZ_SRC_reader	  := $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZ_SRC_xfer	  := src/lib/xfer.c $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_SRC_recvconf := src/recv/config.c src/lib/conf.c
-FUZZ_SRC_request  := src/recv/request.c src/lib/names.c
+FUZZ_SRC_recvconf := src/recvd/config.c src/lib/conf.c
+FUZZ_SRC_request  := src/recvd/request.c src/lib/names.c
 FUZZ_SRC_proto	  := src/proto/kvm_proto.c
 FUZZ_SRC_admit	  := src/lib/admit.c src/lib/conf.c
 FUZZ_SRC_vis	  := src/lib/vis.c $(CODEC_SRC) src/lib/hash_avx2.c
@@ -65,11 +65,11 @@ FUZZ_SRC_xenstream := $(LIBSRC) $(XENSRC)
 FUZZ_LIBS_xenstream := $(XENLIBS) -larchive
 endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
-	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recv \
+	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recvd \
 	     -iquote src/hv/xen -mavx2 \
 	     -Wno-unused-command-line-argument
 
-tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recv/*.h)
+tests/fuzz/fuzz_%.bin: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(HDRS) $(wildcard src/recvd/*.h)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRC_$*) -lzstd $(FUZZ_LIBS_$*)
 
 # The names module (guest names, run directory, UUIDs) is libc alone.

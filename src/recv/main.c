@@ -1,7 +1,10 @@
 /*
  * vm-recv: the receiving end of a migration.  Without --listen or -F it
- * restores the image on stdin (the far end of `ssh host vm-recv'); with
- * them it is a relocation server (see server.c).
+ * restores the image on stdin (the far end of `ssh host vm-recv') with
+ * the receive engine (receive.h); with them it becomes the relocation
+ * server, vm-recvd, given the same arguments.  The server is a program
+ * of its own so that this one, started once per migration, loads no SSH
+ * library.
  */
 #include <err.h>
 #include <getopt.h>
@@ -13,11 +16,8 @@
 
 #include "exits.h"
 #include "names.h"
-#include "recv.h"
-#include "xfer.h"
-
-#define DEF_HOSTKEY	"/etc/vmpipe/host_key"
-#define DEF_AUTHKEYS	"/etc/vmpipe/authorized_keys"
+#include "receive.h"
+#include "sibling.h"
 
 static void
 usage(void)
@@ -33,6 +33,17 @@ usage(void)
 	    "[--pidfile file]\n"
 	    "               [-t seconds] [--listen [addr:]port]\n");
 	exit(VMP_EX_USAGE);
+}
+
+/* Run the relocation server with our arguments; argv[0] stays the name
+ * the administrator used, which its messages and syslog carry. */
+static void
+run_server(char *argv[])
+{
+	const char *path = vmp_sibling("vm-recvd");
+
+	execvp(path, argv);
+	err(VMP_EX_FAIL, "%s", path);
 }
 
 int
@@ -53,20 +64,24 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct recv_opts ro = { 0 };
-	struct server s = { 0 };
 	const char *config = NULL, *listen = NULL;
-	char why[256];
+	char why[256], **args;
 	int ch, server_only = 0, stdin_only = 0;
+
+	/* getopt_long() reorders argv: the server gets it as given. */
+	if ((args = calloc(argc + 1, sizeof *args)) == NULL)
+		err(VMP_EX_FAIL, "calloc");
+	memcpy(args, argv, argc * sizeof *args);
 
 	while ((ch = getopt_long(argc, argv, "C:DF:H:a:d:k:qt:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'a':
-			s.authkeys = optarg;
-			server_only = 1;
-			break;
+		case 'a':	/* the server's alone: vm-recvd reads them */
 		case 'D':
-			s.daemon = 1;
+		case 'H':
+		case 'I':
+		case 'k':
+		case 'T':
 			server_only = 1;
 			break;
 		case 'd':
@@ -74,18 +89,10 @@ main(int argc, char *argv[])
 				err(VMP_EX_FAIL, "setenv");
 			break;
 		case 'C':
-			ro.config_path = s.guest_config = optarg;
+			ro.config_path = optarg;
 			break;
 		case 'F':
 			config = optarg;
-			break;
-		case 'H':
-			s.hosts_allow = optarg;
-			server_only = 1;
-			break;
-		case 'k':
-			s.hostkey = optarg;
-			server_only = 1;
 			break;
 		case 'L':
 			listen = optarg;
@@ -108,25 +115,17 @@ main(int argc, char *argv[])
 			ro.status = optarg;
 			break;
 		case 't':
-			ro.timeout = s.timeout = atoi(optarg);
+			ro.timeout = atoi(optarg);
 			if (ro.timeout < 1 || ro.timeout > 86400)
 				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
 				    "86400 seconds", optarg);
-			break;
-		case 'I':
-			s.pidfile = optarg;
-			server_only = 1;
 			break;
 		case 'P':
 			ro.paused = 1;
 			stdin_only = 1;
 			break;
 		case 'q':
-			ro.quiet = s.quiet = 1;
-			break;
-		case 'T':
-			s.plain = 1;
-			server_only = 1;
+			ro.quiet = 1;
 			break;
 		default:
 			usage();
@@ -155,23 +154,5 @@ main(int argc, char *argv[])
 	if (stdin_only)
 		errx(VMP_EX_USAGE, "--name, --paused and --handover are the "
 		    "sender's to choose when listening");
-	if (listen != NULL) {
-		char *addr = NULL;
-
-		if (xfer_split_hostport(listen, 0, &addr, &s.port) < 0 ||
-		    s.port == 0)
-			errx(VMP_EX_USAGE, "bad listen address '%s'", listen);
-		s.address = addr;
-	}
-	if (config != NULL && server_config(&s, config) < 0)
-		return VMP_EX_USAGE;
-	if (s.port == 0)
-		s.port = XFER_RELOC_PORT;
-	if (s.hostkey == NULL)
-		s.hostkey = DEF_HOSTKEY;
-	if (s.authkeys == NULL)
-		s.authkeys = DEF_AUTHKEYS;
-	if (server_compile_allow(&s) < 0)
-		return VMP_EX_USAGE;
-	return server_run(&s);
+	run_server(args);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "names.h"
-#include "recv.h"
+#include "recvd.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

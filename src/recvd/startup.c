@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "recv.h"
+#include "recvd.h"
 
 static int startup_fd = -1;
 

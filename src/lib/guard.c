@@ -27,7 +27,7 @@
 
 #include "hv.h"
 #include "names.h"
-#include "recv.h"
+#include "guard.h"
 
 #define G_MADE	'm'
 #define G_KEEP	'k'

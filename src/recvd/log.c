@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <syslog.h>
 
-#include "recv.h"
+#include "recvd.h"
 
 int slog_syslog;
 

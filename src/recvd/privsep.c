@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "names.h"
-#include "recv.h"
+#include "recvd.h"
 
 /* Who the unprivileged side runs as, and where: found before serving. */
 int

@@ -40,7 +40,7 @@
 
 #include "exits.h"
 #include "io.h"
-#include "recv.h"
+#include "recvd.h"
 #include "xfer.h"
 
 #define AUTH_TIMEOUT_MS	30000

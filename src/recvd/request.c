@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "names.h"
-#include "recv.h"
+#include "recvd.h"
 #include "xfer.h"
 
 /* Split a shell-quoted command into at most max words, in place. */

@@ -28,7 +28,7 @@
 
 #include "exits.h"
 #include "io.h"
-#include "recv.h"
+#include "recvd.h"
 #include "xfer.h"
 
 /* How long a plain connection may take to say what it wants. */

@@ -1,5 +1,5 @@
 /*
- * bundle.c: a receive of a bundle (vm-bundle(5)): a guest that brings
+ * bfeed.c: a receive of a bundle (vm-bundle(5)): a guest that brings
  * its disks, for a migration without shared storage.
  *
  * The bundle is read once, as it comes, by a feeder thread: the MANIFEST
@@ -29,7 +29,7 @@
 #include "admit.h"
 #include "bundle.h"
 #include "io.h"
-#include "recv.h"
+#include "bfeed.h"
 #include "vis.h"
 #include "xfer.h"
 

@@ -22,8 +22,10 @@
 #include "exits.h"
 #include "hv.h"
 #include "io.h"
+#include "bfeed.h"
+#include "guard.h"
 #include "names.h"
-#include "recv.h"
+#include "receive.h"
 #include "restore.h"
 #include "xfer.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "recv.h"
+#include "recvd.h"
 #include "xfer.h"
 
 static int
