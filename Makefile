@@ -79,13 +79,11 @@ bin/vm-%: $$(addprefix obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) \
 	    $(foreach b,$(call hv_of,$*),$(HVLIBS_$(b))) $(LIBS_$*)
 
+# libarchive is not linked: the bundle code loads it when it meets a
+# bundle (src/lib/larchive.h).
 LIBS_send := -lssh
-LIBS_recv := -larchive
-LIBS_recvd := -lssh -larchive
+LIBS_recvd := -lssh
 LIBS_migrate := -lssh
-LIBS_inspect := -larchive
-LIBS_save := -larchive
-LIBS_restore := -larchive
 
 include guest/guest.mk
 include tests/tests.mk

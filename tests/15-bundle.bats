@@ -65,6 +65,29 @@ flip_at() {
 	[ "${lines[-1]}" = "status: whole: every checksum and the END digest match, and every member's digest matches SUMS" ]
 }
 
+@test "libarchive is loaded for a bundle only: without it, images check and a bundle is refused saying why" {
+	local lib p
+	for p in vm-inspect vm-save vm-restore vm-recv; do
+		if readelf -d "$VMPIPE_BIN/$p" | grep NEEDED |
+		    grep -q libarchive; then
+			echo "$p links libarchive" >&2
+			return 1
+		fi
+	done
+	lib=$(PATH=$PATH:/usr/sbin:/sbin ldconfig -p |
+	    awk '/libarchive\.so\.13 .*x86-64/ { print $NF; exit }')
+	lib=$(readlink -f "$lib")
+	[ -f "$lib" ]
+	unshare -m true 2>/dev/null || skip "no mount namespace here"
+	# The library made unreadable in a namespace of the test's own.
+	run -0 unshare -m sh -c "mount --bind /dev/null '$lib' &&
+	    '$VMPIPE_BIN/vm-inspect' -q tests/vectors/plain.vmi && echo image ok"
+	[ "$output" = "image ok" ]
+	run -1 --separate-stderr unshare -m sh -c "mount --bind /dev/null '$lib' &&
+	    '$VMPIPE_BIN/vm-inspect' -q '$B'"
+	[[ $stderr == "vm-inspect: $B: bundle: can't load libarchive, which bundles need: "*libarchive.so.13* ]]
+}
+
 @test "GNU tar and bsdtar list the bundle" {
 	run -0 tar tf "$B"
 	[ "$output" = "$(printf '%s\n' MANIFEST image.000000 image.000001 \

@@ -24,7 +24,7 @@ USRC_test_admit  := src/lib/admit.c src/lib/conf.c
 USRC_test_vis	 := src/lib/vis.c
 USRC_test_pvstream := src/hv/xen/pvstream.c
 BUNDLE_SRC	 := src/lib/bundle_manifest.c src/lib/bundle_read.c \
-		    src/lib/bundle_write.c src/lib/vis.c
+		    src/lib/bundle_write.c src/lib/larchive.c src/lib/vis.c
 USRC_test_bundle := $(BUNDLE_SRC)
 ULIBS_test_bundle := -larchive
 # mkbundle writes the bundles of tests/15-bundle.bats.
@@ -57,12 +57,12 @@ FUZZ_SRC_admit	  := src/lib/admit.c src/lib/conf.c
 FUZZ_SRC_vis	  := src/lib/vis.c $(CODEC_SRC) src/lib/hash_avx2.c
 FUZZERS		  += bundle
 FUZZ_SRC_bundle	  := $(BUNDLE_SRC) $(CODEC_SRC) src/lib/hash_avx2.c
-FUZZ_LIBS_bundle  := -larchive
+FUZZ_LIBS_bundle  :=
 # The Xen backend's readers of Xen's formats, where libxen is installed.
 ifneq ($(filter xen,$(BACKENDS)),)
 FUZZERS		  += xenstream
 FUZZ_SRC_xenstream := $(LIBSRC) $(XENSRC)
-FUZZ_LIBS_xenstream := $(XENLIBS) -larchive
+FUZZ_LIBS_xenstream := $(XENLIBS)
 endif
 FUZZ_CC	  := clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	     -fno-sanitize-recover=all $(TFLAGS) -iquote src/recvd \

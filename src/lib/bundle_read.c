@@ -5,8 +5,6 @@
  * interpreted, so nothing a bundle says is ever used as a path; every
  * size is bounded before anything is read or kept.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -17,6 +15,7 @@
 
 #include "bundle.h"
 #include "hash.h"
+#include "larchive.h"
 #include "vis.h"
 
 #define RBUF	(1u << 20)
@@ -125,10 +124,10 @@ rd_read(struct archive *a, void *arg, const void **out)
 	}
 	if ((n = rd_fill(r)) == -1) {
 		if (errno == ETIMEDOUT)
-			archive_set_error(a, errno, "no data for %d s",
+			la.archive_set_error(a, errno, "no data for %d s",
 			    r->timeout_ms / 1000);
 		else
-			archive_set_error(a, errno, "read: %s",
+			la.archive_set_error(a, errno, "read: %s",
 			    strerror(errno));
 		return -1;
 	}
@@ -163,19 +162,19 @@ next(struct rd *r, struct archive_entry **e, const char **name,
 	char v[4 * 64 + 1];
 	int rc;
 
-	rc = archive_read_next_header(r->a, e);
+	rc = la.archive_read_next_header(r->a, e);
 	if (rc == ARCHIVE_EOF)
 		return 0;
 	if (rc != ARCHIVE_OK)
 		return rfail(r, "member %u: expected %s, found an unreadable "
 		    "header: %s", r->nsums + 1, expect,
-		    archive_error_string(r->a));
-	if ((*name = archive_entry_pathname(*e)) == NULL)
+		    la.archive_error_string(r->a));
+	if ((*name = la.archive_entry_pathname(*e)) == NULL)
 		*name = "";
 	vis_text(v, sizeof(v), *name, strnlen(*name, 64), 0);
-	if (archive_entry_filetype(*e) != AE_IFREG ||
-	    archive_entry_hardlink(*e) != NULL ||
-	    archive_entry_symlink(*e) != NULL || !archive_entry_size_is_set(*e))
+	if (la.archive_entry_filetype(*e) != AE_IFREG ||
+	    la.archive_entry_hardlink(*e) != NULL ||
+	    la.archive_entry_symlink(*e) != NULL || !la.archive_entry_size_is_set(*e))
 		return rfail(r, "member %u (\"%s\"): expected a regular file, "
 		    "found another type", r->nsums + 1, v);
 	return 1;
@@ -210,14 +209,14 @@ data(struct rd *r, const char *name, uint64_t size, int sparse_ok,
 
 	hash_init(&r->h);
 	for (;;) {
-		rc = archive_read_data_block(r->a, &p, &n, &off);
+		rc = la.archive_read_data_block(r->a, &p, &n, &off);
 		if (rc == ARCHIVE_EOF)
 			break;
 		if (rc != ARCHIVE_OK)
 			return rfail(r, "%s: after %llu of %llu octets: %s",
 			    name, (unsigned long long)pos,
 			    (unsigned long long)size,
-			    archive_error_string(r->a));
+			    la.archive_error_string(r->a));
 		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
 		    n > size - (uint64_t)off)
 			return rfail(r, "%s: data at %lld, %zu octets: "
@@ -369,7 +368,7 @@ read_manifest(struct rd *r)
 		    ", found the end of the archive") : -1;
 	if (strcmp(name, BUNDLE_MANIFEST) != 0)
 		return wrong(r, BUNDLE_MANIFEST, name);
-	size = (uint64_t)archive_entry_size(e);
+	size = (uint64_t)la.archive_entry_size(e);
 	if (size > BUNDLE_MANIFEST_MAX)
 		return rfail(r, "MANIFEST: %llu octets, expected at most %d",
 		    (unsigned long long)size, BUNDLE_MANIFEST_MAX);
@@ -412,7 +411,7 @@ read_image(struct rd *r, struct archive_entry **e, const char **name)
 				return 0;
 			return wrong(r, expect, *name);
 		}
-		size = (uint64_t)archive_entry_size(*e);
+		size = (uint64_t)la.archive_entry_size(*e);
 		if (size == 0 || size > r->m.chunk)
 			return rfail(r, "%s: %llu octets, expected 1 to %llu "
 			    "(the MANIFEST's chunk)", want,
@@ -432,7 +431,7 @@ static int
 read_disk(struct rd *r, struct archive_entry *e, const char *name)
 {
 	const struct bundle_disk *d = &r->m.disk[r->disk];
-	uint64_t size = (uint64_t)archive_entry_size(e);
+	uint64_t size = (uint64_t)la.archive_entry_size(e);
 
 	if (strcmp(name, d->member) != 0)
 		return wrong(r, d->member, name);
@@ -460,7 +459,7 @@ read_disk(struct rd *r, struct archive_entry *e, const char *name)
 static int
 read_sums(struct rd *r, struct archive_entry *e, const char *name)
 {
-	uint64_t size = (uint64_t)archive_entry_size(e);
+	uint64_t size = (uint64_t)la.archive_entry_size(e);
 	uint64_t max = (uint64_t)r->nsums * BUNDLE_SUM_LINE_MAX;
 	unsigned n = r->nsums;
 
@@ -500,7 +499,7 @@ read_end(struct rd *r)
 	if ((rc = next(r, &e, &name, "the end of the archive")) != 0)
 		return rc == 1 ? wrong(r, "the end of the archive after "
 		    BUNDLE_SUMS, name) : -1;
-	used = (uint64_t)archive_filter_bytes(r->a, 0);
+	used = (uint64_t)la.archive_filter_bytes(r->a, 0);
 	/* More may follow on the source (a sender's word after the
 	 * bundle): what was read is all there is to check. */
 	while (!r->stop_at_end) {
@@ -546,9 +545,11 @@ bundle_read_from(const struct bundle_source *src,
 	struct rd *r;
 	int rc = -1, saved;
 
+	if (larchive_load(err, errlen) == -1)
+		return -1;
 	if ((r = hash_calloc(sizeof(*r))) == NULL ||
 	    (r->buf = malloc(RBUF)) == NULL ||
-	    (r->a = archive_read_new()) == NULL) {
+	    (r->a = la.archive_read_new()) == NULL) {
 		snprintf(err, errlen, "bundle: out of memory");
 		goto out;
 	}
@@ -566,9 +567,9 @@ bundle_read_from(const struct bundle_source *src,
 	r->dfd = -1;
 	/* tar alone (ustar, pax, GNU), no compression: a compressed
 	 * bundle is uncompressed before it comes here. */
-	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
-	    archive_read_open(r->a, r, NULL, rd_read, NULL) != ARCHIVE_OK) {
-		rfail(r, "not a bundle: %s", archive_error_string(r->a));
+	if (la.archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
+	    la.archive_read_open(r->a, r, NULL, rd_read, NULL) != ARCHIVE_OK) {
+		rfail(r, "not a bundle: %s", la.archive_error_string(r->a));
 		goto out;
 	}
 	if (read_manifest(r) == -1 || read_image(r, &e, &name) == -1)
@@ -604,7 +605,7 @@ out:
 			*st = r->st;
 		}
 		if (r->a != NULL)
-			archive_read_free(r->a);
+			la.archive_read_free(r->a);
 		free(r->sums);
 		free(r->text);
 		free(r->buf);

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <linux/fs.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include "bundle.h"
 #include "hash.h"
 #include "io.h"
+#include "larchive.h"
 
 #define IOBUF	(1u << 20)
 
@@ -71,13 +70,13 @@ entry_new(struct bundle_writer *w, const char *name, uint64_t size)
 {
 	struct archive_entry *e;
 
-	if ((e = archive_entry_new()) == NULL)
+	if ((e = la.archive_entry_new()) == NULL)
 		return NULL;
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_size(e, (la_int64_t)size);
-	archive_entry_set_mtime(e, w->mtime, 0);
+	la.archive_entry_set_pathname(e, name);
+	la.archive_entry_set_filetype(e, AE_IFREG);
+	la.archive_entry_set_perm(e, 0600);
+	la.archive_entry_set_size(e, (la_int64_t)size);
+	la.archive_entry_set_mtime(e, w->mtime, 0);
 	return e;
 }
 
@@ -88,9 +87,9 @@ put(struct bundle_writer *w, const char *name, const void *p, size_t len)
 	la_ssize_t n;
 
 	hash_update(&w->h, p, len);
-	if ((n = archive_write_data(w->a, p, len)) != (la_ssize_t)len)
+	if ((n = la.archive_write_data(w->a, p, len)) != (la_ssize_t)len)
 		return wfail(w, "%s: write: %s", name, n < 0 ?
-		    archive_error_string(w->a) : "short write");
+		    la.archive_error_string(w->a) : "short write");
 	return 0;
 }
 
@@ -98,12 +97,12 @@ static int
 header(struct bundle_writer *w, struct archive_entry *e, const char *name)
 {
 	hash_init(&w->h);
-	if (archive_write_header(w->a, e) != ARCHIVE_OK) {
-		wfail(w, "%s: header: %s", name, archive_error_string(w->a));
-		archive_entry_free(e);
+	if (la.archive_write_header(w->a, e) != ARCHIVE_OK) {
+		wfail(w, "%s: header: %s", name, la.archive_error_string(w->a));
+		la.archive_entry_free(e);
 		return -1;
 	}
-	archive_entry_free(e);
+	la.archive_entry_free(e);
 	return 0;
 }
 
@@ -111,8 +110,8 @@ header(struct bundle_writer *w, struct archive_entry *e, const char *name)
 static int
 finish(struct bundle_writer *w, const char *name, uint64_t size)
 {
-	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
-		return wfail(w, "%s: %s", name, archive_error_string(w->a));
+	if (la.archive_write_finish_entry(w->a) != ARCHIVE_OK)
+		return wfail(w, "%s: %s", name, la.archive_error_string(w->a));
 	if (w->sums_f == NULL)		/* SUMS itself */
 		return 0;
 	fprintf(w->sums_f, BUNDLE_SUM_PREFIX "%016llx  %llu  %s\n",
@@ -162,11 +161,11 @@ out(struct archive *a, void *arg, const void *p, size_t n)
 	struct bundle_writer *w = arg;
 
 	if (w->state == W_FAILED) {
-		archive_set_error(a, EIO, "the bundle failed");
+		la.archive_set_error(a, EIO, "the bundle failed");
 		return -1;
 	}
 	if (io_writeall(w->fd, p, n) == -1) {
-		archive_set_error(a, errno, "write: %s", strerror(errno));
+		la.archive_set_error(a, errno, "write: %s", strerror(errno));
 		return -1;
 	}
 	w->offset += n;
@@ -181,6 +180,8 @@ bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
 	char *text = NULL;
 	size_t len;
 
+	if (larchive_load(err, errlen) == -1)
+		return NULL;
 	if ((w = hash_calloc(sizeof(*w))) == NULL) {
 		snprintf(err, errlen, "bundle: out of memory");
 		return NULL;
@@ -198,7 +199,7 @@ bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
 	if ((w->chunk = malloc(w->m.chunk)) == NULL ||
 	    (w->buf = malloc(IOBUF)) == NULL ||
 	    (w->sums_f = open_memstream(&w->sums, &w->sums_len)) == NULL ||
-	    (w->a = archive_write_new()) == NULL) {
+	    (w->a = la.archive_write_new()) == NULL) {
 		snprintf(err, errlen, "bundle: out of memory");
 		goto fail;
 	}
@@ -207,12 +208,12 @@ bundle_writer_new(int fd, const struct bundle_manifest *m, char *err,
 	 * Unblocked: each write goes straight to fd, the end of the
 	 * archive being its two zero blocks and nothing more.
 	 */
-	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
-	    archive_write_open2(w->a, w, NULL, out, NULL, NULL) !=
+	if (la.archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    la.archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+	    la.archive_write_open2(w->a, w, NULL, out, NULL, NULL) !=
 	    ARCHIVE_OK) {
 		snprintf(err, errlen, "bundle: %s",
-		    archive_error_string(w->a));
+		    la.archive_error_string(w->a));
 		goto fail;
 	}
 	if (member(w, BUNDLE_MANIFEST, text, len) == -1) {
@@ -432,10 +433,10 @@ bundle_add_disk(struct bundle_writer *w, const char *device, int fd)
 	sparse = !(nx == 1 && x[0].off == 0 && x[0].len == size);
 	if (sparse) {
 		for (size_t i = 0; i < nx; i++)
-			archive_entry_sparse_add_entry(e, (la_int64_t)x[i].off,
+			la.archive_entry_sparse_add_entry(e, (la_int64_t)x[i].off,
 			    (la_int64_t)x[i].len);
 		if (nx == 0)
-			archive_entry_sparse_add_entry(e, (la_int64_t)size, 0);
+			la.archive_entry_sparse_add_entry(e, (la_int64_t)size, 0);
 	}
 	if (header(w, e, d->member) == -1)
 		goto fail;
@@ -472,8 +473,8 @@ bundle_writer_close(struct bundle_writer *w)
 	w->sums_f = NULL;
 	if (member(w, BUNDLE_SUMS, w->sums, w->sums_len) == -1)
 		return -1;
-	if (archive_write_close(w->a) != ARCHIVE_OK)
-		return wfail(w, "bundle: %s", archive_error_string(w->a));
+	if (la.archive_write_close(w->a) != ARCHIVE_OK)
+		return wfail(w, "bundle: %s", la.archive_error_string(w->a));
 	w->state = W_CLOSED;
 	return 0;
 }
@@ -498,7 +499,7 @@ bundle_writer_free(struct bundle_writer *w)
 	if (w->a != NULL) {
 		if (w->state != W_CLOSED)
 			w->state = W_FAILED;	/* see out() */
-		archive_write_free(w->a);
+		la.archive_write_free(w->a);
 	}
 	if (w->sums_f != NULL)
 		fclose(w->sums_f);
