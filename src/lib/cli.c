@@ -66,3 +66,14 @@ cli_zlevel(const char *arg, int ex)
 		errx(ex, "compression level: expected 1 to 19, found %s", arg);
 	return (int)v;
 }
+
+int
+cli_seconds(const char *arg, int ex)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > 86400)
+		errx(ex, "bad timeout '%s': 1 to 86400 seconds", arg);
+	return (int)v;
+}

@@ -20,4 +20,8 @@ void	cli_catch_stop(volatile sig_atomic_t *flag);
 /* A zstd level, 1 to 19.  Exits with status ex otherwise. */
 int	cli_zlevel(const char *arg, int ex);
 
+/* A -t deadline in seconds, 1 to 86400 (a day).  Exits with status ex
+ * otherwise. */
+int	cli_seconds(const char *arg, int ex);
+
 #endif /* CLI_H */

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "exits.h"
 #include "hold.h"
 #include "names.h"
@@ -315,10 +316,8 @@ main(int argc, char *argv[])
 			break;
 		case 'c': case 'e': case 'i': case 'K': case 'p': case 't':
 			/* vm-send's options, passed as they came. */
-			if (ch == 't' && ((timeout = atoi(optarg)) < 1 ||
-			    timeout > 86400))
-				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
-				    "86400 seconds", optarg);
+			if (ch == 't')
+				timeout = cli_seconds(optarg, VMP_EX_USAGE);
 			snprintf(b1, sizeof b1, "-%c", ch);
 			sargv[ns++] = strdup(b1);
 			sargv[ns++] = optarg;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "exits.h"
 #include "names.h"
 #include "receive.h"
@@ -115,10 +116,7 @@ main(int argc, char *argv[])
 			ro.status = optarg;
 			break;
 		case 't':
-			ro.timeout = atoi(optarg);
-			if (ro.timeout < 1 || ro.timeout > 86400)
-				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
-				    "86400 seconds", optarg);
+			ro.timeout = cli_seconds(optarg, VMP_EX_USAGE);
 			break;
 		case 'P':
 			ro.paused = 1;

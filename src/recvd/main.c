@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "exits.h"
 #include "recvd.h"
 #include "xfer.h"
@@ -74,10 +75,7 @@ main(int argc, char *argv[])
 			listen = optarg;
 			break;
 		case 't':
-			s.timeout = atoi(optarg);
-			if (s.timeout < 1 || s.timeout > 86400)
-				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
-				    "86400 seconds", optarg);
+			s.timeout = cli_seconds(optarg, VMP_EX_USAGE);
 			break;
 		case 'I':
 			s.pidfile = optarg;

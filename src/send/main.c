@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "exits.h"
 #include "names.h"
 #include "send.h"
@@ -135,10 +136,7 @@ main(int argc, char *argv[])
 				o.status = optarg;
 			break;
 		case 't':
-			o.timeout = atoi(optarg);
-			if (o.timeout < 1 || o.timeout > 86400)
-				errx(VMP_EX_USAGE, "bad timeout '%s': 1 to "
-				    "86400 seconds", optarg);
+			o.timeout = cli_seconds(optarg, VMP_EX_USAGE);
 			break;
 		case 'p':
 			o.port = atoi(optarg);
