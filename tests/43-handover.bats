@@ -77,11 +77,12 @@ watch_copies() {
 	done
 }
 
-# The receive on B: a vm-recv that is neither the relocation server nor
-# the guardian of another (whose parent is a receive).
+# The receive on B: a process of the relocation server (vm-recvd, which
+# vm-recv --listen runs) that is neither the server nor the guardian of
+# another (whose parent is a receive).
 recv_pid() {
 	local all srv p pp
-	all=$(vmp_pids B vm-recv)
+	all=$(vmp_pids B vm-recvd)
 	srv=$(cat "$VMP_DIR/reloc.pid" 2>/dev/null || true)
 	for p in $all; do
 		[ "$p" = "$srv" ] && continue
