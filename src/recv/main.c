@@ -66,14 +66,11 @@ main(int argc, char *argv[])
 	};
 	struct recv_opts ro = { 0 };
 	const char *config = NULL, *listen = NULL;
-	char why[256], **args;
+	char why[256], **args = argv;
 	int ch, server_only = 0, stdin_only = 0;
 
-	/* getopt_long() reorders argv: the server gets it as given. */
-	if ((args = calloc(argc + 1, sizeof *args)) == NULL)
-		err(VMP_EX_FAIL, "calloc");
-	memcpy(args, argv, argc * sizeof *args);
-
+	/* getopt_long() would move operands after the options, but any
+	 * operand is refused below: the server gets argv as it came. */
 	while ((ch = getopt_long(argc, argv, "C:DF:H:a:d:k:qt:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
