@@ -303,3 +303,16 @@ usage_of() {
 	[[ "$output" != *$'\e'* ]]
 	[[ "$output" != *$'\a'* ]]
 }
+
+@test "a -t that is not 1 to 86400 whole seconds is bad usage, before anything is done" {
+	local p t a
+	for t in 10x 0 86401 ''; do
+		for p in "vm-recv" "vm-recvd" "vm-send h" "vm-migrate g h"; do
+			read -ra a <<<"$p"
+			run -2 --separate-stderr "$VMPIPE_BIN/${a[0]}" -t "$t" \
+			    "${a[@]:1}"
+			[ "$stderr" = "${a[0]}: bad timeout '$t': 1 to 86400 seconds" ]
+			[ -z "$output" ]
+		done
+	done
+}
