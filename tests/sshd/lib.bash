@@ -117,6 +117,13 @@ vmp_wait_port() {
 	return 1
 }
 
+# B's sshd.  Debian's bash reads ~/.bashrc for a command sshd starts
+# when it is the first shell (SHLVL unset), and root's ~/.bashrc is this
+# machine's, not the test's: on one it ran `pyenv init', whose rehash
+# rewrites hundreds of files under a lock it waits up to 60 s for.  In the
+# emulated machines, two at a time sharing the host's /root, that cost
+# seconds to minutes before each vm-recv started (vm-send's "no answer
+# within 60 s").  SHLVL=1 makes bash a nested shell, which reads none.
 vmp_sshd_start() {
 	mkdir -p /run/sshd
 	cat >"$VMP_DIR/sshd_config" <<-CFG
@@ -131,6 +138,7 @@ vmp_sshd_start() {
 	PasswordAuthentication no
 	KbdInteractiveAuthentication no
 	LogLevel ERROR
+	SetEnv SHLVL=1
 	CFG
 	ip netns exec "$VMP_NSB" /usr/sbin/sshd -D -e -f "$VMP_DIR/sshd_config" \
 	    2>>"$VMP_DIR/sshd.log" &
