@@ -3,16 +3,19 @@
 # by name).  Side by side with xl, in one boot: save and restore of a
 # PVH, an HVM and a PV guest, and a live migration to this host of the
 # PVH guest, each timed, with the images' sizes, xl and vmpipe taking
-# turns over three rounds (one timing under the emulator varies by up
-# to half from run to run).  The table gives the best and the median of
-# each step; the live moves alternate which tool goes first.
+# turns over five rounds (one timing under the emulator varies by up
+# to half from run to run, and three rounds left a row's median a third
+# off).  The table gives the best and the median of each step, and the
+# median of the rounds' own ratios (vmpipe's time over xl's in the same
+# round), which a boot's drift moves least; the live moves alternate
+# which tool goes first.
 # (bench-devices.sh: the guest as administrators run it.)
 # It fails only when a step fails.
 . ./lib.sh
 need_xen_backend vm-save
 need_xen_backend vm-restore
 need_xen_backend vm-precopy
-rounds=3
+rounds=5
 
 # size of a file, or the octets a summary in it names, or "-"
 size() {
@@ -122,6 +125,18 @@ xl destroy pv5
 		split(k, w, " ")
 		printf "%-11s %-7s %6d ms %6d ms %11s\n", w[1], w[2], t[k, 1],
 		    t[k, int((n[k] + 1) / 2)], o[k] } }' /tmp/rows
+	echo "vmpipe/xl, round by round (and their median):"
+	# The j-th time of a step by each tool is the same round's.
+	awk '{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
+	       if ($2 == "xl") x[k, ++nx[k]] = $3; else v[k, ++nv[k]] = $3 }
+	END { for (i = 1; i <= m; i++) { k = order[i]; s = ""; n = 0
+		for (j = 1; j <= nx[k] && j <= nv[k]; j++) {
+			r[++n] = v[k, j] / x[k, j]; s = s sprintf(" %.2f", r[n]) }
+		for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++)
+			if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
+		if (n % 2) med = r[(n + 1) / 2]
+		else med = (r[n / 2] + r[n / 2 + 1]) / 2
+		printf "%-11s %s  median %.2f\n", k, s, med } }' /tmp/rows
 } | sed 's/^/TABLE /'
 
 echo ok
