@@ -1,4 +1,4 @@
-# timeout: 1200
+# timeout: 1800
 # bench/xen-side-by-side runs this (not a test: tests/xen/run runs it only
 # by name).  The guest as administrators run it (devices-up.inc: two
 # vCPUs, 128 of 192 MiB, two disks, a vif), saved and restored, then
@@ -6,6 +6,10 @@
 # every 0.2 s: each step's time, the image's octets, and the pings lost
 # from the start of the save to the guest's first journal line after the
 # restore (or across the migration), its downtime seen from the network.
+# The like-for-like steps (save and restore; live with a local receive)
+# take three rounds, the first tool alternating, and end with the median
+# of each tool and of the rounds' own ratios: one move of this guest
+# varies by a third from round to round.  The moves over ssh go once.
 . ./lib.sh
 . ./devices-up.inc
 sshd_up
@@ -49,28 +53,80 @@ live() {	# who command...
 }
 echo "TABLE the guest of devices-up.inc (PVH, 2 vCPUs, 128 of 192 MiB, two disks, a vif; pings every 0.2 s):"
 printf 'TABLE %-8s %-7s %9s %9s %11s %10s\n' step tool time time2 octets pings
-offline xl /tmp/dev.xl "xl save dev /tmp/dev.xl" "xl restore /tmp/dev.xl"
-offline vmpipe /tmp/dev.vmi "vm-save -q -b xen -o /tmp/dev.vmi dev" \
-    "vm-restore -q -b xen /tmp/dev.vmi"
+: >/tmp/devrows
+# Each like-for-like step's line is kept, "step tool ms lost", for the
+# medians (a file, not a pipe: fail must end this script, not a subshell).
+keep() {	# step tool: from the TABLE line in /tmp/row
+	cat /tmp/row
+	awk -v s="$1" -v t="$2" '{ print s, t, s == "save+rest" ? $4 + $6 : $4,
+	    $(NF - 1) }' /tmp/row >>/tmp/devrows
+}
+off_xl() {
+	offline xl /tmp/dev.xl "xl save dev /tmp/dev.xl" \
+	    "xl restore /tmp/dev.xl" >/tmp/row
+	keep save+rest xl
+}
+off_vmpipe() {
+	offline vmpipe /tmp/dev.vmi "vm-save -q -b xen -o /tmp/dev.vmi dev" \
+	    "vm-restore -q -b xen /tmp/dev.vmi" >/tmp/row
+	keep save+rest vmpipe
+}
 # xl's receiver keeps the copy as dev--incoming until the sender is gone,
-# then renames it; ours does the same (vmpipe(7), HANDOVER).
-live xl xl migrate -s '' dev 'xl migrate-receive'
+# then renames it; ours does the same (vmpipe(7), HANDOVER).  xl's
+# receive is a local pipe (-s ''); ours, like for like, a relocation
+# server on loopback without ssh (--plain).
+live_xl() {
+	live xl xl migrate -s '' dev 'xl migrate-receive' >/tmp/row
+	keep migrate xl
+}
+live_plain() {
+	relocation_up
+	sleep 1
+	live vmpipe/p vm-migrate -l -r -b xen --plain dev 127.0.0.1:8002 \
+	    >/tmp/row
+	relocation_down
+	keep migrate vmpipe
+	tail -n 3 /tmp/step.out
+}
+r=0
+while [ "$r" -lt 3 ]; do
+	if [ $((r % 2)) = 0 ]; then
+		off_xl; off_vmpipe; live_xl; live_plain
+	else
+		off_vmpipe; off_xl; live_plain; live_xl
+	fi
+	r=$((r + 1))
+done
+# Over ssh (ssh is the narrow part here, bench-ssh.sh), plain and with
+# the stream compressed (-z 1, zstd level 1), once each.
 live vmpipe vm-migrate -l -b xen -p $port -i "$d/id" -K "$d/known_hosts" \
     -e vm-recv dev root@127.0.0.1
 tail -n 3 /tmp/step.out
-# ssh is the narrow part here (bench-ssh.sh): the same over ssh with the
-# stream compressed (-z 1, zstd level 1).
-who=vmpipe/z1
-live "$who" vm-migrate -l -z 1 -b xen -p $port -i "$d/id" -K "$d/known_hosts" \
-    -e vm-recv dev root@127.0.0.1
+live vmpipe/z1 vm-migrate -l -z 1 -b xen -p $port -i "$d/id" \
+    -K "$d/known_hosts" -e vm-recv dev root@127.0.0.1
 tail -n 3 /tmp/step.out
-# xl's receive above is a local pipe (-s ''), ours went through ssh, which
-# this emulator's cores pay dearly for: the same move again through a
-# relocation server on loopback without ssh (--plain), like for like.
-relocation_up
-sleep 1
-who=vmpipe/p
-live "$who" vm-migrate -l -r -b xen --plain dev 127.0.0.1:8002
-tail -n 3 /tmp/step.out
-relocation_down
+echo "TABLE medians of the three rounds (save+rest: the save's and the restore's time added):"
+awk '{ k = $1 " " $2; if (!(k in n)) order[++m] = k
+       t[k, ++n[k]] = $3; l[k, n[k]] = $4 }
+END { for (i = 1; i <= m; i++) { k = order[i]
+	for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++) {
+		if (t[k, b] < t[k, a]) { x = t[k, a]; t[k, a] = t[k, b]; t[k, b] = x }
+		if (l[k, b] < l[k, a]) { x = l[k, a]; l[k, a] = l[k, b]; l[k, b] = x } }
+	split(k, w, " ")
+	printf "TABLE %-9s %-7s %6d ms, %3d pings lost\n", w[1], w[2],
+	    t[k, int((n[k] + 1) / 2)], l[k, int((n[k] + 1) / 2)] } }' /tmp/devrows
+echo "TABLE vmpipe/xl, round by round (time; pings lost), and their medians:"
+awk '{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
+       if ($2 == "xl") { x[k, ++nx[k]] = $3; lx[k, nx[k]] = $4 }
+       else { v[k, ++nv[k]] = $3; lv[k, nv[k]] = $4 } }
+END { for (i = 1; i <= m; i++) { k = order[i]; s = ""; n = 0
+	for (j = 1; j <= nx[k] && j <= nv[k]; j++) {
+		r[++n] = v[k, j] / x[k, j]
+		p[n] = lx[k, j] > 0 ? lv[k, j] / lx[k, j] : 0
+		s = s sprintf(" %.2f;%.2f", r[n], p[n]) }
+	for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++) {
+		if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
+		if (p[b] < p[a]) { y = p[a]; p[a] = p[b]; p[b] = y } }
+	printf "TABLE %-9s %s  median %.2f; %.2f\n", k, s, r[int((n + 1) / 2)],
+	    p[int((n + 1) / 2)] } }' /tmp/devrows
 echo ok
