@@ -205,10 +205,13 @@ test_bitflips(int zlevel)
 
 	/*
 	 * Every bit outside page data, where a flip changes a field, and
-	 * every bit of one octet in 61 of the page data.
+	 * every bit of one octet in 499 of the page data: some eight
+	 * octets of each page, which one hash covers as it covers all of
+	 * them (one in 61 made nine tenths of the tries page data, and
+	 * this test minutes long under ASan).
 	 */
 	for (size_t bit = 0; bit < b.len * 8; bit++) {
-		if (in_page_data(&b, bit / 8) && bit / 8 % 61)
+		if (in_page_data(&b, bit / 8) && bit / 8 % 499)
 			continue;
 		tried++;
 		b.p[bit / 8] ^= 1u << bit % 8;
