@@ -66,7 +66,7 @@ main(int argc, char *argv[])
 	};
 	struct recv_opts ro = { 0 };
 	const char *config = NULL, *listen = NULL;
-	char why[256], **args = argv;
+	char why[256];
 	int ch, server_only = 0, stdin_only = 0;
 
 	/* getopt_long() would move operands after the options, but any
@@ -149,5 +149,5 @@ main(int argc, char *argv[])
 	if (stdin_only)
 		errx(VMP_EX_USAGE, "--name, --paused and --handover are the "
 		    "sender's to choose when listening");
-	run_server(args);
+	run_server(argv);
 }
