@@ -316,3 +316,11 @@ usage_of() {
 		done
 	done
 }
+
+@test "vm-recv --listen hands the server its arguments whole" {
+	# The server must get the options vm-recv parsed, not what is left
+	# after them: a -k it cannot read is named, not the default key.
+	run -1 --separate-stderr "$VMPIPE_BIN/vm-recv" -k "$TEST_TMP/no-key" \
+	    -d "$TEST_TMP/run" --listen 127.0.0.1:1
+	[ "$stderr" = "vm-recv: can't load host key $TEST_TMP/no-key" ]
+}

@@ -126,9 +126,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 0)
+	if (optind != argc)	/* argv itself stays whole for the server */
 		usage();
 
 	if (ro.status != NULL) {
