@@ -105,28 +105,13 @@ tail -n 3 /tmp/step.out
 live vmpipe/z1 vm-migrate -l -z 1 -b xen -p $port -i "$d/id" \
     -K "$d/known_hosts" -e vm-recv dev root@127.0.0.1
 tail -n 3 /tmp/step.out
-echo "TABLE medians of the three rounds (save+rest: the save's and the restore's time added):"
-awk '{ k = $1 " " $2; if (!(k in n)) order[++m] = k
-       t[k, ++n[k]] = $3; l[k, n[k]] = $4 }
-END { for (i = 1; i <= m; i++) { k = order[i]
-	for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++) {
-		if (t[k, b] < t[k, a]) { x = t[k, a]; t[k, a] = t[k, b]; t[k, b] = x }
-		if (l[k, b] < l[k, a]) { x = l[k, a]; l[k, a] = l[k, b]; l[k, b] = x } }
-	split(k, w, " ")
-	printf "TABLE %-9s %-7s %6d ms, %3d pings lost\n", w[1], w[2],
-	    t[k, int((n[k] + 1) / 2)], l[k, int((n[k] + 1) / 2)] } }' /tmp/devrows
-echo "TABLE vmpipe/xl, round by round (time; pings lost), and their medians:"
-awk '{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
-       if ($2 == "xl") { x[k, ++nx[k]] = $3; lx[k, nx[k]] = $4 }
-       else { v[k, ++nv[k]] = $3; lv[k, nv[k]] = $4 } }
-END { for (i = 1; i <= m; i++) { k = order[i]; s = ""; n = 0
-	for (j = 1; j <= nx[k] && j <= nv[k]; j++) {
-		r[++n] = v[k, j] / x[k, j]
-		p[n] = lx[k, j] > 0 ? lv[k, j] / lx[k, j] : 0
-		s = s sprintf(" %.2f;%.2f", r[n], p[n]) }
-	for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++) {
-		if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
-		if (p[b] < p[a]) { y = p[a]; p[a] = p[b]; p[b] = y } }
-	printf "TABLE %-9s %s  median %.2f; %.2f\n", k, s, r[int((n + 1) / 2)],
-	    p[int((n + 1) / 2)] } }' /tmp/devrows
+{
+	echo "best and median of the three rounds (save+rest: the save's and" \
+	    "the restore's time added):"
+	printf '%-11s %-9s %11s %11s %11s %11s\n' step tool "best ms" \
+	    "median ms" "best lost" "median lost"
+	bench_medians /tmp/devrows 2
+	echo "vmpipe/xl, round by round (time;pings lost), and their medians:"
+	bench_paired /tmp/devrows 2
+} | sed 's/^/TABLE /'
 echo ok

@@ -116,27 +116,11 @@ xl destroy pv5
 {
 	echo "side by side (128 MiB guests, one boot; best and median of" \
 	    "$rounds rounds, xl and vmpipe in turn):"
-	printf '%-11s %-7s %9s %9s %11s\n' step tool best median octets
-	awk '{ k = $1 " " $2; if (!(k in n)) order[++m] = k
-	       t[k, ++n[k]] = $3; o[k] = $4 }
-	END { for (i = 1; i <= m; i++) { k = order[i]
-		for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++)
-			if (t[k, b] < t[k, a]) { x = t[k, a]; t[k, a] = t[k, b]; t[k, b] = x }
-		split(k, w, " ")
-		printf "%-11s %-7s %6d ms %6d ms %11s\n", w[1], w[2], t[k, 1],
-		    t[k, int((n[k] + 1) / 2)], o[k] } }' /tmp/rows
+	printf '%-11s %-9s %11s %11s %11s %11s\n' step tool "best ms" \
+	    "median ms" "best octets" "median"
+	bench_medians /tmp/rows 2
 	echo "vmpipe/xl, round by round (and their median):"
-	# The j-th time of a step by each tool is the same round's.
-	awk '{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
-	       if ($2 == "xl") x[k, ++nx[k]] = $3; else v[k, ++nv[k]] = $3 }
-	END { for (i = 1; i <= m; i++) { k = order[i]; s = ""; n = 0
-		for (j = 1; j <= nx[k] && j <= nv[k]; j++) {
-			r[++n] = v[k, j] / x[k, j]; s = s sprintf(" %.2f", r[n]) }
-		for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++)
-			if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
-		if (n % 2) med = r[(n + 1) / 2]
-		else med = (r[n / 2] + r[n / 2 + 1]) / 2
-		printf "%-11s %s  median %.2f\n", k, s, med } }' /tmp/rows
+	bench_paired /tmp/rows 1
 } | sed 's/^/TABLE /'
 
 echo ok

@@ -272,3 +272,49 @@ CFG
 	wait_tick_above g 5 120 || { tail -n 20 "$(console_log g)"; fail "g printed no ticks"; }
 	grep -q 'net up 10.0.9.10' "$(console_log g)" || fail "g's network is not up"
 }
+
+# The benches' tables.  ROWS: a file of lines "step tool v1 ... vN", one a
+# round, the rounds of each step in the order they ran, xl's tool named
+# "xl".  mawk is dom0's awk: no function of gawk's alone.
+#
+# bench_medians ROWS N: "step tool" with the best and the median of each
+# of the N values over the rounds (the two middle ones' mean for an even
+# count).
+bench_medians() {
+	awk -v nc="$2" '
+	function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	{ k = $1 " " $2; if (!(k in n)) order[++m] = k; n[k]++
+	  for (c = 1; c <= nc; c++) v[k, c, n[k]] = $(c + 2) }
+	END { for (i = 1; i <= m; i++) { k = order[i]; split(k, w, " ")
+		line = sprintf("%-11s %-9s", w[1], w[2])
+		for (c = 1; c <= nc; c++) {
+			for (a = 1; a <= n[k]; a++) s[a] = v[k, c, a]
+			for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++)
+				if (s[b] < s[a]) { x = s[a]; s[a] = s[b]; s[b] = x }
+			line = line sprintf(" %11d %11d", s[1], med(s, n[k])) }
+		print line } }' "$1"
+}
+
+# bench_paired ROWS N: each step's ratios, the other tool's over xl's,
+# round by round (the j-th round of each tool is the same round: the boot
+# drifts, and one round's two moves drift alike), of each of the N values
+# joined by ";", and their medians.  A value of xl's that is 0 gives 0.
+bench_paired() {
+	awk -v nc="$2" '
+	function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
+	  if ($2 == "xl") { j = ++nx[k]; for (c = 1; c <= nc; c++) x[k, c, j] = $(c + 2) }
+	  else { j = ++nv[k]; for (c = 1; c <= nc; c++) v[k, c, j] = $(c + 2) } }
+	END { for (i = 1; i <= m; i++) { k = order[i]; n = nx[k] < nv[k] ? nx[k] : nv[k]
+		line = sprintf("%-11s", k); meds = ""
+		for (j = 1; j <= n; j++) { f = ""
+			for (c = 1; c <= nc; c++)
+				f = f (c > 1 ? ";" : "") sprintf("%.2f", x[k, c, j] > 0 ? v[k, c, j] / x[k, c, j] : 0)
+			line = line " " f }
+		for (c = 1; c <= nc; c++) {
+			for (j = 1; j <= n; j++) r[j] = x[k, c, j] > 0 ? v[k, c, j] / x[k, c, j] : 0
+			for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++)
+				if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
+			meds = meds (c > 1 ? ";" : "") sprintf("%.2f", n ? med(r, n) : 0) }
+		print line "  median " meds } }' "$1"
+}
