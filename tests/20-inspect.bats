@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # vm-inspect: the golden vectors, and images that are cut, damaged or not
 # images at all, each refused with exit 1 and the reader's exact message.
-# Also: every program's usage() line is its man page's SYNOPSIS.
+# Also: every program's usage() line is its man page's SYNOPSIS, and the
+# options that are checked or passed on before anything runs.
 # No guest is run here.
 
 load test_helper

@@ -277,20 +277,27 @@ CFG
 # round, the rounds of each step in the order they ran, xl's tool named
 # "xl".  mawk is dom0's awk: no function of gawk's alone.
 #
+# Their awk's functions: sort A[1..N] in place; the median of A[1..N],
+# sorted (the two middle ones' mean for an even count).
+bench_awk='
+function sort(a, n,  i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+}
+function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+'
+
 # bench_medians ROWS N: "step tool" with the best and the median of each
-# of the N values over the rounds (the two middle ones' mean for an even
-# count).
+# of the N values over the rounds.
 bench_medians() {
-	awk -v nc="$2" '
-	function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	awk -v nc="$2" "$bench_awk"'
 	{ k = $1 " " $2; if (!(k in n)) order[++m] = k; n[k]++
 	  for (c = 1; c <= nc; c++) v[k, c, n[k]] = $(c + 2) }
 	END { for (i = 1; i <= m; i++) { k = order[i]; split(k, w, " ")
 		line = sprintf("%-11s %-9s", w[1], w[2])
 		for (c = 1; c <= nc; c++) {
 			for (a = 1; a <= n[k]; a++) s[a] = v[k, c, a]
-			for (a = 1; a <= n[k]; a++) for (b = a + 1; b <= n[k]; b++)
-				if (s[b] < s[a]) { x = s[a]; s[a] = s[b]; s[b] = x }
+			sort(s, n[k])
 			line = line sprintf(" %11d %11d", s[1], med(s, n[k])) }
 		print line } }' "$1"
 }
@@ -300,21 +307,21 @@ bench_medians() {
 # drifts, and one round's two moves drift alike), of each of the N values
 # joined by ";", and their medians.  A value of xl's that is 0 gives 0.
 bench_paired() {
-	awk -v nc="$2" '
-	function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	awk -v nc="$2" "$bench_awk"'
 	{ k = $1; if (!(k in seen)) { seen[k] = 1; order[++m] = k }
 	  if ($2 == "xl") { j = ++nx[k]; for (c = 1; c <= nc; c++) x[k, c, j] = $(c + 2) }
 	  else { j = ++nv[k]; for (c = 1; c <= nc; c++) v[k, c, j] = $(c + 2) } }
 	END { for (i = 1; i <= m; i++) { k = order[i]; n = nx[k] < nv[k] ? nx[k] : nv[k]
+		for (c = 1; c <= nc; c++) for (j = 1; j <= n; j++)
+			r[c, j] = x[k, c, j] > 0 ? v[k, c, j] / x[k, c, j] : 0
 		line = sprintf("%-11s", k); meds = ""
 		for (j = 1; j <= n; j++) { f = ""
 			for (c = 1; c <= nc; c++)
-				f = f (c > 1 ? ";" : "") sprintf("%.2f", x[k, c, j] > 0 ? v[k, c, j] / x[k, c, j] : 0)
+				f = f (c > 1 ? ";" : "") sprintf("%.2f", r[c, j])
 			line = line " " f }
 		for (c = 1; c <= nc; c++) {
-			for (j = 1; j <= n; j++) r[j] = x[k, c, j] > 0 ? v[k, c, j] / x[k, c, j] : 0
-			for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++)
-				if (r[b] < r[a]) { y = r[a]; r[a] = r[b]; r[b] = y }
-			meds = meds (c > 1 ? ";" : "") sprintf("%.2f", n ? med(r, n) : 0) }
+			for (j = 1; j <= n; j++) s[j] = r[c, j]
+			sort(s, n)
+			meds = meds (c > 1 ? ";" : "") sprintf("%.2f", n ? med(s, n) : 0) }
 		print line "  median " meds } }' "$1"
 }
